@@ -1,0 +1,35 @@
+# Two entry points that work on a fresh Debian/Ubuntu machine with Swift 6:
+#   make run   - build and run the quickstart
+#   make test  - build and run every test
+# Both install the system packages they need, and only when they are missing.
+
+SWIFT ?= swift
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := libuv1-dev libcoap3-bin pkg-config
+
+.PHONY: run test build deps bench clean
+
+deps:
+	@missing=""; \
+	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
+	pkg-config --exists libuv 2>/dev/null || missing="$$missing libuv1-dev"; \
+	command -v coap-server-notls >/dev/null 2>&1 || command -v coap-server >/dev/null 2>&1 || missing="$$missing libcoap3-bin"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+run: deps
+	$(SWIFT) run lwm2m-fleet --help
+
+test: deps
+	$(SWIFT) test
+
+bench: deps
+	cd benchmarks && ./run.sh
+
+clean:
+	rm -rf .build benchmarks/.build

@@ -1,0 +1,168 @@
+extension CoAPEndpoint {
+    /// Largest body accepted through Block1 before answering 4.13, to bound memory per peer.
+    static let maximumUploadSize = 1 << 20
+
+    /// A new (not duplicate) request from the peer: refuse it, continue a block-wise transfer,
+    /// or deliver it to the application.
+    mutating func receiveRequest(_ request: CoAPMessage, now: Timestamp, output: inout CoAPEndpointOutput) {
+        if let problem = request.firstUnacceptableOption {
+            output.events.append(.rejected(.badOption(problem)))
+            // RFC 7252 5.4.1: 4.02 for a CON request; a NON one is silently rejected.
+            if request.type == .confirmable {
+                refuse(request, code: .badOption, output: &output)
+            }
+            return
+        }
+        var delivered = CoAPIncomingRequest(message: request)
+        if let block1 = request.block1 {
+            guard let whole = receiveUploadBlock(block1, of: request, output: &output) else { return }
+            delivered.message.payload = whole[...]
+            delivered.block1Echo = CoAPBlockOption(number: block1.number, more: false, sizeExponent: block1.sizeExponent)
+        } else if let block2 = request.block2, block2.number > 0,
+                  let served = servedBody, served.expires > now, served.key == Self.transferKey(request) {
+            // RFC 7959 2.4: a later block of a body we already produced.
+            var response = served.response
+            response.token = request.token
+            sendResponse(response, to: CoAPIncomingRequest(message: request), now: now, output: &output)
+            return
+        }
+        output.events.append(.request(delivered))
+    }
+
+    /// Adds one Block1 block to the upload in progress; returns the whole body once the last
+    /// block arrived, nil after answering the peer itself (2.31 Continue or an error).
+    private mutating func receiveUploadBlock(
+        _ block: CoAPBlockOption, of request: CoAPMessage, output: inout CoAPEndpointOutput
+    ) -> [UInt8]? {
+        guard !block.isReservedSize else {
+            refuse(request, code: .badRequest, output: &output)
+            return nil
+        }
+        let key = Self.transferKey(request)
+        var body: [UInt8]
+        if block.number == 0 {
+            body = Array(request.payload)
+        } else if var upload = incomingUpload, upload.key == key, upload.body.count == block.offset {
+            incomingUpload = nil
+            upload.body.append(contentsOf: request.payload)
+            body = upload.body
+        } else {
+            // RFC 7959 2.5: a block that does not continue the body we hold.
+            incomingUpload = nil
+            refuse(request, code: .requestEntityIncomplete, output: &output)
+            return nil
+        }
+        guard body.count <= Self.maximumUploadSize else {
+            incomingUpload = nil
+            refuse(request, code: .requestEntityTooLarge, output: &output)
+            return nil
+        }
+        guard block.more else {
+            incomingUpload = nil
+            return body
+        }
+        incomingUpload = IncomingUpload(key: key, body: body)
+        var response = CoAPMessage(type: .acknowledgement, code: .continue)
+        response.setBlock1(block)
+        answer(request, with: response, output: &output)
+        return nil
+    }
+
+    /// Answers a request at once with a bare response code.
+    private mutating func refuse(_ request: CoAPMessage, code: CoAPCode, output: inout CoAPEndpointOutput) {
+        answer(request, with: CoAPMessage(type: .acknowledgement, code: code), output: &output)
+    }
+
+    /// Sends `response` as the immediate answer to `request`: piggybacked on the ACK of a CON
+    /// request, or as a NON response to a NON request.
+    private mutating func answer(_ request: CoAPMessage, with response: CoAPMessage, output: inout CoAPEndpointOutput) {
+        var response = response
+        response.token = request.token
+        if request.type == .confirmable {
+            response.type = .acknowledgement
+            response.messageID = request.messageID
+        } else {
+            response.type = .nonConfirmable
+            response.messageID = takeMessageID()
+        }
+        reply(response, to: request.messageID, output: &output)
+    }
+
+    /// Identifies a block-wise transfer: the same method on the same resource (RFC 7959 2.4).
+    static func transferKey(_ request: CoAPMessage) -> String {
+        "\(request.code.rawValue) \(request.path)?\(request.uriQuery.joined(separator: "&"))"
+    }
+
+    // MARK: Answering delivered requests
+
+    /// Answers a request delivered by `.request`. The endpoint sets type, message ID and token:
+    /// piggybacked on the ACK when the request is a CON not yet acknowledged, a separate CON
+    /// response (retransmitted until acknowledged) after `acknowledge(_:)`, NON for NON. A
+    /// payload larger than a block is served with Block2.
+    public mutating func respond(
+        to request: CoAPIncomingRequest, with response: CoAPMessage, now: Timestamp,
+        output: inout CoAPEndpointOutput
+    ) {
+        var response = response
+        response.token = request.message.token
+        if let echo = request.block1Echo { response.setBlock1(echo) }
+        let requested = request.message.block2
+        let blockSize = min(requested.map { $0.isReservedSize ? 1024 : $0.size } ?? .max, parameters.preferredBlockSize)
+        if response.payload.count > blockSize || (requested?.number ?? 0) > 0 {
+            servedBody = ServedBody(
+                key: Self.transferKey(request.message), response: response,
+                expires: now.adding(nanoseconds: parameters.exchangeLifetimeNanoseconds))
+        }
+        sendResponse(response, to: request, now: now, output: &output)
+    }
+
+    /// Sends the block of `response` the request asks for (all of it when it fits).
+    private mutating func sendResponse(
+        _ response: CoAPMessage, to request: CoAPIncomingRequest, now: Timestamp,
+        output: inout CoAPEndpointOutput
+    ) {
+        var response = response
+        let requested = request.message.block2
+        let size = min(requested.map { $0.isReservedSize ? 1024 : $0.size } ?? .max, parameters.preferredBlockSize)
+        if response.payload.count > size || (requested?.number ?? 0) > 0 {
+            let body = response.payload
+            let number = requested?.number ?? 0
+            let block = CoAPBlockOption(number: number, more: false, size: size)!
+            guard block.offset < body.count || body.isEmpty && number == 0 else {
+                response = CoAPMessage(type: .acknowledgement, code: .badOption, token: request.message.token)
+                return deliverAnswer(response, to: request.message, now: now, output: &output)
+            }
+            let start = body.startIndex + block.offset
+            let end = min(start + size, body.endIndex)
+            response.setBlock2(CoAPBlockOption(number: number, more: end < body.endIndex, size: size)!)
+            if number == 0 { response.options.set(.size2, uint: UInt64(body.count)) }
+            response.payload = body[start..<end]
+        }
+        deliverAnswer(response, to: request.message, now: now, output: &output)
+    }
+
+    private mutating func deliverAnswer(
+        _ response: CoAPMessage, to request: CoAPMessage, now: Timestamp, output: inout CoAPEndpointOutput
+    ) {
+        let alreadyAcknowledged = duplicates.reply(for: request.messageID, now: now).map { $0 != nil } ?? false
+        if request.type == .confirmable && alreadyAcknowledged {
+            // RFC 7252 5.2.2: a separate response is a CON of its own, retransmitted until ACKed.
+            var separate = response
+            separate.type = .confirmable
+            separate.messageID = takeMessageID()
+            let datagram = separate.encoded()
+            output.datagrams.append(datagram)
+            trackConfirmable(messageID: separate.messageID, datagram: datagram, exchange: nil, now: now)
+        } else {
+            answer(request, with: response, output: &output)
+        }
+    }
+
+    /// Acknowledges a CON request now and promises a separate response later (RFC 7252 5.2.2).
+    public mutating func acknowledge(_ request: CoAPIncomingRequest, now: Timestamp, output: inout CoAPEndpointOutput) {
+        guard request.message.type == .confirmable,
+              duplicates.reply(for: request.message.messageID, now: now) == .some(nil)
+        else { return }
+        reply(.empty(.acknowledgement, messageID: request.message.messageID), output: &output)
+    }
+}
