@@ -14,6 +14,15 @@ extension CoAPEndpoint {
             }
             return
         }
+        if message.code.isResponse, let problem = message.firstUnacceptableOption {
+            // RFC 7252 5.4.1: a response with a critical option we cannot honour is rejected:
+            // a CON one with a Reset; a piggybacked one is ignored, so our request is retried.
+            output.events.append(.rejected(.badOption(problem)))
+            if message.type == .confirmable {
+                output.datagrams.append(CoAPMessage.empty(.reset, messageID: message.messageID).encoded())
+            }
+            return
+        }
         switch message.type {
         case .acknowledgement, .reset:
             receiveAcknowledgementOrReset(message, now: now, output: &output)

@@ -14,7 +14,7 @@ public struct CoAPIncomingRequest: Hashable, Sendable {
 }
 
 /// Why a request we sent ended without a response.
-public enum CoAPRequestFailure: Hashable, Sendable, CustomStringConvertible {
+public enum CoAPRequestFailure: Error, Hashable, Sendable, CustomStringConvertible {
     /// No ACK after MAX_RETRANSMIT retransmissions, or no response within the response timeout.
     case timeout
     /// The peer answered with a Reset message.

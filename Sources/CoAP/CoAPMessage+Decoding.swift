@@ -22,9 +22,10 @@ extension CoAPMessage {
         let code = CoAPCode(rawValue: bytes[1])
         let messageID = UInt16(bytes[2]) << 8 | UInt16(bytes[3])
 
-        // RFC 7252 3: classes 1, 6 and 7 are reserved; 3 is unassigned for UDP.
+        // RFC 7252 12.1: classes 1, 6 and 7 are reserved; 2.00-5.31 are responses (3.xx is
+        // unassigned but well-formed, and libcoap and Californium accept it).
         switch code.codeClass {
-        case 0, 2, 4, 5: break
+        case 0, 2, 3, 4, 5: break
         default: return .failure(.init(.reservedCodeClass(code.codeClass), at: 1))
         }
         if code.isEmpty {

@@ -35,16 +35,25 @@ public struct CoAPMessage: Hashable, Sendable {
     public var uriQuery: [String] { options.strings(.uriQuery) }
     public var locationPath: [String] { options.strings(.locationPath) }
     public var uriHost: String? { options.first(.uriHost).map { String(decoding: $0, as: UTF8.self) } }
-    public var uriPort: UInt16? { options.uint(.uriPort).flatMap { UInt16(exactly: $0) } }
-    public var contentFormat: UInt16? { options.uint(.contentFormat).flatMap { UInt16(exactly: $0) } }
-    public var accept: UInt16? { options.uint(.accept).flatMap { UInt16(exactly: $0) } }
-    public var observe: UInt32? { options.uint(.observe).flatMap { UInt32(exactly: $0) } }
-    public var maxAge: UInt32? { options.uint(.maxAge).flatMap { UInt32(exactly: $0) } }
-    public var size1: UInt32? { options.uint(.size1).flatMap { UInt32(exactly: $0) } }
-    public var size2: UInt32? { options.uint(.size2).flatMap { UInt32(exactly: $0) } }
+    public var uriPort: UInt16? { definedUInt(.uriPort).flatMap { UInt16(exactly: $0) } }
+    public var contentFormat: UInt16? { definedUInt(.contentFormat).flatMap { UInt16(exactly: $0) } }
+    public var accept: UInt16? { definedUInt(.accept).flatMap { UInt16(exactly: $0) } }
+    public var observe: UInt32? { definedUInt(.observe).flatMap { UInt32(exactly: $0) } }
+    public var maxAge: UInt32? { definedUInt(.maxAge).flatMap { UInt32(exactly: $0) } }
+    public var size1: UInt32? { definedUInt(.size1).flatMap { UInt32(exactly: $0) } }
+    public var size2: UInt32? { definedUInt(.size2).flatMap { UInt32(exactly: $0) } }
     public var eTag: ArraySlice<UInt8>? { options.first(.eTag) }
-    public var block1: CoAPBlockOption? { options.uint(.block1).flatMap(CoAPBlockOption.init(value:)) }
-    public var block2: CoAPBlockOption? { options.uint(.block2).flatMap(CoAPBlockOption.init(value:)) }
+    public var block1: CoAPBlockOption? { definedUInt(.block1).flatMap(CoAPBlockOption.init(value:)) }
+    public var block2: CoAPBlockOption? { definedUInt(.block2).flatMap(CoAPBlockOption.init(value:)) }
+
+    /// A known uint option's value, or nil when its length is outside the option's definition,
+    /// which RFC 7252 5.4.3 says to treat like an option that is not there.
+    private func definedUInt(_ number: CoAPOptionNumber) -> UInt64? {
+        guard let value = options.first(number),
+              number.definition.map({ $0.lengths.contains(value.count) }) ?? true
+        else { return nil }
+        return CoAPOptions.uint(from: value)
+    }
 
     /// The Uri-Path joined with "/" and a leading "/", as a log line or a router wants it.
     public var path: String { "/" + uriPath.joined(separator: "/") }

@@ -89,6 +89,8 @@ public struct CoAPOptions: RandomAccessCollection, Hashable, Sendable {
 
     /// Adds an option after any others with the same number, keeping the list sorted.
     public mutating func append(_ number: CoAPOptionNumber, bytes: some Collection<UInt8>) {
+        // Longer values cannot be expressed by the option header (RFC 7252 3.1); a caller bug.
+        precondition(bytes.count <= 65_804, "a CoAP option value has at most 65804 bytes")
         let start = UInt32(storage.count)
         storage.append(contentsOf: bytes)
         let entry = Entry(number: number.rawValue, start: start, length: UInt32(storage.count) - start)

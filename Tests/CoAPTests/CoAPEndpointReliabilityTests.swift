@@ -305,4 +305,23 @@ final class CoAPEndpointReliabilityTests: XCTestCase {
         XCTAssertEqual(reset.messageID, 0x1234)
         guard case .rejected(.malformed) = output.events.first else { return XCTFail("not counted") }
     }
+
+    func testResponseWithUnknownCriticalOptionIsRejectedNotDelivered() throws {
+        var client = CoAPEndpoint(seed: 22)
+        var output = CoAPEndpointOutput()
+        _ = client.send(registerRequest(), now: .zero, output: &output)
+        let request = try CoAPMessage.decode(output.datagrams.removeFirst()).get()
+        var response = CoAPMessage(type: .acknowledgement, code: .created, messageID: request.messageID, token: request.token)
+        response.options.append(CoAPOptionNumber(25), bytes: [1])
+        client.receive(response.encoded(), now: .zero, output: &output)
+        guard case .rejected(.badOption) = output.events.first else { return XCTFail("delivered: \(output.events)") }
+        XCTAssertEqual(output.events.count, 1)
+        XCTAssertNotNil(client.nextDeadline, "the request is retransmitted, as if the ACK was lost")
+
+        response.type = .confirmable
+        response.messageID &+= 1
+        output.removeAll()
+        client.receive(response.encoded(), now: .zero, output: &output)
+        XCTAssertEqual(try CoAPMessage.decode(XCTUnwrap(output.datagrams.first)).get().type, .reset)
+    }
 }

@@ -1,0 +1,7 @@
+/// Names one scheduled deadline in a `TimerQueue`, and goes stale once it fires or is cancelled.
+///
+/// The generation makes cancelling a stale handle a no-op, even after its slot is reused.
+public struct TimerHandle: Hashable, Sendable {
+    let slot: UInt32
+    let generation: UInt32
+}

@@ -1,0 +1,36 @@
+// swift-tools-version: 6.1
+import Foundation
+import PackageDescription
+
+// SwiftPM names a path dependency after its folder, which is whatever the checkout is called.
+let fleetPackage = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
+
+let package = Package(
+    name: "lwm2m-fleet-benchmarks",
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "CoAPCodec",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "CoAP", package: fleetPackage),
+            ],
+            path: "Benchmarks/CoAPCodec",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "udp-ceiling",
+            dependencies: [
+                .product(name: "CoAP", package: fleetPackage),
+                .product(name: "EventLoop", package: fleetPackage),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/udp-ceiling"
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

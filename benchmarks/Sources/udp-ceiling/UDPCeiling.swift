@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+
+/// The raw UDP round-trip ceiling on this machine, and our CoAP path measured against it.
+@main
+struct UDPCeiling: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "udp-ceiling",
+        abstract: "Round trips per second over N connected libuv UDP sockets: raw, then through the CoAP endpoint.",
+        subcommands: [Compare.self, Responder.self, Measure.self],
+        defaultSubcommand: Compare.self
+    )
+}
+
+/// Options shared by the commands that drive client sockets.
+struct LoadOptions: ParsableArguments {
+    @Option(name: .long, help: "Seconds to measure, after one second of warm-up.")
+    var seconds: Double = 10
+
+    mutating func validate() throws {
+        guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
+    }
+}
+
+/// Starts a responder process, then measures raw and CoAP round trips for each socket count.
+struct Compare: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start a responder in a second process and measure raw vs CoAP round trips (the default).")
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Socket counts to measure.")
+    var sockets: [Int] = [1_000, 10_000]
+
+    @OptionGroup var load: LoadOptions
+
+    func run() throws {
+        let responder = Process()
+        responder.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        responder.arguments = ["responder"]
+        let pipe = Pipe()
+        responder.standardOutput = pipe
+        try responder.run()
+        defer {
+            responder.terminate()
+            responder.waitUntilExit()
+        }
+        guard let line = readLine(from: pipe.fileHandleForReading),
+              let port = UInt16(line.replacingOccurrences(of: "port ", with: ""))
+        else { throw ValidationError("the responder did not report its port") }
+
+        print("| sockets | raw round trips/s | CoAP round trips/s | CoAP / raw | raw lost | CoAP retransmissions |")
+        print("|---:|---:|---:|---:|---:|---:|")
+        for count in sockets {
+            let raw = try LoadGenerator(mode: .raw, sockets: count, port: port).measure(seconds: load.seconds)
+            let coap = try LoadGenerator(mode: .coap, sockets: count, port: port).measure(seconds: load.seconds)
+            let ratio = coap.roundTripsPerSecond / raw.roundTripsPerSecond
+            print("| \(count) | \(Int(raw.roundTripsPerSecond)) | \(Int(coap.roundTripsPerSecond)) | "
+                + "\(String(format: "%.2f", ratio)) | \(raw.lost) | \(coap.lost) |")
+        }
+    }
+
+    private func readLine(from handle: FileHandle) -> String? {
+        var bytes: [UInt8] = []
+        while let byte = try? handle.read(upToCount: 1), let first = byte.first, first != UInt8(ascii: "\n") {
+            bytes.append(first)
+        }
+        return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// Runs only the responder (for measuring from another shell or machine).
+struct Responder: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Echo every datagram; answer a CoAP CON request with a piggybacked 2.01 at once.")
+
+    @Option(name: .long, help: "UDP port on 127.0.0.1 (0: any free port, printed as 'port N').")
+    var port: UInt16 = 0
+
+    func run() throws {
+        try EchoResponder(port: port).run()
+    }
+}
+
+/// Measures one mode against a running responder.
+struct Measure: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Measure one mode against a running responder.")
+
+    @Option(name: .long, help: "The responder's UDP port on 127.0.0.1.")
+    var port: UInt16
+
+    @Option(name: .long, help: "raw or coap.")
+    var mode: LoadGenerator.Mode = .raw
+
+    @Option(name: .long, help: "Connected sockets.")
+    var sockets: Int = 10_000
+
+    @OptionGroup var load: LoadOptions
+
+    func run() throws {
+        let result = try LoadGenerator(mode: mode, sockets: sockets, port: port).measure(seconds: load.seconds)
+        print("\(mode) sockets=\(sockets) round_trips_per_second=\(Int(result.roundTripsPerSecond)) lost=\(result.lost)")
+    }
+}
