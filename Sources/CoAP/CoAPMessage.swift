@@ -34,6 +34,7 @@ public struct CoAPMessage: Hashable, Sendable {
     public var uriPath: [String] { options.strings(.uriPath) }
     public var uriQuery: [String] { options.strings(.uriQuery) }
     public var locationPath: [String] { options.strings(.locationPath) }
+    public var locationQuery: [String] { options.strings(.locationQuery) }
     public var uriHost: String? { options.first(.uriHost).map { String(decoding: $0, as: UTF8.self) } }
     public var uriPort: UInt16? { definedUInt(.uriPort).flatMap { UInt16(exactly: $0) } }
     public var contentFormat: UInt16? { definedUInt(.contentFormat).flatMap { UInt16(exactly: $0) } }

@@ -294,8 +294,9 @@ final class CoAPMessageVectorTests: XCTestCase {
         }
     }
 
-    /// No URI parser exists yet, so this checks the options built from the vector's segments: each
-    /// run of Uri-Path or Uri-Query repeats one number, so every header after the first has delta 0.
+    /// The URI is parsed (RFC 7252 6.4) into host, port and percent-decoded segments, which become
+    /// repeated options: each run of Uri-Path or Uri-Query repeats one number, so every header
+    /// after the first has delta 0.
     func testUriSegmentsBecomeRepeatedOptionsWithDeltaZeroAfterTheFirst() throws {
         let vectors = try CoAPVectorFile.load().vectors(kind: "uri-to-options")
         XCTAssertFalse(vectors.isEmpty)
@@ -303,9 +304,13 @@ final class CoAPMessageVectorTests: XCTestCase {
             let path = try XCTUnwrap(vector.uriPath, "vector \(vector.id)")
             let query = vector.uriQuery ?? []
             let deltaZero = try XCTUnwrap(vector.optionsHexDelta0, "vector \(vector.id)")
+            let uri = try CoAPURI(try XCTUnwrap(vector.uri, "vector \(vector.id)"))
+            XCTAssertEqual(uri.path, path, "vector \(vector.id)")
+            XCTAssertEqual(uri.query, query, "vector \(vector.id)")
+            if let host = vector.uriHost { XCTAssertEqual(uri.host, host, "vector \(vector.id)") }
+            if let port = vector.uriPort { XCTAssertEqual(Int(uri.port), port, "vector \(vector.id)") }
             var message = CoAPMessage(type: .confirmable, code: .get)
-            for segment in path { message.options.append(.uriPath, string: segment) }
-            for segment in query { message.options.append(.uriQuery, string: segment) }
+            uri.addOptions(to: &message.options)
 
             let pathNumber = Int(CoAPOptionNumber.uriPath.rawValue)
             let queryNumber = Int(CoAPOptionNumber.uriQuery.rawValue)
