@@ -36,7 +36,7 @@ extension CoAPEndpoint {
                 ? parameters.exchangeLifetimeNanoseconds : parameters.nonLifetimeNanoseconds
             duplicates.remember(
                 message.messageID, until: now.adding(nanoseconds: lifetime), now: now,
-                capacity: parameters.duplicateCacheCapacity)
+                capacity: Int(parameters.duplicateCacheCapacity))
             if message.code.isRequest {
                 receiveRequest(message, now: now, output: &output)
             } else if message.code.isResponse {

@@ -19,9 +19,8 @@ extension CoAPEndpoint {
             delivered.message.payload = whole[...]
             delivered.block1Echo = CoAPBlockOption(number: block1.number, more: false, sizeExponent: block1.sizeExponent)
         } else if let block2 = request.block2, block2.number > 0,
-                  let served = servedBody, served.expires > now, served.key == Self.transferKey(request) {
+                  var response = servedResponse(forKey: Self.transferKey(request), now: now) {
             // RFC 7959 2.4: a later block of a body we already produced.
-            var response = served.response
             response.token = request.token
             sendResponse(response, to: CoAPIncomingRequest(message: request), now: now, output: &output)
             return
@@ -39,29 +38,24 @@ extension CoAPEndpoint {
             return nil
         }
         let key = Self.transferKey(request)
+        let upload = takeUpload()
         var body: [UInt8]
         if block.number == 0 {
             body = Array(request.payload)
-        } else if var upload = incomingUpload, upload.key == key, upload.body.count == block.offset {
-            incomingUpload = nil
-            upload.body.append(contentsOf: request.payload)
+        } else if let upload, upload.key == key, upload.body.count == block.offset {
             body = upload.body
+            body.append(contentsOf: request.payload)
         } else {
             // RFC 7959 2.5: a block that does not continue the body we hold.
-            incomingUpload = nil
             refuse(request, code: .requestEntityIncomplete, output: &output)
             return nil
         }
         guard body.count <= Self.maximumUploadSize else {
-            incomingUpload = nil
             refuse(request, code: .requestEntityTooLarge, output: &output)
             return nil
         }
-        guard block.more else {
-            incomingUpload = nil
-            return body
-        }
-        incomingUpload = IncomingUpload(key: key, body: body)
+        guard block.more else { return body }
+        peerTransfers.append(.upload(key: key, body: body))
         var response = CoAPMessage(type: .acknowledgement, code: .continue)
         response.setBlock1(block)
         answer(request, with: response, output: &output)
@@ -88,6 +82,32 @@ extension CoAPEndpoint {
         reply(response, to: request.messageID, output: &output)
     }
 
+    /// The Block2 size to serve: what the peer asked for, at most our preferred size.
+    private func blockSize(for request: CoAPMessage) -> Int {
+        let asked = request.block2.map { $0.isReservedSize ? 1024 : $0.size } ?? .max
+        return min(asked, Int(parameters.preferredBlockSize))
+    }
+
+    /// Removes and returns the upload in progress, if any.
+    private mutating func takeUpload() -> (key: String, body: [UInt8])? {
+        for (index, transfer) in peerTransfers.enumerated() {
+            if case .upload(let key, let body) = transfer {
+                peerTransfers.remove(at: index)
+                return (key, body)
+            }
+        }
+        return nil
+    }
+
+    /// The large response kept for `key`, unless it expired.
+    private func servedResponse(forKey key: String, now: Timestamp) -> CoAPMessage? {
+        for case .served(let servedKey, let response, let expires) in peerTransfers
+        where servedKey == key && expires > now {
+            return response
+        }
+        return nil
+    }
+
     /// Identifies a block-wise transfer: the same method on the same resource (RFC 7959 2.4).
     static func transferKey(_ request: CoAPMessage) -> String {
         "\(request.code.rawValue) \(request.path)?\(request.uriQuery.joined(separator: "&"))"
@@ -106,12 +126,11 @@ extension CoAPEndpoint {
         var response = response
         response.token = request.message.token
         if let echo = request.block1Echo { response.setBlock1(echo) }
-        let requested = request.message.block2
-        let blockSize = min(requested.map { $0.isReservedSize ? 1024 : $0.size } ?? .max, parameters.preferredBlockSize)
-        if response.payload.count > blockSize || (requested?.number ?? 0) > 0 {
-            servedBody = ServedBody(
+        if response.payload.count > blockSize(for: request.message) || (request.message.block2?.number ?? 0) > 0 {
+            peerTransfers.removeAll { if case .served = $0 { true } else { false } }
+            peerTransfers.append(.served(
                 key: Self.transferKey(request.message), response: response,
-                expires: now.adding(nanoseconds: parameters.exchangeLifetimeNanoseconds))
+                expires: now.adding(nanoseconds: parameters.exchangeLifetimeNanoseconds)))
         }
         sendResponse(response, to: request, now: now, output: &output)
     }
@@ -123,7 +142,7 @@ extension CoAPEndpoint {
     ) {
         var response = response
         let requested = request.message.block2
-        let size = min(requested.map { $0.isReservedSize ? 1024 : $0.size } ?? .max, parameters.preferredBlockSize)
+        let size = blockSize(for: request.message)
         if response.payload.count > size || (requested?.number ?? 0) > 0 {
             let body = response.payload
             let number = requested?.number ?? 0

@@ -15,10 +15,9 @@ public struct CoAPEndpoint: Sendable {
     /// Our requests still waiting for their final response.
     var exchanges: [Exchange] = []
     var duplicates = DuplicateCache()
-    /// A Block1 upload from the peer in progress.
-    var incomingUpload: IncomingUpload?
-    /// A large response we serve to the peer block by block.
-    var servedBody: ServedBody?
+    /// Block-wise transfers the peer drives: at most one upload and one served body. An array,
+    /// so the many endpoints that never see one pay 8 bytes for it.
+    var peerTransfers: [PeerTransfer] = []
 
     public init(parameters: CoAPTransmissionParameters = CoAPTransmissionParameters(), seed: UInt64) {
         self.parameters = parameters
@@ -52,9 +51,9 @@ public struct CoAPEndpoint: Sendable {
         nextRequestID &+= 1
         let id = CoAPRequestID(rawValue: nextRequestID)
         var exchange = Exchange(id: id, request: request)
-        if request.payload.count > parameters.block1Threshold {
+        if request.payload.count > Int(parameters.block1Threshold) {
             exchange.upload = Array(request.payload)
-            exchange.block1 = CoAPBlockOption(number: 0, more: true, size: parameters.preferredBlockSize)
+            exchange.block1 = CoAPBlockOption(number: 0, more: true, size: Int(parameters.preferredBlockSize))
                 ?? CoAPBlockOption(number: 0, more: true, sizeExponent: 6)
         }
         exchanges.append(exchange)
@@ -98,7 +97,7 @@ public struct CoAPEndpoint: Sendable {
     mutating func trackConfirmable(messageID: UInt16, datagram: [UInt8], exchange: CoAPRequestID?, now: Timestamp) {
         // RFC 7252 4.2: the first timeout is random in [ACK_TIMEOUT, ACK_TIMEOUT * ACK_RANDOM_FACTOR].
         let base = Double(parameters.ackTimeoutNanoseconds)
-        let spread = base * max(parameters.ackRandomFactor - 1, 0)
+        let spread = base * max(Double(parameters.ackRandomFactor) - 1, 0)
         let timeout = UInt64(base + spread * Double(random.next() >> 11) / Double(1 << 53))
         confirmables.append(PendingConfirmable(
             messageID: messageID,
@@ -128,7 +127,7 @@ public struct CoAPEndpoint: Sendable {
                 index += 1
                 continue
             }
-            if confirmables[index].retransmissions < parameters.maxRetransmit {
+            if confirmables[index].retransmissions < Int(parameters.maxRetransmit) {
                 // RFC 7252 4.2: the timeout doubles with each retransmission.
                 confirmables[index].retransmissions += 1
                 confirmables[index].timeoutNanoseconds &*= 2
@@ -198,15 +197,10 @@ struct Exchange: Sendable {
     }
 }
 
-/// A Block1 upload from the peer being reassembled (RFC 7959 2.5).
-struct IncomingUpload: Sendable {
-    var key: String
-    var body: [UInt8]
-}
-
-/// A response too large for one datagram, kept so the peer can fetch it block by block.
-struct ServedBody: Sendable {
-    var key: String
-    var response: CoAPMessage
-    var expires: Timestamp
+/// A block-wise transfer driven by the peer, keyed by method, path and query (RFC 7959 2.4).
+enum PeerTransfer: Sendable {
+    /// A Block1 upload being reassembled (RFC 7959 2.5).
+    case upload(key: String, body: [UInt8])
+    /// A response too large for one datagram, kept so the peer can fetch it block by block.
+    case served(key: String, response: CoAPMessage, expires: Timestamp)
 }

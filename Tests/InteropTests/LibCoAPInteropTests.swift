@@ -43,7 +43,7 @@ final class LibCoAPInteropTests: XCTestCase {
             // -d: PUT/POST may create resources, which is how we get a large one to GET back.
             let (process, _) = try LibCoAPTools.start(executable, ["-A", "127.0.0.1", "-p", "\(port)", "-d", "10", "-v", "0"])
             var quick = CoAPTransmissionParameters()
-            quick.ackTimeoutNanoseconds = 100_000_000
+            quick.ackTimeoutMilliseconds = 100
             quick.maxRetransmit = 5
             let client = try LoopbackCoAPClient(server: try SocketAddress(ipAddress: "127.0.0.1", port: port), parameters: quick)
             do {
