@@ -7,6 +7,7 @@ let package = Package(
         .executable(name: "lwm2m-fleet", targets: ["lwm2m-fleet"]),
         .library(name: "EventLoop", targets: ["EventLoop"]),
         .library(name: "CoAP", targets: ["CoAP"]),
+        .library(name: "LwM2M", targets: ["LwM2M"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -19,14 +20,19 @@ let package = Package(
         ),
         .target(name: "EventLoop", dependencies: ["CLibUV"]),
         .target(name: "CoAP"),
+        .target(name: "LwM2M", resources: [.copy("CoreObjects")]),
         .executableTarget(
             name: "lwm2m-fleet",
             dependencies: [
+                "CoAP",
+                "LwM2M",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "CoAPTests", dependencies: ["CoAP"]),
+        .target(name: "SharedTestData", path: "Tests/SharedTestData"),
+        .testTarget(name: "CoAPTests", dependencies: ["CoAP", "SharedTestData"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
+        .testTarget(name: "LwM2MTests", dependencies: ["LwM2M", "SharedTestData"]),
         .testTarget(name: "InteropTests", dependencies: ["CoAP", "EventLoop"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,4 +1,5 @@
 import CoAP
+import SharedTestData
 import XCTest
 
 /// Hostile datagrams against the decoder and a live endpoint: nothing may trap, every message that

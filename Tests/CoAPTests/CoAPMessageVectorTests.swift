@@ -1,4 +1,5 @@
 import CoAP
+import SharedTestData
 import XCTest
 
 /// The CoAP codec against the transcribed vectors of ../shared/vectors/coap-messages.json.

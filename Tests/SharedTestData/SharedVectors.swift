@@ -2,21 +2,32 @@ import Foundation
 import XCTest
 
 /// Finds and loads the language-neutral wire vectors kept next to the package in `../shared/vectors`.
-enum SharedVectors {
-    /// `<package root>/../shared/vectors`; the root is three levels above this file
-    /// (`Tests/CoAPTests/SharedVectors.swift`).
-    static var directory: URL {
+public enum SharedVectors {
+    /// `<package root>/../shared`; the root is three levels above this file
+    /// (`Tests/SharedTestData/SharedVectors.swift`).
+    public static var sharedDirectory: URL {
         URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent()
             .deletingLastPathComponent()
             .deletingLastPathComponent()
-            .appendingPathComponent("../shared/vectors")
+            .appendingPathComponent("../shared")
             .standardizedFileURL
+    }
+
+    public static var directory: URL { sharedDirectory.appendingPathComponent("vectors") }
+
+    /// `../shared/lwm2m-registry` (the OMA DDF files); skips the calling test when it is absent.
+    public static func registryDirectory() throws -> URL {
+        let url = sharedDirectory.appendingPathComponent("lwm2m-registry")
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw XCTSkip("../shared/lwm2m-registry not found at \(url.path)")
+        }
+        return url
     }
 
     /// Decodes `name` (snake_case keys become camelCase properties). Skips the calling test when the
     /// file cannot be read, and throws naming the file and the JSON path when it does not match `type`.
-    static func load<File: Decodable>(_ name: String, as type: File.Type) throws -> File {
+    public static func load<File: Decodable>(_ name: String, as type: File.Type) throws -> File {
         let url = directory.appendingPathComponent(name)
         let data: Data
         do {
@@ -36,10 +47,10 @@ enum SharedVectors {
 }
 
 /// A vector file that exists but cannot be used as it is.
-struct VectorFileError: Error, CustomStringConvertible {
-    var description: String
+public struct VectorFileError: Error, CustomStringConvertible {
+    public var description: String
 
-    init(_ description: String) {
+    public init(_ description: String) {
         self.description = description
     }
 }
@@ -47,7 +58,7 @@ struct VectorFileError: Error, CustomStringConvertible {
 extension Array where Element == UInt8 {
     /// Bytes from a hex string such as "40019334" (either case, no separators); nil for odd
     /// lengths or non-hex characters.
-    init?(hex: String) {
+    public init?(hex: String) {
         let digits = Array(hex.utf8)
         guard digits.count.isMultiple(of: 2) else { return nil }
         self.init()
@@ -72,7 +83,7 @@ extension Array where Element == UInt8 {
 
 extension Collection where Element == UInt8 {
     /// Lowercase hex with no separators, the form the vector files use.
-    var hexString: String {
+    public var hexString: String {
         let digits = Array("0123456789abcdef".utf8)
         var text: [UInt8] = []
         text.reserveCapacity(count * 2)
@@ -85,7 +96,7 @@ extension Collection where Element == UInt8 {
 }
 
 /// Bytes of a hex field of a vector; throws naming the vector when the hex is broken.
-func bytes(fromHex hex: String, in vectorID: String) throws -> [UInt8] {
+public func bytes(fromHex hex: String, in vectorID: String) throws -> [UInt8] {
     guard let bytes = [UInt8](hex: hex) else {
         throw VectorFileError("vector \(vectorID): \"\(hex.prefix(40))\" is not a hex string")
     }
