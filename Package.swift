@@ -32,7 +32,8 @@ let package = Package(
         .target(name: "SharedTestData", path: "Tests/SharedTestData"),
         .testTarget(name: "CoAPTests", dependencies: ["CoAP", "SharedTestData"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
-        .testTarget(name: "LwM2MTests", dependencies: ["LwM2M", "SharedTestData"]),
+        .testTarget(name: "LwM2MTests", dependencies: ["LwM2M", "CoAP", "SharedTestData"]),
+        .testTarget(name: "LwM2MFleetCLITests", dependencies: ["lwm2m-fleet"]),
         .testTarget(name: "InteropTests", dependencies: ["CoAP", "EventLoop"]),
     ],
     swiftLanguageModes: [.v6]

@@ -11,7 +11,10 @@ public struct LwM2MObjectLink: Hashable, Sendable, CustomStringConvertible {
     /// Parses "65:0".
     public init?(_ text: some StringProtocol) {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 2, let object = UInt16(parts[0]), let instance = UInt16(parts[1]) else { return nil }
+        // Digits only: UInt16("+65") would accept a sign the format does not allow.
+        guard parts.count == 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isASCIIDigit) }),
+              let object = UInt16(parts[0]), let instance = UInt16(parts[1])
+        else { return nil }
         self.init(objectID: object, instanceID: instance)
     }
 
@@ -100,4 +103,9 @@ public struct LwM2MRecord: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(path)=\(value)" + (time.map { "@\($0)" } ?? "") }
+}
+
+extension Character {
+    /// 0-9 only; `isNumber` would also accept other scripts' digits and fractions.
+    var isASCIIDigit: Bool { isASCII && isWholeNumber }
 }

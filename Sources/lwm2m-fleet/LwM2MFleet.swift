@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `lwm2m-fleet` command: a simulated LwM2M device fleet for load-testing LwM2M servers.
 @main
@@ -7,9 +8,29 @@ struct LwM2MFleet: ParsableCommand {
         commandName: "lwm2m-fleet",
         abstract: "Simulate thousands of LwM2M devices against an LwM2M Bootstrap-Server and Server.",
         discussion: """
-            Subcommands (run, serve, validate, report, merge) arrive with the fleet runner; \
-            this build carries the event loop and the CoAP endpoint they stand on.
+            Exit status: 0 success; 1 undecodable input (decode); 104 invalid arguments or \
+            fleet file. The fleet runner (run, serve, validate, report, merge) arrives in later versions.
             """,
-        version: ToolVersion.current
+        version: ToolVersion.current,
+        subcommands: [DecodeCommand.self]
     )
+
+    /// Exit status for a fleet file or arguments that are invalid (DESIGN.md, "Exit codes").
+    static let invalidInputStatus: Int32 = 104
+
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let failure as DecodeFailure {
+            FileHandle.standardError.write(Data("lwm2m-fleet: \(failure)\n".utf8))
+            Foundation.exit(1)
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(invalidInputStatus)
+            }
+            exit(withError: error)
+        }
+    }
 }
