@@ -23,6 +23,15 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
+            name: "LwM2MFormats",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "LwM2M", package: fleetPackage),
+            ],
+            path: "Benchmarks/LwM2MFormats",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "udp-ceiling",
             dependencies: [
                 .product(name: "CoAP", package: fleetPackage),

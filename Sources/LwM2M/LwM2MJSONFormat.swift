@@ -24,7 +24,7 @@ public enum LwM2MJSONFormat {
     public static func encode(_ records: [LwM2MRecord], requestPath: LwM2MPath) -> Result<[UInt8], LwM2MEncodingError> {
         do throws(LwM2MEncodingError) {
             let layout = try SenMLPackLayout(records: records, requestPath: requestPath, format: formatName)
-            var writer = JSONWriter(capacity: SenMLJSONFormat.estimatedSize(of: records))
+            var writer = JSONWriter(capacity: SenMLPackLayout.estimatedEncodedSize(of: records))
             writer.append("{\"bn\":\"")
             layout.appendBaseName(to: &writer.bytes)
             writer.append("\",\"e\":[")
@@ -130,7 +130,7 @@ public enum LwM2MJSONFormat {
         guard scanner.consume(UInt8(ascii: "[")) else { throw scanner.error("e is a JSON array", at: scanner.offset) }
         var resolver = SenMLPackResolver(format: formatName, requestPath: requestPath, model: model, opaqueStringsAreBase64: true)
         var records: [LwM2MRecord] = []
-        records.reserveCapacity(scanner.bytes.count / 24 + 1)
+        records.reserveCapacity(min(scanner.bytes.count / 16 + 1, 1024))
         if scanner.consume(UInt8(ascii: "]")) { return records }
         repeat {
             var entry = try readEntry(&scanner)

@@ -33,13 +33,22 @@ public struct LwM2MPath: Hashable, Comparable, Sendable, CustomStringConvertible
         self.init(unchecked: ids)
     }
 
+    /// A path from its ids; an inner id is used only when the outer ones are given.
     public init(objectID: UInt16, instanceID: UInt16? = nil, resourceID: UInt16? = nil, resourceInstanceID: UInt16? = nil) {
-        var ids = [objectID]
-        if let instanceID { ids.append(instanceID) }
-        if let resourceID { ids.append(resourceID) }
-        if let resourceInstanceID { ids.append(resourceInstanceID) }
-        precondition(ids.allSatisfy { $0 <= Self.maximumID }, "LwM2M ids are 0-65534")
-        self.init(unchecked: ids)
+        // Filled in place, no array: decoders build a path per record.
+        var ids = (objectID, Self.absent, Self.absent, Self.absent)
+        var level = Level.object
+        if let instanceID {
+            (ids.1, level) = (instanceID, .objectInstance)
+            if let resourceID {
+                (ids.2, level) = (resourceID, .resource)
+                if let resourceInstanceID { (ids.3, level) = (resourceInstanceID, .resourceInstance) }
+            }
+        }
+        precondition(max(ids.0, level >= .objectInstance ? ids.1 : 0, level >= .resource ? ids.2 : 0,
+                         level >= .resourceInstance ? ids.3 : 0) <= Self.maximumID, "LwM2M ids are 0-65534")
+        self.ids = ids
+        self.level = level
     }
 
     /// Parses "/3/0/1" (the leading slash optional, a trailing one allowed, "/" is the root).
@@ -86,17 +95,37 @@ public struct LwM2MPath: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// This path with one more id appended; nil below a resource instance.
     public func appending(_ id: UInt16) -> LwM2MPath? {
-        LwM2MPath(components + [id])
+        guard id <= Self.maximumID else { return nil }
+        switch level {
+        case .root: return LwM2MPath(objectID: id)
+        case .object: return LwM2MPath(objectID: ids.0, instanceID: id)
+        case .objectInstance: return LwM2MPath(objectID: ids.0, instanceID: ids.1, resourceID: id)
+        case .resource: return LwM2MPath(objectID: ids.0, instanceID: ids.1, resourceID: ids.2, resourceInstanceID: id)
+        case .resourceInstance: return nil
+        }
     }
 
     /// The path one level up; the root's parent is the root.
     public var parent: LwM2MPath {
-        LwM2MPath(unchecked: Array(components.dropLast()))
+        switch level {
+        case .root, .object: .root
+        case .objectInstance: LwM2MPath(objectID: ids.0)
+        case .resource: LwM2MPath(objectID: ids.0, instanceID: ids.1)
+        case .resourceInstance: LwM2MPath(objectID: ids.0, instanceID: ids.1, resourceID: ids.2)
+        }
     }
 
     /// Whether `other` is this path or lies below it.
     public func contains(_ other: LwM2MPath) -> Bool {
-        other.level >= level && Array(other.components.prefix(level.rawValue)) == components
+        // Compared id by id, no arrays: encoders check this for every record.
+        guard other.level >= level else { return false }
+        switch level {
+        case .root: return true
+        case .object: return other.ids.0 == ids.0
+        case .objectInstance: return other.ids.0 == ids.0 && other.ids.1 == ids.1
+        case .resource: return other.ids.0 == ids.0 && other.ids.1 == ids.1 && other.ids.2 == ids.2
+        case .resourceInstance: return other == self
+        }
     }
 
     /// The path's ids as CoAP Uri-Path segments.

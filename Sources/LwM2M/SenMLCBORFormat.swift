@@ -41,7 +41,7 @@ public enum SenMLCBORFormat {
     public static func encode(_ records: [LwM2MRecord], requestPath: LwM2MPath) -> Result<[UInt8], LwM2MEncodingError> {
         do throws(LwM2MEncodingError) {
             let layout = try SenMLPackLayout(records: records, requestPath: requestPath, format: formatName)
-            var writer = CBORWriter(capacity: SenMLJSONFormat.estimatedSize(of: records))
+            var writer = CBORWriter(capacity: SenMLPackLayout.estimatedEncodedSize(of: records))
             writer.appendHead(major: 4, UInt64(records.count))
             var baseTime: Double?
             for (index, record) in records.enumerated() {
@@ -99,7 +99,8 @@ public enum SenMLCBORFormat {
             throw reader.error("a SenML pack is a CBOR array", at: reader.itemOffset)
         }
         if let count {
-            reserve(count)
+            // A record takes at least a few bytes: never reserve more than the payload could hold.
+            reserve(min(count, bytes.count / 4))
             for _ in 0..<count {
                 let item = try reader.read()
                 try body(try readRecord(item, &reader))

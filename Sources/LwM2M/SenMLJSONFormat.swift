@@ -9,7 +9,8 @@ public enum SenMLJSONFormat {
             do throws(LwM2MDecodingError) {
                 var resolver = SenMLPackResolver(format: formatName, requestPath: requestPath, model: model)
                 var records: [LwM2MRecord] = []
-                records.reserveCapacity(bytes.count / 24 + 1)
+                // A record takes at least ~16 characters; the cap keeps a padded payload from over-reserving.
+                records.reserveCapacity(min(bytes.count / 16 + 1, 1024))
                 try readPack(bytes) { (record) throws(LwM2MDecodingError) in
                     records.append(try resolver.record(from: record, in: bytes))
                 }
@@ -41,7 +42,7 @@ public enum SenMLJSONFormat {
     public static func encode(_ records: [LwM2MRecord], requestPath: LwM2MPath) -> Result<[UInt8], LwM2MEncodingError> {
         do {
             let layout = try SenMLPackLayout(records: records, requestPath: requestPath, format: formatName)
-            var writer = JSONWriter(capacity: estimatedSize(of: records))
+            var writer = JSONWriter(capacity: SenMLPackLayout.estimatedEncodedSize(of: records))
             writer.append("[")
             var baseTime: Double?
             for (index, record) in records.enumerated() {
@@ -209,19 +210,5 @@ public enum SenMLJSONFormat {
             writer.append(unsigned: UInt64(link.instanceID))
             writer.append("\"")
         }
-    }
-
-    /// An upper bound of the encoded size for typical records, so the output grows at most rarely.
-    static func estimatedSize(of records: [LwM2MRecord]) -> Int {
-        var size = 64
-        for record in records {
-            size += 48
-            switch record.value {
-            case .string(let text), .coreLink(let text): size += text.utf8.count * 2
-            case .opaque(let bytes): size += bytes.count * 2
-            default: break
-            }
-        }
-        return size
     }
 }

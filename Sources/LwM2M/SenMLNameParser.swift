@@ -38,11 +38,13 @@ struct SenMLNameParser {
     }
 
     private mutating func endSegment() {
+        // `feed` keeps a segment within 0...65534 while the text is valid.
+        let id = UInt16(truncatingIfNeeded: segment)
         switch idCount {
-        case 0: ids.0 = UInt16(segment)
-        case 1: ids.1 = UInt16(segment)
-        case 2: ids.2 = UInt16(segment)
-        case 3: ids.3 = UInt16(segment)
+        case 0: ids.0 = id
+        case 1: ids.1 = id
+        case 2: ids.2 = id
+        case 3: ids.3 = id
         default: isInvalid = true
         }
         idCount += 1
@@ -52,6 +54,7 @@ struct SenMLNameParser {
 
     /// The path the text fed so far names; nil when it is not a path (or ends with "/" after an id).
     func path() -> LwM2MPath? {
+        guard !isInvalid else { return nil }
         var complete = self
         if complete.segmentHasDigits {
             complete.endSegment()

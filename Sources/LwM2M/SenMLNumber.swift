@@ -3,7 +3,7 @@
 /// JSON text, CBOR integers and CBOR decimal fractions (tag 4) are decimals, so integers up to
 /// UInt64.max survive and `bt + t` (RFC 8428 4.6) of 1699877805.766 and 0.101 is exactly
 /// 1699877805.867; CBOR floats, and decimals too long to hold, are binary doubles.
-enum SenMLNumber: Hashable, Sendable {
+enum SenMLNumber: Sendable {
     /// `(negative ? -1 : 1) * magnitude * 10^exponent`, built by `decimal(negative:significand:exponent:)`.
     case decimal(negative: Bool, magnitude: UInt64, exponent: Int)
     case binary(Double)

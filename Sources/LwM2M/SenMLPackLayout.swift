@@ -84,6 +84,21 @@ struct SenMLPackLayout {
         }
     }
 
+    /// An estimate of the encoded size in any of these formats (exceeded only by strings full of
+    /// escapes), so the output buffer is usually allocated once.
+    static func estimatedEncodedSize(of records: [LwM2MRecord]) -> Int {
+        var size = 64
+        for record in records {
+            size += 48
+            switch record.value {
+            case .string(let text), .coreLink(let text): size += text.utf8.count * 2
+            case .opaque(let bytes): size += bytes.count * 2
+            default: break
+            }
+        }
+        return size
+    }
+
     /// The `bt` to write on a record whose time is `time`, given the base time in force (updated);
     /// nil when it stays. A record without a time after timed ones gets `bt` 0, which RFC 8428
     /// 4.5.3 reads as "now", as the decoder does.

@@ -14,6 +14,8 @@ struct TLVDecoder {
     }
 
     mutating func decode(requestPath: LwM2MPath) throws(LwM2MDecodingError) -> [LwM2MRecord] {
+        // A record takes at least 3 payload bytes; reserving avoids regrowing on large reads.
+        records.reserveCapacity(min(payload.count / 3, 256))
         let top = try elements(in: payload.indices)
         switch requestPath.level {
         case .root:
@@ -71,14 +73,13 @@ struct TLVDecoder {
             try decodeResources(top, instancePath: instancePath)
             return
         }
-        var seen = Set<UInt16>()
-        for instance in top {
+        for (index, instance) in top.enumerated() {
             guard instance.kind == .objectInstance else {
                 throw Self.error(
                     "\(instance.kind) \(instance.id) where an Object Instance TLV is required (request path \(objectPath))",
                     at: instance.offset)
             }
-            guard seen.insert(instance.id).inserted else {
+            guard !Self.repeatsID(top, at: index) else {
                 throw Self.error("two Object Instance TLVs with id \(instance.id)", at: instance.offset)
             }
             let instancePath = try path(objectPath, appending: instance)
@@ -88,9 +89,8 @@ struct TLVDecoder {
 
     /// Resource and Multiple Resource TLVs of one object instance.
     private mutating func decodeResources(_ resources: [TLVElement], instancePath: LwM2MPath) throws(LwM2MDecodingError) {
-        var seen = Set<UInt16>()
-        for resource in resources {
-            guard seen.insert(resource.id).inserted else {
+        for (index, resource) in resources.enumerated() {
+            guard !Self.repeatsID(resources, at: index) else {
                 throw Self.error("two resources with id \(resource.id) in object instance \(instancePath)", at: resource.offset)
             }
             try decodeResource(resource, resourcePath: path(instancePath, appending: resource))
@@ -136,14 +136,13 @@ struct TLVDecoder {
     }
 
     private mutating func decodeResourceInstances(_ instances: [TLVElement], resourcePath: LwM2MPath) throws(LwM2MDecodingError) {
-        var seen = Set<UInt16>()
-        for instance in instances {
+        for (index, instance) in instances.enumerated() {
             guard instance.kind == .resourceInstance else {
                 throw Self.error(
                     "\(instance.kind) \(instance.id) where a Resource Instance TLV is required (in \(resourcePath))",
                     at: instance.offset)
             }
-            guard seen.insert(instance.id).inserted else {
+            guard !Self.repeatsID(instances, at: index) else {
                 throw Self.error("two resource instances with id \(instance.id) in resource \(resourcePath)", at: instance.offset)
             }
             let instancePath = try path(resourcePath, appending: instance)
@@ -167,6 +166,16 @@ struct TLVDecoder {
         records.append(LwM2MRecord(path: requestPath, value: try value(of: instance, at: requestPath)))
     }
 
+    /// TLV integers are 1, 2, 4 or 8 bytes.
+    private static func isIntegerWidth(_ count: Int) -> Bool {
+        count == 1 || count == 2 || count == 4 || count == 8
+    }
+
+    /// Whether an earlier sibling has the same id; siblings are few, so a scan beats hashing.
+    private static func repeatsID(_ siblings: [TLVElement], at index: Int) -> Bool {
+        siblings[..<index].contains { $0.id == siblings[index].id }
+    }
+
     private func path(_ parent: LwM2MPath, appending element: TLVElement) throws(LwM2MDecodingError) -> LwM2MPath {
         guard let path = parent.appending(element.id) else {
             throw Self.error("\(element.kind) id \(element.id) is reserved (LwM2M 1.1 TS Core 7.1)", at: element.offset)
@@ -187,14 +196,14 @@ struct TLVDecoder {
             }
             return type == .string ? .string(text) : .coreLink(text)
         case .integer, .time:
-            guard [1, 2, 4, 8].contains(bytes.count) else {
+            guard Self.isIntegerWidth(bytes.count) else {
                 throw Self.error("\(path): \(type.rawValue) needs 1, 2, 4 or 8 bytes, got \(bytes.count)", at: offset)
             }
             let shift = UInt64(64 - 8 * bytes.count)
             let number = Int64(bitPattern: Self.bigEndian(bytes) << shift) >> shift
             return type == .integer ? .integer(number) : .time(number)
         case .unsignedInteger:
-            guard [1, 2, 4, 8].contains(bytes.count) else {
+            guard Self.isIntegerWidth(bytes.count) else {
                 throw Self.error("\(path): unsigned integer needs 1, 2, 4 or 8 bytes, got \(bytes.count)", at: offset)
             }
             return .unsignedInteger(Self.bigEndian(bytes))

@@ -1,81 +1,70 @@
 /// Groups records by object instance and resource and writes them as minimal TLVs.
+///
+/// Two passes over one sorted index, no tree: the first computes every container's length
+/// (a TLV header needs it before the content), the second writes into one buffer of the
+/// exact size. A Device instance encodes with a handful of allocations.
 enum TLVEncoder {
     /// The largest value a TLV length field holds (24 bits).
     static let maximumValueLength = 0xFF_FFFF
-
-    /// One resource of the records: a single value, or resource instances in record order.
-    private struct Resource {
-        var id: UInt16
-        var single: LwM2MValue?
-        var instances: [(id: UInt16, value: LwM2MValue)] = []
-    }
-
-    /// One object instance of the records, its resources in order of first appearance.
-    private struct Instance {
-        var id: UInt16
-        var resources: [Resource] = []
-        var resourceIndex: [UInt16: Int] = [:]
-
-        mutating func add(
-            _ value: LwM2MValue, resourceID: UInt16, resourceInstanceID: UInt16?, path: LwM2MPath
-        ) throws(LwM2MEncodingError) {
-            let position: Int
-            if let known = resourceIndex[resourceID] {
-                position = known
-            } else {
-                position = resources.count
-                resourceIndex[resourceID] = position
-                resources.append(Resource(id: resourceID))
-            }
-            if let resourceInstanceID {
-                guard resources[position].single == nil else {
-                    throw TLVEncoder.error("record \(path) gives instances to resource \(path.parent), which also has a single value")
-                }
-                resources[position].instances.append((resourceInstanceID, value))
-            } else {
-                guard resources[position].instances.isEmpty else {
-                    throw TLVEncoder.error("record \(path) gives a single value to a resource that also has instances")
-                }
-                resources[position].single = value
-            }
-        }
-    }
 
     static func error(_ reason: String) -> LwM2MEncodingError {
         LwM2MEncodingError(format: TLVFormat.name, reason: reason)
     }
 
     static func encode(_ records: [LwM2MRecord], requestPath: LwM2MPath) throws(LwM2MEncodingError) -> [UInt8] {
-        let instances = try group(records, requestPath: requestPath)
+        guard requestPath.level != .root else {
+            throw error("TLV has no object level: the request path must name at least an object")
+        }
+        let order = try groupedOrder(records, requestPath: requestPath)
         var output: [UInt8] = []
         switch requestPath.level {
         case .root:
-            throw error("TLV has no object level: the request path must name at least an object")
+            break
         case .object:
-            for instance in instances {
-                var body: [UInt8] = []
-                for resource in instance.resources { try append(resource, to: &body) }
-                try append(.objectInstance, id: instance.id, value: body, to: &output)
+            var start = 0
+            var total = 0
+            while start < order.count {
+                let end = runEnd(order, records, from: start, sameResource: false)
+                let instanceID = records[order[start]].path.instanceID!
+                total += try containerSize(valueLength: instanceBodySize(order, records, start..<end), id: instanceID)
+                start = end
+            }
+            output.reserveCapacity(total)
+            start = 0
+            while start < order.count {
+                let end = runEnd(order, records, from: start, sameResource: false)
+                let instanceID = records[order[start]].path.instanceID!
+                try writeHeader(.objectInstance, id: instanceID, length: instanceBodySize(order, records, start..<end), to: &output)
+                try writeResources(order, records, start..<end, to: &output)
+                start = end
             }
         case .objectInstance:
-            for resource in instances.first?.resources ?? [] { try append(resource, to: &output) }
+            output.reserveCapacity(try instanceBodySize(order, records, 0..<order.count))
+            try writeResources(order, records, 0..<order.count, to: &output)
         case .resource:
-            if let resource = instances.first?.resources.first { try append(resource, to: &output) }
+            output.reserveCapacity(try resourceSize(order, records, 0..<order.count))
+            try writeResources(order, records, 0..<order.count, to: &output)
         case .resourceInstance:
-            guard let instance = instances.first?.resources.first?.instances.first else {
+            guard let only = order.first else {
                 throw error("resource instance \(requestPath) needs a record, there is none")
             }
-            try append(.resourceInstance, id: instance.id, value: valueBytes(instance.value), to: &output)
+            let record = records[only]
+            try writeHeader(.resourceInstance, id: record.path.resourceInstanceID!, length: valueSize(record.value), to: &output)
+            writeValue(record.value, to: &output)
         }
         return output
     }
 
-    /// The records as a tree; every record must be a resource or resource instance below `requestPath`.
-    private static func group(_ records: [LwM2MRecord], requestPath: LwM2MPath) throws(LwM2MEncodingError) -> [Instance] {
-        var instances: [Instance] = []
-        var instanceIndex: [UInt16: Int] = [:]
-        var seenPaths = Set<LwM2MPath>()
-        for record in records {
+    // MARK: Grouping
+
+    /// Record indices ordered by object instance, then resource (each in order of first
+    /// appearance), then record order; after checking every record belongs and none repeats.
+    private static func groupedOrder(_ records: [LwM2MRecord], requestPath: LwM2MPath) throws(LwM2MEncodingError) -> [Int] {
+        var instanceRanks: [UInt16] = []
+        var resourceRanks: [(instanceID: UInt16, resourceID: UInt16, isMultiple: Bool)] = []
+        var keys: [(instance: Int, resource: Int, position: Int)] = []
+        keys.reserveCapacity(records.count)
+        for (position, record) in records.enumerated() {
             let path = record.path
             guard let instanceID = path.instanceID, let resourceID = path.resourceID else {
                 throw error("record \(path) is not a resource or resource instance")
@@ -83,45 +72,128 @@ enum TLVEncoder {
             guard requestPath.contains(path) else {
                 throw error("record \(path) lies outside the request path \(requestPath)")
             }
-            guard seenPaths.insert(path).inserted else { throw error("two records for \(path)") }
-            let instancePosition: Int
-            if let known = instanceIndex[instanceID] {
-                instancePosition = known
+            let isMultiple = path.resourceInstanceID != nil
+            let instanceRank = instanceRanks.firstIndex(of: instanceID) ?? {
+                instanceRanks.append(instanceID)
+                return instanceRanks.count - 1
+            }()
+            let resourceRank: Int
+            if let known = resourceRanks.firstIndex(where: { $0.instanceID == instanceID && $0.resourceID == resourceID }) {
+                switch (resourceRanks[known].isMultiple, isMultiple) {
+                case (true, true): break
+                case (false, false): throw error("two records for \(path)")
+                case (true, false): throw error("record \(path) gives a single value to a resource that also has instances")
+                case (false, true):
+                    throw error("record \(path) gives instances to resource \(path.parent), which also has a single value")
+                }
+                resourceRank = known
             } else {
-                instancePosition = instances.count
-                instanceIndex[instanceID] = instancePosition
-                instances.append(Instance(id: instanceID))
+                resourceRanks.append((instanceID, resourceID, isMultiple))
+                resourceRank = resourceRanks.count - 1
             }
-            try instances[instancePosition].add(record.value, resourceID: resourceID, resourceInstanceID: path.resourceInstanceID, path: path)
+            keys.append((instanceRank, resourceRank, position))
         }
-        return instances
+        keys.sort { ($0.instance, $0.resource, $0.position) < ($1.instance, $1.resource, $1.position) }
+        var order: [Int] = []
+        order.reserveCapacity(keys.count)
+        for (index, key) in keys.enumerated() {
+            if index > 0, keys[index - 1].resource == key.resource,
+               records[keys[index - 1].position].path.resourceInstanceID == records[key.position].path.resourceInstanceID {
+                throw error("two records for \(records[key.position].path)")
+            }
+            order.append(key.position)
+        }
+        return order
     }
 
-    private static func append(_ resource: Resource, to output: inout [UInt8]) throws(LwM2MEncodingError) {
-        if let single = resource.single {
-            try append(.resourceWithValue, id: resource.id, value: valueBytes(single), to: &output)
-            return
+    /// Where the run that starts at `start` ends: same object instance, and same resource if asked.
+    private static func runEnd(_ order: [Int], _ records: [LwM2MRecord], from start: Int, sameResource: Bool) -> Int {
+        let first = records[order[start]].path
+        var end = start + 1
+        while end < order.count {
+            let path = records[order[end]].path
+            guard path.instanceID == first.instanceID, !sameResource || path.resourceID == first.resourceID else { break }
+            end += 1
         }
-        var body: [UInt8] = []
-        for instance in resource.instances {
-            try append(.resourceInstance, id: instance.id, value: valueBytes(instance.value), to: &body)
-        }
-        try append(.multipleResource, id: resource.id, value: body, to: &output)
+        return end
     }
 
-    /// One TLV: type byte, 8- or 16-bit identifier, the smallest length field, value (TS Core 7.4.3).
-    private static func append(
-        _ kind: TLVKind, id: UInt16, value: [UInt8], to output: inout [UInt8]
+    // MARK: Sizes
+
+    private static func instanceBodySize(_ order: [Int], _ records: [LwM2MRecord], _ run: Range<Int>) throws(LwM2MEncodingError) -> Int {
+        var size = 0
+        var start = run.lowerBound
+        while start < run.upperBound {
+            let end = runEnd(order, records, from: start, sameResource: true)
+            size += try resourceSize(order, records, start..<end)
+            start = end
+        }
+        return size
+    }
+
+    /// The bytes of one resource's TLV, header included.
+    private static func resourceSize(_ order: [Int], _ records: [LwM2MRecord], _ run: Range<Int>) throws(LwM2MEncodingError) -> Int {
+        guard !run.isEmpty else { return 0 }
+        return try containerSize(valueLength: resourceBodyLength(order, records, run), id: records[order[run.lowerBound]].path.resourceID!)
+    }
+
+    /// The value length of one resource's TLV: its value, or its resource-instance TLVs.
+    private static func resourceBodyLength(_ order: [Int], _ records: [LwM2MRecord], _ run: Range<Int>) throws(LwM2MEncodingError) -> Int {
+        let first = records[order[run.lowerBound]]
+        guard first.path.resourceInstanceID != nil else { return valueSize(first.value) }
+        var body = 0
+        for index in run {
+            let record = records[order[index]]
+            body += try containerSize(valueLength: valueSize(record.value), id: record.path.resourceInstanceID!)
+        }
+        return body
+    }
+
+    /// Header plus value bytes of a TLV holding `valueLength` bytes.
+    private static func containerSize(valueLength: Int, id: UInt16) throws(LwM2MEncodingError) -> Int {
+        guard valueLength <= maximumValueLength else {
+            throw error("a TLV of \(valueLength) bytes is more than a 24-bit TLV length can say")
+        }
+        let lengthField = valueLength < 8 ? 0 : valueLength <= 0xFF ? 1 : valueLength <= 0xFFFF ? 2 : 3
+        return 1 + (id > 0xFF ? 2 : 1) + lengthField + valueLength
+    }
+
+    // MARK: Writing
+
+    private static func writeResources(
+        _ order: [Int], _ records: [LwM2MRecord], _ run: Range<Int>, to output: inout [UInt8]
     ) throws(LwM2MEncodingError) {
-        guard value.count <= maximumValueLength else {
-            throw error("\(kind) \(id) holds \(value.count) bytes, more than a 24-bit TLV length can say")
+        var start = run.lowerBound
+        while start < run.upperBound {
+            let end = runEnd(order, records, from: start, sameResource: true)
+            let first = records[order[start]]
+            if first.path.resourceInstanceID == nil {
+                try writeHeader(.resourceWithValue, id: first.path.resourceID!, length: valueSize(first.value), to: &output)
+                writeValue(first.value, to: &output)
+            } else {
+                let bodyLength = try resourceBodyLength(order, records, start..<end)
+                try writeHeader(.multipleResource, id: first.path.resourceID!, length: bodyLength, to: &output)
+                for index in start..<end {
+                    let record = records[order[index]]
+                    try writeHeader(.resourceInstance, id: record.path.resourceInstanceID!, length: valueSize(record.value), to: &output)
+                    writeValue(record.value, to: &output)
+                }
+            }
+            start = end
+        }
+    }
+
+    /// One TLV header: type byte, 8- or 16-bit identifier, the smallest length field (TS Core 7.4.3).
+    private static func writeHeader(_ kind: TLVKind, id: UInt16, length: Int, to output: inout [UInt8]) throws(LwM2MEncodingError) {
+        guard length <= maximumValueLength else {
+            throw error("\(kind) \(id) holds \(length) bytes, more than a 24-bit TLV length can say")
         }
         var type = kind.rawValue << 6
         if id > 0xFF { type |= 0x20 }
         let lengthFieldLength: Int
-        switch value.count {
+        switch length {
         case 0..<8:
-            type |= UInt8(value.count)
+            type |= UInt8(length)
             lengthFieldLength = 0
         case 8...0xFF:
             type |= 0x08
@@ -136,30 +208,50 @@ enum TLVEncoder {
         output.append(type)
         if id > 0xFF { output.append(UInt8(id >> 8)) }
         output.append(UInt8(truncatingIfNeeded: id))
-        for index in stride(from: lengthFieldLength - 1, through: 0, by: -1) {
-            output.append(UInt8(truncatingIfNeeded: value.count >> (8 * index)))
+        var index = lengthFieldLength
+        while index > 0 {
+            index -= 1
+            output.append(UInt8(truncatingIfNeeded: length >> (8 * index)))
         }
-        output.append(contentsOf: value)
     }
 
     // MARK: Values (LwM2M 1.1 TS Core Appendix C, TLV column)
 
+    /// The encoded bytes of one value (tests compare them with the vectors).
     static func valueBytes(_ value: LwM2MValue) -> [UInt8] {
+        var bytes: [UInt8] = []
+        writeValue(value, to: &bytes)
+        return bytes
+    }
+
+    static func valueSize(_ value: LwM2MValue) -> Int {
+        switch value {
+        case .string(let text), .coreLink(let text): text.utf8.count
+        case .integer(let number), .time(let number): signedWidth(number)
+        case .unsignedInteger(let number): unsignedWidth(number)
+        case .float: 8
+        case .boolean: 1
+        case .opaque(let bytes): bytes.count
+        case .objectLink: 4
+        }
+    }
+
+    static func writeValue(_ value: LwM2MValue, to output: inout [UInt8]) {
         switch value {
         case .string(let text), .coreLink(let text):
-            Array(text.utf8)
+            output.append(contentsOf: text.utf8)
         case .integer(let number), .time(let number):
-            bigEndian(UInt64(bitPattern: number), count: signedWidth(number))
+            writeBigEndian(UInt64(bitPattern: number), count: signedWidth(number), to: &output)
         case .unsignedInteger(let number):
-            bigEndian(number, count: number <= 0xFF ? 1 : number <= 0xFFFF ? 2 : number <= 0xFFFF_FFFF ? 4 : 8)
+            writeBigEndian(number, count: unsignedWidth(number), to: &output)
         case .float(let number):
-            bigEndian(number.bitPattern, count: 8)
+            writeBigEndian(number.bitPattern, count: 8, to: &output)
         case .boolean(let flag):
-            [flag ? 1 : 0]
+            output.append(flag ? 1 : 0)
         case .opaque(let bytes):
-            bytes
+            output.append(contentsOf: bytes)
         case .objectLink(let link):
-            bigEndian(UInt64(link.objectID) << 16 | UInt64(link.instanceID), count: 4)
+            writeBigEndian(UInt64(link.objectID) << 16 | UInt64(link.instanceID), count: 4, to: &output)
         }
     }
 
@@ -171,8 +263,17 @@ enum TLVEncoder {
         return 8
     }
 
+    /// The fewest of 1, 2, 4 or 8 bytes that hold `number` unsigned (as wakaama writes 60876 as `edcc`).
+    private static func unsignedWidth(_ number: UInt64) -> Int {
+        number <= 0xFF ? 1 : number <= 0xFFFF ? 2 : number <= 0xFFFF_FFFF ? 4 : 8
+    }
+
     /// The low `count` bytes of `number`, most significant first.
-    private static func bigEndian(_ number: UInt64, count: Int) -> [UInt8] {
-        (0..<count).reversed().map { UInt8(truncatingIfNeeded: number >> (8 * UInt64($0))) }
+    private static func writeBigEndian(_ number: UInt64, count: Int, to output: inout [UInt8]) {
+        var index = count
+        while index > 0 {
+            index -= 1
+            output.append(UInt8(truncatingIfNeeded: number >> (8 * UInt64(index))))
+        }
     }
 }

@@ -172,6 +172,18 @@ final class LwM2MJSONFormatTests: XCTestCase {
         }
     }
 
+    func testTruncationsAndSeededMutationsAreErrorValuesNotTraps() throws {
+        let payload = try LwM2MJSONFormat.encode(SenMLVectorChecks.deviceRecords, requestPath: LwM2MPath(objectID: 3, instanceID: 0)).get()
+        for length in 1..<payload.count {
+            if case .success = LwM2MJSONFormat.decode(Array(payload[..<length]), requestPath: .root, model: SenMLVectorChecks.deviceModel) {
+                XCTFail("prefix of \(length) bytes decoded")
+            }
+        }
+        for mutated in SeededMutations.of(payload, count: 20_000, interestingBytes: Array(#"{}[]":,\/0123456789.-tfnu "#.utf8)) {
+            _ = LwM2MJSONFormat.decode(mutated, requestPath: .root, model: SenMLVectorChecks.deviceModel)
+        }
+    }
+
     func testFullDeviceInstanceRoundTrips() throws {
         let requestPath = LwM2MPath(objectID: 3, instanceID: 0)
         let records = SenMLVectorChecks.deviceRecords

@@ -241,20 +241,7 @@ final class SenMLCBORFormatTests: XCTestCase {
                 XCTFail("prefix of \(length) bytes decoded")
             }
         }
-        var state: UInt64 = 0x5EED
-        func next() -> UInt64 {
-            // SplitMix64: reproducible mutations without Foundation's random sources.
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var mixed = state
-            mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
-            return mixed ^ (mixed >> 31)
-        }
-        for _ in 0..<20_000 {
-            var mutated = payload
-            for _ in 0..<(1 + next() % 4) {
-                mutated[Int(next() % UInt64(mutated.count))] = UInt8(truncatingIfNeeded: next())
-            }
+        for mutated in SeededMutations.of(payload, count: 20_000, interestingBytes: [0x00, 0x17, 0x18, 0x1F, 0x5F, 0x7F, 0x9F, 0xBF, 0xC4, 0xF9, 0xFF]) {
             _ = SenMLCBORFormat.decode(mutated, requestPath: .root, model: SenMLVectorChecks.deviceModel)
             _ = SenMLCBORFormat.decodePaths(mutated)
         }
@@ -307,6 +294,7 @@ final class SenMLCBORFormatTests: XCTestCase {
     }
 }
 
+/// ../shared/vectors/senml-cbor.json.
 struct SenMLCBORVectorFile: Decodable {
     var vectors: [SenMLCBORVector]
 
@@ -315,6 +303,7 @@ struct SenMLCBORVectorFile: Decodable {
     }
 }
 
+/// One vector of senml-cbor.json (the fields these tests read).
 struct SenMLCBORVector: Decodable {
     var id: String
     var hex: String

@@ -172,6 +172,8 @@ final class SenMLJSONFormatTests: XCTestCase {
             (#"[{"vs":"a"}]"#, .root),  // no name at all
             (#"[{"n":"/3//0","vs":"a"}]"#, .root),
             (#"[{"n":"/3/0/65535","vs":"a"}]"#, .root),  // reserved id
+            (#"[{"n":"/3/0/100000","vs":"a"}]"#, .root),
+            (#"[{"bn":"/3/0/99999999999999999999999","vs":"a"}]"#, .root),
             (#"[{"n":"/3/0/1/2/3","vs":"a"}]"#, .root),
             (#"[{"n":"/3/0/x","vs":"a"}]"#, .root),
         ]
@@ -224,6 +226,14 @@ final class SenMLJSONFormatTests: XCTestCase {
             let prefix = Array(payload[..<length])
             let result = SenMLJSONFormat.decode(prefix, requestPath: .root, model: SenMLVectorChecks.deviceModel)
             if length > 0, case .success = result { XCTFail("prefix of \(length) bytes decoded") }
+        }
+    }
+
+    func testSeededMutationsAreErrorValuesNotTraps() {
+        let payload = Array(SenMLVectorChecks.deviceJSONText.utf8)
+        for mutated in SeededMutations.of(payload, count: 20_000, interestingBytes: Array(#"{}[]":,\/0123456789eE.-+tfnu "#.utf8) + [0xC3, 0xFF]) {
+            _ = SenMLJSONFormat.decode(mutated, requestPath: .root, model: SenMLVectorChecks.deviceModel)
+            _ = SenMLJSONFormat.decodePaths(mutated)
         }
     }
 
@@ -302,6 +312,7 @@ enum SenMLReencoding {
     case roundTrip(String)
 }
 
+/// ../shared/vectors/senml-json.json.
 struct SenMLJSONVectorFile: Decodable {
     var vectors: [SenMLJSONVector]
 
@@ -310,6 +321,7 @@ struct SenMLJSONVectorFile: Decodable {
     }
 }
 
+/// One vector of senml-json.json (the fields these tests read).
 struct SenMLJSONVector: Decodable {
     var id: String
     var payload: String
@@ -357,6 +369,32 @@ enum VectorValue: Decodable {
     }
 }
 
+/// Reproducible corruptions of a payload (SplitMix64, seeded), for "never a trap" tests.
+enum SeededMutations {
+    /// `count` copies of `payload` with 1-4 bytes replaced, half the time by one of `interestingBytes`.
+    static func of(_ payload: [UInt8], count: Int, interestingBytes: [UInt8]) -> [[UInt8]] {
+        var state: UInt64 = 0x5EED
+        func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var mixed = state
+            mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
+            return mixed ^ (mixed >> 31)
+        }
+        return (0..<count).map { _ in
+            var mutated = payload
+            for _ in 0..<(1 + next() % 4) {
+                let index = Int(next() % UInt64(mutated.count))
+                mutated[index] = next() % 2 == 0
+                    ? interestingBytes[Int(next() % UInt64(interestingBytes.count))]
+                    : UInt8(truncatingIfNeeded: next())
+            }
+            return mutated
+        }
+    }
+}
+
+/// Models, expected values and the Device instance shared by the SenML and LwM2M JSON tests.
 enum SenMLVectorChecks {
     static func isPathList(_ records: [SenMLVectorRecord]?) -> Bool {
         guard let records, !records.isEmpty else { return false }
