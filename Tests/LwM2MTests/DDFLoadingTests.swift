@@ -154,6 +154,18 @@ final class DDFLoadingTests: XCTestCase {
         XCTAssertEqual(core.objects, LwM2MModel(try LwM2MModel.loadingDirectory(bundledCopies)).objects)
     }
 
+    /// The package ships its own minimal DDF files for objects 0-7 (the registry's files may not
+    /// be copied into the tree); they must define exactly what the registry defines.
+    func testBuiltInCoreObjectsMatchTheRegistry() throws {
+        let directory = try SharedVectors.registryDirectory()
+        for objectID in UInt16(0)...7 {
+            let data = try Data(contentsOf: directory.appendingPathComponent("\(objectID).xml"))
+            let registry = try LwM2MObjectDefinition.parseDDF(data, source: "\(objectID).xml")
+            XCTAssertEqual(registry.count, 1)
+            XCTAssertEqual(LwM2MModel.core.object(objectID), registry.first, "object \(objectID)")
+        }
+    }
+
     func testBadTypeNamesFileLineAndTheAllowedTypes() {
         let error = parseError(Self.customObjectDDF(type: "Strng"), source: "counter.xml")
         XCTAssertEqual(error?.source, "counter.xml")
