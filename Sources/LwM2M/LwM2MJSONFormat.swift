@@ -35,7 +35,7 @@ public enum LwM2MJSONFormat {
                     layout.appendName(of: record.path, to: &writer.bytes)
                     writer.append("\",")
                 }
-                try appendValue(record, to: &writer)
+                try writer.appendValue(record, keys: .lwm2m)
                 if let time = record.time, time != 0 {
                     writer.append(",\"t\":")
                     writer.append(seconds: time)
@@ -185,39 +185,5 @@ public enum LwM2MJSONFormat {
             }
         } while try scanner.continues(until: UInt8(ascii: "}"))
         return entry
-    }
-
-    // MARK: Writing
-
-    private static func appendValue(_ record: LwM2MRecord, to writer: inout JSONWriter) throws(LwM2MEncodingError) {
-        switch record.value {
-        case .string(let text), .coreLink(let text):
-            writer.append("\"sv\":")
-            writer.append(string: text)
-        case .integer(let value), .time(let value):
-            writer.append("\"v\":")
-            writer.append(integer: value)
-        case .unsignedInteger(let value):
-            writer.append("\"v\":")
-            writer.append(unsigned: value)
-        case .float(let value):
-            guard value.isFinite else {
-                throw LwM2MEncodingError(format: formatName, reason: "\(record.path): JSON has no number for \(value)")
-            }
-            writer.append("\"v\":")
-            writer.append(double: value)
-        case .boolean(let value):
-            writer.append(value ? "\"bv\":true" : "\"bv\":false")
-        case .opaque(let bytes):
-            writer.append("\"sv\":\"")
-            Base64.encode(bytes, as: .standardPadded, into: &writer.bytes)
-            writer.append("\"")
-        case .objectLink(let link):
-            writer.append("\"ov\":\"")
-            writer.append(unsigned: UInt64(link.objectID))
-            writer.append(":")
-            writer.append(unsigned: UInt64(link.instanceID))
-            writer.append("\"")
-        }
     }
 }

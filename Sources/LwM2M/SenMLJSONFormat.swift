@@ -66,7 +66,7 @@ public enum SenMLJSONFormat {
                     needsComma = true
                 }
                 if needsComma { writer.append(",") }
-                try appendValue(record, to: &writer)
+                try writer.appendValue(record, keys: .senml)
                 writer.append("}")
             }
             writer.append("]")
@@ -175,40 +175,6 @@ public enum SenMLJSONFormat {
             return .objectLink(link)
         default:
             return .string(try scanner.readString().string(in: scanner.bytes))
-        }
-    }
-
-    // MARK: Writing
-
-    private static func appendValue(_ record: LwM2MRecord, to writer: inout JSONWriter) throws(LwM2MEncodingError) {
-        switch record.value {
-        case .string(let text), .coreLink(let text):
-            writer.append("\"vs\":")
-            writer.append(string: text)
-        case .integer(let value), .time(let value):
-            writer.append("\"v\":")
-            writer.append(integer: value)
-        case .unsignedInteger(let value):
-            writer.append("\"v\":")
-            writer.append(unsigned: value)
-        case .float(let value):
-            guard value.isFinite else {
-                throw LwM2MEncodingError(format: formatName, reason: "\(record.path): JSON has no number for \(value)")
-            }
-            writer.append("\"v\":")
-            writer.append(double: value)
-        case .boolean(let value):
-            writer.append(value ? "\"vb\":true" : "\"vb\":false")
-        case .opaque(let bytes):
-            writer.append("\"vd\":\"")
-            Base64.encode(bytes, as: .urlUnpadded, into: &writer.bytes)
-            writer.append("\"")
-        case .objectLink(let link):
-            writer.append("\"vlo\":\"")
-            writer.append(unsigned: UInt64(link.objectID))
-            writer.append(":")
-            writer.append(unsigned: UInt64(link.instanceID))
-            writer.append("\"")
         }
     }
 }
