@@ -103,6 +103,19 @@ public struct LwM2MRecord: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(path)=\(value)" + (time.map { "@\($0)" } ?? "") }
+
+    /// The one record a single-value format (plain text, opaque) carries: exactly one, at the
+    /// request path, which names a resource or resource instance.
+    static func single(in records: [LwM2MRecord], at requestPath: LwM2MPath, format: String) -> Result<LwM2MRecord, LwM2MEncodingError> {
+        guard records.count == 1, let record = records.first else {
+            return .failure(LwM2MEncodingError(format: format, reason: "carries exactly one value, got \(records.count) records"))
+        }
+        guard record.path == requestPath, requestPath.level >= .resource else {
+            return .failure(LwM2MEncodingError(
+                format: format, reason: "carries the value of request path \(requestPath) only, the record is for \(record.path)"))
+        }
+        return .success(record)
+    }
 }
 
 extension Character {

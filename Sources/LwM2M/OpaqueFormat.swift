@@ -23,12 +23,10 @@ public enum OpaqueFormat {
 
     /// Encodes exactly one opaque record, whose path must be the request path.
     public static func encode(_ records: [LwM2MRecord], requestPath: LwM2MPath) -> Result<[UInt8], LwM2MEncodingError> {
-        guard records.count == 1, let record = records.first else {
-            return .failure(LwM2MEncodingError(format: name, reason: "carries exactly one value, got \(records.count) records"))
-        }
-        guard record.path == requestPath, requestPath.level >= .resource else {
-            return .failure(LwM2MEncodingError(
-                format: name, reason: "carries the value of request path \(requestPath) only, the record is for \(record.path)"))
+        let record: LwM2MRecord
+        switch LwM2MRecord.single(in: records, at: requestPath, format: name) {
+        case .success(let only): record = only
+        case .failure(let error): return .failure(error)
         }
         guard case .opaque(let bytes) = record.value else {
             return .failure(LwM2MEncodingError(
