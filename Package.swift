@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "EventLoop", targets: ["EventLoop"]),
         .library(name: "CoAP", targets: ["CoAP"]),
         .library(name: "LwM2M", targets: ["LwM2M"]),
+        .library(name: "LwM2MClient", targets: ["LwM2MClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -21,6 +22,7 @@ let package = Package(
         .target(name: "EventLoop", dependencies: ["CLibUV"]),
         .target(name: "CoAP"),
         .target(name: "LwM2M", resources: [.copy("CoreObjects")]),
+        .target(name: "LwM2MClient", dependencies: ["CoAP", "LwM2M"]),
         .executableTarget(
             name: "lwm2m-fleet",
             dependencies: [
@@ -33,6 +35,7 @@ let package = Package(
         .testTarget(name: "CoAPTests", dependencies: ["CoAP", "SharedTestData"]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
         .testTarget(name: "LwM2MTests", dependencies: ["LwM2M", "CoAP", "SharedTestData"]),
+        .testTarget(name: "LwM2MClientTests", dependencies: ["LwM2MClient", "LwM2M", "CoAP", "SharedTestData"]),
         .testTarget(name: "LwM2MFleetCLITests", dependencies: ["lwm2m-fleet"]),
         .testTarget(name: "InteropTests", dependencies: ["CoAP", "EventLoop"]),
     ],
