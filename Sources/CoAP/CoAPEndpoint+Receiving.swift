@@ -57,8 +57,12 @@ extension CoAPEndpoint {
         }
         let exchangeID = confirmables[index].exchange
         guard let id = exchangeID, let exchangeIndex = exchanges.firstIndex(where: { $0.id == id }) else {
-            // The ACK or RST of a separate response we sent: nothing more to do.
-            confirmables.remove(at: index)
+            // The ACK or RST of a separate response or notification we sent. RFC 7641 3.6: a
+            // Reset to a notification ends the observation.
+            let acknowledged = confirmables.remove(at: index)
+            if message.type == .reset, let token = acknowledged.notification {
+                output.events.append(.notificationFailed(token, .reset))
+            }
             return
         }
         if message.type == .reset {

@@ -177,6 +177,23 @@ extension CoAPEndpoint {
         }
     }
 
+    /// Sends a notification for an observation (RFC 7641 4.2): `notification` carries the
+    /// observation's token, an Observe option, the code and payload; the endpoint sets the
+    /// message ID. A CON notification is retransmitted until acknowledged; its Reset or timeout
+    /// is reported as `.notificationFailed`.
+    public mutating func notify(_ notification: CoAPMessage, confirmable: Bool, now: Timestamp, output: inout CoAPEndpointOutput) {
+        var message = notification
+        message.type = confirmable ? .confirmable : .nonConfirmable
+        message.messageID = takeMessageID()
+        let datagram = message.encoded()
+        output.datagrams.append(datagram)
+        if confirmable {
+            // RFC 7641 4.5.2: a newer CON notification replaces one still being retransmitted.
+            confirmables.removeAll { $0.notification == message.token }
+            trackConfirmable(messageID: message.messageID, datagram: datagram, exchange: nil, now: now, notification: message.token)
+        }
+    }
+
     /// Acknowledges a CON request now and promises a separate response later (RFC 7252 5.2.2).
     public mutating func acknowledge(_ request: CoAPIncomingRequest, now: Timestamp, output: inout CoAPEndpointOutput) {
         guard request.message.type == .confirmable,

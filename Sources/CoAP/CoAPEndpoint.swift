@@ -94,7 +94,9 @@ public struct CoAPEndpoint: Sendable {
         }
     }
 
-    mutating func trackConfirmable(messageID: UInt16, datagram: [UInt8], exchange: CoAPRequestID?, now: Timestamp) {
+    mutating func trackConfirmable(
+        messageID: UInt16, datagram: [UInt8], exchange: CoAPRequestID?, now: Timestamp, notification: CoAPToken? = nil
+    ) {
         // RFC 7252 4.2: the first timeout is random in [ACK_TIMEOUT, ACK_TIMEOUT * ACK_RANDOM_FACTOR].
         let base = Double(parameters.ackTimeoutNanoseconds)
         let spread = base * max(Double(parameters.ackRandomFactor) - 1, 0)
@@ -105,7 +107,8 @@ public struct CoAPEndpoint: Sendable {
             retransmissions: 0,
             timeoutNanoseconds: timeout,
             deadline: now.adding(nanoseconds: timeout),
-            exchange: exchange))
+            exchange: exchange,
+            notification: notification))
     }
 
     mutating func takeMessageID() -> UInt16 {
@@ -138,6 +141,7 @@ public struct CoAPEndpoint: Sendable {
             } else {
                 let expired = confirmables.remove(at: index)
                 if let id = expired.exchange { fail(id, .timeout, output: &output) }
+                if let token = expired.notification { output.events.append(.notificationFailed(token, .timeout)) }
             }
         }
         var exchangeIndex = 0
@@ -171,8 +175,10 @@ struct PendingConfirmable: Sendable {
     var retransmissions: Int
     var timeoutNanoseconds: UInt64
     var deadline: Timestamp
-    /// The request exchange this message belongs to; nil for a separate response.
+    /// The request exchange this message belongs to; nil for a separate response or notification.
     var exchange: CoAPRequestID?
+    /// The observation token of a CON notification, whose Reset or timeout ends the observation.
+    var notification: CoAPToken?
 }
 
 /// One of our requests, across all the messages a block-wise transfer needs.

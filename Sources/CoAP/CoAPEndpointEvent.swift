@@ -39,6 +39,9 @@ public enum CoAPEndpointEvent: Hashable, Sendable {
     case response(CoAPRequestID, CoAPMessage)
     /// A request we sent ended without a response.
     case failed(CoAPRequestID, CoAPRequestFailure)
+    /// A CON notification was answered with Reset or never acknowledged: the observer is gone
+    /// (RFC 7641 3.6, 4.5).
+    case notificationFailed(CoAPToken, CoAPRequestFailure)
     /// A datagram that is not valid CoAP, or a message we had to refuse; counted, never fatal.
     case rejected(CoAPRejection)
 }

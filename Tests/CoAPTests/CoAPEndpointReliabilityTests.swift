@@ -324,4 +324,37 @@ final class CoAPEndpointReliabilityTests: XCTestCase {
         client.receive(response.encoded(), now: .zero, output: &output)
         XCTAssertEqual(try CoAPMessage.decode(XCTUnwrap(output.datagrams.first)).get().type, .reset)
     }
+
+    func testConfirmableNotificationResetOrTimeoutEndsTheObservation() throws {
+        var device = CoAPEndpoint(seed: 23)
+        var output = CoAPEndpointOutput()
+        let token = CoAPToken(value: 0xBEEF, length: 2)
+        var notification = CoAPMessage(type: .confirmable, code: .content, token: token)
+        notification.options.append(.observe, uint: 7)
+        device.notify(notification, confirmable: true, now: .zero, output: &output)
+        let sent = try CoAPMessage.decode(XCTUnwrap(output.datagrams.first)).get()
+        XCTAssertEqual(sent.type, .confirmable)
+        XCTAssertEqual(sent.observe, 7)
+        output.removeAll()
+
+        device.receive(CoAPMessage.empty(.reset, messageID: sent.messageID).encoded(), now: .seconds(1), output: &output)
+        XCTAssertEqual(output.events, [.notificationFailed(token, .reset)])
+        XCTAssertTrue(device.isIdle)
+        output.removeAll()
+
+        device.notify(notification, confirmable: true, now: .seconds(2), output: &output)
+        output.removeAll()
+        var now = Timestamp.seconds(2)
+        while let deadline = device.nextDeadline, output.events.isEmpty {
+            now = deadline
+            device.handleDeadline(now: now, output: &output)
+        }
+        XCTAssertEqual(output.events, [.notificationFailed(token, .timeout)])
+        XCTAssertGreaterThanOrEqual(now.nanoseconds(since: .seconds(2)), 62_000_000_000, "after the whole back-off")
+
+        output.removeAll()
+        device.notify(notification, confirmable: false, now: now, output: &output)
+        XCTAssertEqual(try CoAPMessage.decode(output.datagrams[0]).get().type, .nonConfirmable)
+        XCTAssertNil(device.nextDeadline, "a NON notification is fire and forget")
+    }
 }

@@ -105,6 +105,7 @@ struct FuzzStatistics: CustomStringConvertible {
     var rejectedMalformed = 0
     var rejectedBadOption = 0
     var rejectedUnexpected = 0
+    var notificationsFailed = 0
     var retransmissions = 0
 
     var description: String {
@@ -321,7 +322,11 @@ struct EndpointFuzzer {
                     heldRequests.append(request)
                     if heldRequests.count > 4 { heldRequests.removeFirst() }
                 default:
-                    break
+                    // Treat it as an observation: a CON notification the fuzzed peer may Reset.
+                    var notification = CoAPMessage(type: .confirmable, code: .content, token: request.message.token)
+                    notification.options.append(.observe, uint: UInt64(random.below(1 << 24)))
+                    endpoint.notify(notification, confirmable: true, now: now, output: &output)
+                    drainOutput()
                 }
             case .response:
                 statistics.responsesDelivered += 1
@@ -337,6 +342,8 @@ struct EndpointFuzzer {
                 statistics.rejectedBadOption += 1
             case .rejected(.unexpected):
                 statistics.rejectedUnexpected += 1
+            case .notificationFailed:
+                statistics.notificationsFailed += 1
             }
         }
     }

@@ -79,7 +79,7 @@ final class LoopbackCoAPClient: LoopbackPeer {
             switch event {
             case .response(let id, let message): outcomes[id] = .success(message)
             case .failed(let id, let failure): outcomes[id] = .failure(failure)
-            case .request, .rejected: break
+            case .request, .rejected, .notificationFailed: break
             }
         }
         output.removeAll()
