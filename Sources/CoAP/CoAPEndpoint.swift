@@ -45,8 +45,9 @@ public struct CoAPEndpoint: Sendable {
     // MARK: Sending requests
 
     /// Sends a request (CON or NON, as `request.type` says) and returns the ID its outcome will
-    /// carry. The endpoint assigns the message ID and token, and splits payloads above
-    /// `block1Threshold` into Block1 blocks.
+    /// carry. The endpoint assigns the message ID, and the token unless the request has one (an
+    /// Observe cancellation must reuse the observation's token, RFC 7641 3.6); payloads above
+    /// `block1Threshold` go in Block1 blocks.
     public mutating func send(_ request: CoAPMessage, now: Timestamp, output: inout CoAPEndpointOutput) -> CoAPRequestID {
         nextRequestID &+= 1
         let id = CoAPRequestID(rawValue: nextRequestID)
@@ -66,7 +67,9 @@ public struct CoAPEndpoint: Sendable {
     mutating func transmit(exchangeAt index: Int, now: Timestamp, output: inout CoAPEndpointOutput) {
         var message = exchanges[index].request
         message.messageID = takeMessageID()
-        message.token = makeToken()
+        // The caller's token is used once; later blocks of a transfer get fresh ones.
+        let isFirstMessage = exchanges[index].token == .empty
+        message.token = isFirstMessage && message.token.length > 0 ? message.token : makeToken()
         if let block1 = exchanges[index].block1 {
             let body = exchanges[index].upload
             let start = min(block1.offset, body.count)

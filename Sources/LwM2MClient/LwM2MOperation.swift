@@ -3,6 +3,8 @@ import LwM2M
 
 /// An LwM2M operation, by interface, as metrics and violation reports name it.
 public enum LwM2MOperation: String, Hashable, Sendable, CaseIterable {
+    /// A whole bootstrap, from Bootstrap-Request (or the first write) to Bootstrap-Finish.
+    case bootstrap
     // Bootstrap interface (LwM2M 1.1 TS Core 6.1)
     case bootstrapRequest = "bootstrap-request"
     case bootstrapWrite = "bootstrap-write"

@@ -357,4 +357,17 @@ final class CoAPEndpointReliabilityTests: XCTestCase {
         XCTAssertEqual(try CoAPMessage.decode(output.datagrams[0]).get().type, .nonConfirmable)
         XCTAssertNil(device.nextDeadline, "a NON notification is fire and forget")
     }
+
+    func testCallersTokenIsKeptForObserveCancellation() throws {
+        var server = CoAPEndpoint(seed: 24)
+        var output = CoAPEndpointOutput()
+        let token = CoAPToken(value: 0xC0FFEE, length: 3)
+        var cancel = CoAPMessage(type: .confirmable, code: .get, token: token)
+        cancel.options.append(.observe, uint: 1)
+        _ = server.send(cancel, now: .zero, output: &output)
+        XCTAssertEqual(try CoAPMessage.decode(output.datagrams[0]).get().token, token)
+        output.removeAll()
+        _ = server.send(CoAPMessage(type: .confirmable, code: .get), now: .zero, output: &output)
+        XCTAssertEqual(try CoAPMessage.decode(output.datagrams[0]).get().token.length, 4, "no token given: one is made")
+    }
 }

@@ -1,0 +1,69 @@
+import CoAP
+import LwM2M
+
+/// How the devices of one profile behave; shared by reference by all of them.
+public final class ClientConfiguration: Sendable {
+    /// How a device gets its LwM2M Server account.
+    public enum BootstrapMode: String, Hashable, Sendable {
+        /// The profile already holds a server account: register at once.
+        case none
+        /// Send Bootstrap-Request first (TS Core 6.1.3).
+        case clientInitiated = "client-initiated"
+        /// Wait ClientHoldOffTime for the Bootstrap-Server to write, then request it (TS Core 6.1.4).
+        case serverInitiated = "server-initiated"
+    }
+
+    /// Endpoint names are `prefix` + the device index, zero-padded to `indexWidth` digits.
+    public let endpointPrefix: String
+    public let indexWidth: Int
+    public let lwm2mVersion: LwM2MVersion
+    public let bootstrapMode: BootstrapMode
+    /// `pct` of the Bootstrap-Request, when set (LwM2M 1.1).
+    public let preferredContentFormat: LwM2MContentFormat?
+    /// `b` of the Register request; nil takes the Server object's binding (/1/x/7).
+    public let binding: LwM2MBinding?
+    public let queueMode: Bool
+    /// A bootstrap that has not finished this long after it started fails and is retried.
+    public let bootstrapTimeoutSeconds: UInt32
+    /// Back-off after a failed bootstrap: this, doubled per failure, at most `bootstrapRetryMaximumSeconds`.
+    public let bootstrapRetryBaseSeconds: UInt32
+    public let bootstrapRetryMaximumSeconds: UInt32
+    /// The Update is sent this long before the lifetime ends (at least 1 s before; at most half the lifetime).
+    public let updateMarginSeconds: UInt32
+    /// Notifications as CON (acknowledged, and a Reset cancels) or NON.
+    public let confirmableNotifications: Bool
+    public let transmission: CoAPTransmissionParameters
+
+    public init(
+        endpointPrefix: String = "sim-", indexWidth: Int = 6, lwm2mVersion: LwM2MVersion = LwM2MVersion(major: 1, minor: 1),
+        bootstrapMode: BootstrapMode = .none, preferredContentFormat: LwM2MContentFormat? = nil, binding: LwM2MBinding? = nil,
+        queueMode: Bool = false, bootstrapTimeoutSeconds: UInt32 = 60, bootstrapRetryBaseSeconds: UInt32 = 5,
+        bootstrapRetryMaximumSeconds: UInt32 = 300, updateMarginSeconds: UInt32 = 10, confirmableNotifications: Bool = false,
+        transmission: CoAPTransmissionParameters = CoAPTransmissionParameters()
+    ) {
+        self.endpointPrefix = endpointPrefix
+        self.indexWidth = indexWidth
+        self.lwm2mVersion = lwm2mVersion
+        self.bootstrapMode = bootstrapMode
+        self.preferredContentFormat = preferredContentFormat
+        self.binding = binding
+        self.queueMode = queueMode
+        self.bootstrapTimeoutSeconds = bootstrapTimeoutSeconds
+        self.bootstrapRetryBaseSeconds = bootstrapRetryBaseSeconds
+        self.bootstrapRetryMaximumSeconds = bootstrapRetryMaximumSeconds
+        self.updateMarginSeconds = updateMarginSeconds
+        self.confirmableNotifications = confirmableNotifications
+        self.transmission = transmission
+    }
+
+    /// The endpoint name of device `index`, built on demand so devices do not store it.
+    public func endpointName(index: UInt32) -> String {
+        let digits = String(index)
+        return endpointPrefix + String(repeating: "0", count: max(indexWidth - digits.count, 0)) + digits
+    }
+
+    /// The content format a client of this version answers in when the server asks for none.
+    public var defaultContentFormat: LwM2MContentFormat {
+        lwm2mVersion >= LwM2MVersion(major: 1, minor: 1) ? .senmlCBOR : .tlv
+    }
+}

@@ -1,0 +1,77 @@
+import CoAP
+import LwM2M
+
+// Bootstrap, client- and server-initiated (LwM2M 1.1 TS Core 6.1.3, 6.1.4).
+extension LwM2MClient {
+    /// Sends `POST /bs?ep=NAME[&pct=]` to the Bootstrap-Server of the Security object.
+    mutating func requestBootstrap(now: Timestamp, actions: inout [ClientAction]) {
+        guard let bootstrap = store.bootstrapAccount else {
+            // Nothing to bootstrap from: the device cannot go on.
+            actions.append(.operationFinished(.bootstrap, .failed, code: nil, startedAt: now))
+            return finish(actions: &actions)
+        }
+        connect(.bootstrapServer, uri: bootstrap.serverURI, actions: &actions)
+        var request = CoAPMessage(type: .confirmable, code: .post)
+        request.options.append(.uriPath, string: "bs")
+        let parameters = BootstrapRequestParameters(
+            endpointName: endpointName, preferredContentFormat: configuration.preferredContentFormat)
+        for item in parameters.queryItems { request.options.append(.uriQuery, string: item) }
+        let id = send(request, to: .bootstrapServer, now: now, actions: &actions)
+        transition(to: .bootstrapping(startedAt: now, deadline: bootstrapDeadline(from: now), request: id), actions: &actions)
+    }
+
+    func bootstrapDeadline(from now: Timestamp) -> Timestamp {
+        now.adding(milliseconds: UInt64(configuration.bootstrapTimeoutSeconds) * 1000)
+    }
+
+    /// The Bootstrap-Server answered Bootstrap-Request: 2.04 means its writes follow.
+    mutating func bootstrapRequestAnswered(
+        startedAt: Timestamp, deadline: Timestamp, outcome: OperationOutcome, code: CoAPCode?, now: Timestamp,
+        actions: inout [ClientAction]
+    ) {
+        guard outcome == .succeeded else {
+            return bootstrapFailed(startedAt: startedAt, outcome: outcome, code: code, now: now, actions: &actions)
+        }
+        state = .bootstrapping(startedAt: startedAt, deadline: deadline, request: nil)
+    }
+
+    /// A bootstrap that was refused or did not finish in time: retry after a doubling back-off.
+    mutating func bootstrapFailed(
+        startedAt: Timestamp, outcome: OperationOutcome, code: CoAPCode?, now: Timestamp, actions: inout [ClientAction]
+    ) {
+        actions.append(.operationFinished(.bootstrap, outcome, code: code, startedAt: startedAt))
+        bootstrapFailures = bootstrapFailures < 16 ? bootstrapFailures + 1 : bootstrapFailures
+        let delay = min(
+            UInt64(configuration.bootstrapRetryBaseSeconds) << UInt64(bootstrapFailures - 1),
+            UInt64(configuration.bootstrapRetryMaximumSeconds))
+        disconnect(.bootstrapServer, actions: &actions)
+        transition(to: .waiting(until: now.adding(milliseconds: delay * 1000), then: .bootstrap), actions: &actions)
+    }
+
+    /// A request from the Bootstrap-Server. Outside a bootstrap it starts a server-initiated one,
+    /// which also sends a registered device back to bootstrap (the case the project exists for).
+    mutating func handleBootstrapServerRequest(_ request: CoAPIncomingRequest, now: Timestamp, actions: inout [ClientAction]) {
+        let startedAt: Timestamp
+        switch state {
+        case .bootstrapping(let started, _, _):
+            startedAt = started
+        case .deregistering, .stopped:
+            return
+        case .idle, .holdingOff, .registering, .registered, .waiting:
+            startedAt = now
+            transition(to: .bootstrapping(startedAt: now, deadline: bootstrapDeadline(from: now), request: nil), actions: &actions)
+        }
+        let result = BootstrapInterface.handle(request.message, store: &store, lwm2mVersion: configuration.lwm2mVersion, now: now)
+        respond(to: request, with: result.response, from: .bootstrapServer, now: now, actions: &actions)
+        actions.append(.requestHandled(result.operation, .bootstrapServer, code: result.response.code))
+        if result.finished {
+            actions.append(.operationFinished(.bootstrap, .succeeded, code: result.response.code, startedAt: startedAt))
+            bootstrapFailures = 0
+            registrationAttempt = 0
+            registrationSequence = 0
+            // The Finish answer is already queued; the bootstrap socket is not needed any more.
+            disconnect(.bootstrapServer, actions: &actions)
+            register(now: now, actions: &actions)
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import CoAP
+import LwM2M
+
+// Register, Update and their retries (LwM2M 1.1 TS Core 6.2).
+extension LwM2MClient {
+    /// Sends Register to the first LwM2M Server account; without one, bootstraps.
+    mutating func register(now: Timestamp, actions: inout [ClientAction]) {
+        guard let account = store.serverAccounts.first else {
+            if store.bootstrapAccount != nil { return requestBootstrap(now: now, actions: &actions) }
+            actions.append(.operationFinished(.register, .failed, code: nil, startedAt: now))
+            return finish(actions: &actions)
+        }
+        if serverEndpoint == nil || self.account?.serverURI != account.serverURI {
+            disconnect(.server, actions: &actions)
+            connect(.server, uri: account.serverURI, actions: &actions)
+        }
+        self.account = account
+        observations.removeAll()
+        var request = CoAPMessage(type: .confirmable, code: .post)
+        request.options.append(.uriPath, string: "rd")
+        let parameters = RegistrationParameters(
+            endpointName: endpointName, lifetimeSeconds: account.lifetimeSeconds, lwm2mVersion: configuration.lwm2mVersion,
+            binding: binding(for: account), queueMode: configuration.queueMode)
+        for item in parameters.queryItems { request.options.append(.uriQuery, string: item) }
+        request.options.append(.contentFormat, uint: UInt64(LwM2MContentFormat.linkFormat.rawValue))
+        request.payload = Array(objectLinks.utf8)[...]
+        let id = send(request, to: .server, now: now, actions: &actions)
+        transition(to: .registering(startedAt: now, request: id), actions: &actions)
+    }
+
+    func binding(for account: ServerAccount) -> LwM2MBinding {
+        configuration.binding ?? LwM2MBinding(account.binding) ?? LwM2MBinding([.udp])
+    }
+
+    /// The Register payload: every object but Security (and OSCORE) with its instances (TS Core 6.2.1).
+    var objectLinks: String {
+        let objects = store.objectIDs.filter { $0 != 0 && $0 != 21 }.map { objectID in
+            let version = store.model.object(objectID).flatMap { LwM2MVersion($0.objectVersion) } ?? .v1_0
+            return RegistrationPayload.SupportedObject(id: objectID, version: version, instanceIDs: store.instanceIDs(of: objectID))
+        }
+        return RegistrationPayload(lwm2mVersion: configuration.lwm2mVersion, objects: objects).text
+    }
+
+    mutating func registrationAnswered(
+        _ response: CoAPMessage?, outcome: OperationOutcome, startedAt: Timestamp, now: Timestamp, actions: inout [ClientAction]
+    ) {
+        actions.append(.operationFinished(.register, outcome, code: response?.code, startedAt: startedAt))
+        guard let response, response.code == .created, let account else {
+            return registrationFailed(now: now, actions: &actions)
+        }
+        registrationAttempt = 0
+        registrationSequence = 0
+        let registration = Registration(
+            location: response.locationPath, lifetimeSeconds: account.lifetimeSeconds, binding: binding(for: account),
+            refreshedAt: now, objectLinks: objectLinks)
+        transition(to: .registered(registration), actions: &actions)
+    }
+
+    /// Retries per the Server object (TS 1.1 6.2.1.1): Communication Retry Count attempts spaced by
+    /// Communication Retry Timer × 2^(attempt-1), then Sequence Delay Timer between Sequence Retry
+    /// Count sequences, then bootstrap when Bootstrap on Registration Failure is set.
+    mutating func registrationFailed(now: Timestamp, actions: inout [ClientAction]) {
+        guard let account else { return finish(actions: &actions) }
+        registrationAttempt += 1
+        if registrationAttempt < max(account.communicationRetryCount, 1) {
+            let delay = UInt64(account.communicationRetryTimerSeconds) << UInt64(min(registrationAttempt - 1, 20))
+            return transition(to: .waiting(until: now.adding(milliseconds: delay * 1000), then: .register), actions: &actions)
+        }
+        registrationAttempt = 0
+        registrationSequence += 1
+        if registrationSequence < max(account.sequenceRetryCount, 1) {
+            let delay = UInt64(account.sequenceDelayTimerSeconds)
+            return transition(to: .waiting(until: now.adding(milliseconds: delay * 1000), then: .register), actions: &actions)
+        }
+        registrationSequence = 0
+        if account.bootstrapOnRegistrationFailure, store.bootstrapAccount != nil {
+            return requestBootstrap(now: now, actions: &actions)
+        }
+        finish(actions: &actions)
+    }
+
+    /// When the next Update is due: `updateMarginSeconds` before the lifetime ends, kept between
+    /// 1 s and half the lifetime so short lifetimes still refresh in time.
+    func updateDeadline(_ registration: Registration) -> Timestamp {
+        let lifetime = UInt64(registration.lifetimeSeconds) * 1000
+        let margin = min(max(UInt64(configuration.updateMarginSeconds) * 1000, 1000), lifetime / 2)
+        return registration.refreshedAt.adding(milliseconds: lifetime - margin)
+    }
+
+    /// Sends Update with only what changed since the last Register or Update (TS Core 6.2.2).
+    mutating func sendUpdate(now: Timestamp, actions: inout [ClientAction]) {
+        guard case .registered(var registration) = state, serverEndpoint != nil, let account else { return }
+        var parameters = RegistrationUpdateParameters()
+        if account.lifetimeSeconds != registration.lifetimeSeconds { parameters.lifetimeSeconds = account.lifetimeSeconds }
+        let binding = binding(for: account)
+        if binding != registration.binding { parameters.binding = binding }
+        var request = CoAPMessage(type: .confirmable, code: .post)
+        for segment in registration.location { request.options.append(.uriPath, string: segment) }
+        for item in parameters.queryItems { request.options.append(.uriQuery, string: item) }
+        let links = objectLinks
+        if links != registration.objectLinks {
+            request.options.append(.contentFormat, uint: UInt64(LwM2MContentFormat.linkFormat.rawValue))
+            request.payload = Array(links.utf8)[...]
+        }
+        let id = send(request, to: .server, now: now, actions: &actions)
+        registration.update = (id, now)
+        registration.updateRequested = false
+        registration.pendingLifetimeSeconds = account.lifetimeSeconds
+        registration.pendingBinding = binding
+        registration.pendingObjectLinks = links
+        transition(to: .registered(registration), actions: &actions)
+    }
+
+    /// 2.04 refreshes the registration; 4.04 (the server forgot us) or any failure registers anew.
+    mutating func updateAnswered(
+        _ response: CoAPMessage?, outcome: OperationOutcome, registration: Registration, now: Timestamp, actions: inout [ClientAction]
+    ) {
+        actions.append(.operationFinished(.update, outcome, code: response?.code, startedAt: registration.update?.startedAt ?? now))
+        guard outcome == .succeeded else { return register(now: now, actions: &actions) }
+        var refreshed = registration
+        refreshed.update = nil
+        refreshed.refreshedAt = now
+        refreshed.lifetimeSeconds = registration.pendingLifetimeSeconds ?? registration.lifetimeSeconds
+        refreshed.binding = registration.pendingBinding ?? registration.binding
+        refreshed.objectLinks = registration.pendingObjectLinks ?? registration.objectLinks
+        transition(to: .registered(refreshed), actions: &actions)
+    }
+}

@@ -1,0 +1,311 @@
+import CoAP
+import LwM2M
+
+/// One simulated LwM2M device: its object store, its CoAP endpoints and its bootstrap and
+/// registration state machine. Pure: events and `now` in, `ClientAction`s out.
+///
+/// The driver calls `start`, `receive` for each datagram from a role's socket, `handleDeadline`
+/// once `nextDeadline` has passed, and `stop`; after each call it carries out the actions.
+public struct LwM2MClient: Sendable {
+    /// Where a device is in its life (TS Core 6.1, 6.2).
+    public enum State: Sendable {
+        case idle
+        /// Server-initiated bootstrap: waiting ClientHoldOffTime for the Bootstrap-Server.
+        case holdingOff(until: Timestamp)
+        /// Bootstrap-Request sent (or the Bootstrap-Server started writing) and not finished.
+        case bootstrapping(startedAt: Timestamp, deadline: Timestamp, request: CoAPRequestID?)
+        case registering(startedAt: Timestamp, request: CoAPRequestID)
+        case registered(Registration)
+        case deregistering(startedAt: Timestamp, request: CoAPRequestID)
+        /// After a failure: what to try again, and when.
+        case waiting(until: Timestamp, then: RetryStep)
+        case stopped
+    }
+
+    /// What a device does once a wait after a failure ends.
+    public enum RetryStep: Hashable, Sendable {
+        case bootstrap
+        case register
+    }
+
+    /// An acknowledged registration (TS Core 6.2.1).
+    public struct Registration: Sendable {
+        /// The Location-Path the server gave (`["rd", "5a3f"]`).
+        public var location: [String]
+        public var lifetimeSeconds: UInt32
+        public var binding: LwM2MBinding
+        /// When the last Register or Update was acknowledged.
+        public var refreshedAt: Timestamp
+        /// The object links last sent, so an Update carries them only when they changed.
+        public var objectLinks: String
+        /// An Update in flight, with when it started.
+        public var update: (request: CoAPRequestID, startedAt: Timestamp)?
+        /// Set by the Registration Update Trigger or an object-list change: send an Update now.
+        public var updateRequested = false
+        /// What the Update in flight sends, applied once it is acknowledged.
+        var pendingLifetimeSeconds: UInt32?
+        var pendingBinding: LwM2MBinding?
+        var pendingObjectLinks: String?
+    }
+
+    public let configuration: ClientConfiguration
+    /// The device's index in the fleet: its endpoint name and seed derive from it.
+    public let index: UInt32
+    public internal(set) var store: ObjectStore
+    public internal(set) var state: State = .idle
+    var bootstrapEndpoint: CoAPEndpoint?
+    var serverEndpoint: CoAPEndpoint?
+    /// The server the device registers with (the first usable account after bootstrap).
+    var account: ServerAccount?
+    /// Failed bootstraps in a row, for the back-off.
+    var bootstrapFailures: UInt8 = 0
+    /// Registration retries: attempt within the sequence, and sequences done (TS 1.1 6.2.1.1).
+    var registrationAttempt: UInt8 = 0
+    var registrationSequence: UInt8 = 0
+    /// Connections opened so far: each new endpoint gets fresh message IDs and tokens.
+    var connections: UInt16 = 0
+    var observations: [Observation] = []
+    /// What the server wrote with Write-Attributes.
+    var attributes = NotificationAttributeTable()
+
+    public init(configuration: ClientConfiguration, profile: DeviceProfile, index: UInt32, seed: UInt64) {
+        self.configuration = configuration
+        self.index = index
+        store = ObjectStore(profile: profile, seed: seed ^ UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
+    }
+
+    public var endpointName: String { configuration.endpointName(index: index) }
+
+    /// The state's name, as metrics and violation reports use it.
+    public var stateName: String {
+        switch state {
+        case .idle: "idle"
+        case .holdingOff: "holding-off"
+        case .bootstrapping: "bootstrapping"
+        case .registering: "registering"
+        case .registered(let registration): registration.update == nil ? "registered" : "updating"
+        case .deregistering: "deregistering"
+        case .waiting: "waiting"
+        case .stopped: "stopped"
+        }
+    }
+
+    public var isRegistered: Bool {
+        if case .registered = state { return true }
+        return false
+    }
+
+    // MARK: Events
+
+    /// Starts the device: bootstrap, hold-off or registration, as its profile and configuration say.
+    public mutating func start(now: Timestamp, actions: inout [ClientAction]) {
+        guard case .idle = state else { return }
+        switch configuration.bootstrapMode {
+        case .clientInitiated:
+            requestBootstrap(now: now, actions: &actions)
+        case .serverInitiated:
+            guard let bootstrap = store.bootstrapAccount else {
+                return register(now: now, actions: &actions)
+            }
+            connect(.bootstrapServer, uri: bootstrap.serverURI, actions: &actions)
+            let until = now.adding(milliseconds: UInt64(bootstrap.clientHoldOffSeconds) * 1000)
+            transition(to: .holdingOff(until: until), actions: &actions)
+        case .none:
+            if store.serverAccounts.isEmpty, store.bootstrapAccount != nil {
+                requestBootstrap(now: now, actions: &actions)
+            } else {
+                register(now: now, actions: &actions)
+            }
+        }
+    }
+
+    /// A datagram arrived on `role`'s socket.
+    public mutating func receive(_ datagram: [UInt8], from role: ServerRole, now: Timestamp, actions: inout [ClientAction]) {
+        var output = CoAPEndpointOutput()
+        switch role {
+        case .bootstrapServer:
+            guard bootstrapEndpoint != nil else { return }
+            bootstrapEndpoint!.receive(datagram, now: now, output: &output)
+        case .server:
+            guard serverEndpoint != nil else { return }
+            serverEndpoint!.receive(datagram, now: now, output: &output)
+        }
+        process(output, from: role, now: now, actions: &actions)
+    }
+
+    /// Retransmissions, timeouts, hold-off and retry ends, Updates and notifications that are due.
+    public mutating func handleDeadline(now: Timestamp, actions: inout [ClientAction]) {
+        for role in [ServerRole.bootstrapServer, .server] {
+            var output = CoAPEndpointOutput()
+            switch role {
+            case .bootstrapServer:
+                guard let deadline = bootstrapEndpoint?.nextDeadline, deadline <= now else { continue }
+                bootstrapEndpoint!.handleDeadline(now: now, output: &output)
+            case .server:
+                guard let deadline = serverEndpoint?.nextDeadline, deadline <= now else { continue }
+                serverEndpoint!.handleDeadline(now: now, output: &output)
+            }
+            process(output, from: role, now: now, actions: &actions)
+        }
+        switch state {
+        case .holdingOff(let until) where until <= now:
+            // Nobody wrote during ClientHoldOffTime: ask ourselves (TS Core 6.1.4).
+            requestBootstrap(now: now, actions: &actions)
+        case .bootstrapping(let startedAt, let deadline, _) where deadline <= now:
+            bootstrapFailed(startedAt: startedAt, outcome: .timedOut, code: nil, now: now, actions: &actions)
+        case .waiting(let until, let step) where until <= now:
+            switch step {
+            case .bootstrap: requestBootstrap(now: now, actions: &actions)
+            case .register: register(now: now, actions: &actions)
+            }
+        case .registered(let registration) where registration.update == nil:
+            if registration.updateRequested || updateDeadline(registration) <= now {
+                sendUpdate(now: now, actions: &actions)
+            }
+        default:
+            break
+        }
+        notifyDueObservations(now: now, actions: &actions)
+    }
+
+    /// Ends the device: De-register when registered (TS Core 6.2.3), otherwise just stop.
+    public mutating func stop(now: Timestamp, deregister: Bool, actions: inout [ClientAction]) {
+        if deregister, case .registered(let registration) = state, serverEndpoint != nil {
+            var request = CoAPMessage(type: .confirmable, code: .delete)
+            for segment in registration.location { request.options.append(.uriPath, string: segment) }
+            let id = send(request, to: .server, now: now, actions: &actions)
+            transition(to: .deregistering(startedAt: now, request: id), actions: &actions)
+            return
+        }
+        finish(actions: &actions)
+    }
+
+    /// The earliest time `handleDeadline` has work to do.
+    public var nextDeadline: Timestamp? {
+        var earliest: Timestamp?
+        func consider(_ time: Timestamp?) {
+            if let time, earliest.map({ time < $0 }) ?? true { earliest = time }
+        }
+        consider(bootstrapEndpoint?.nextDeadline)
+        consider(serverEndpoint?.nextDeadline)
+        switch state {
+        case .holdingOff(let until): consider(until)
+        case .bootstrapping(_, let deadline, _): consider(deadline)
+        case .waiting(let until, _): consider(until)
+        case .registered(let registration) where registration.update == nil:
+            consider(registration.updateRequested ? registration.refreshedAt : updateDeadline(registration))
+        default: break
+        }
+        consider(nextObservationDeadline())
+        return earliest
+    }
+
+    // MARK: Plumbing shared by the flows
+
+    mutating func transition(to newState: State, actions: inout [ClientAction]) {
+        let before = stateName
+        state = newState
+        let after = stateName
+        if before != after { actions.append(.stateChanged(from: before, to: after)) }
+    }
+
+    mutating func connect(_ role: ServerRole, uri: String, actions: inout [ClientAction]) {
+        connections &+= 1
+        let seed = store.seed &+ UInt64(connections) &* 0x9E37_79B9_7F4A_7C15
+        switch role {
+        case .bootstrapServer:
+            guard bootstrapEndpoint == nil else { return }
+            bootstrapEndpoint = CoAPEndpoint(parameters: configuration.transmission, seed: seed)
+        case .server:
+            serverEndpoint = CoAPEndpoint(parameters: configuration.transmission, seed: seed)
+        }
+        actions.append(.connect(role, uri: uri))
+    }
+
+    mutating func disconnect(_ role: ServerRole, actions: inout [ClientAction]) {
+        switch role {
+        case .bootstrapServer:
+            guard bootstrapEndpoint != nil else { return }
+            bootstrapEndpoint = nil
+        case .server:
+            guard serverEndpoint != nil else { return }
+            serverEndpoint = nil
+            observations.removeAll()
+        }
+        actions.append(.disconnect(role))
+    }
+
+    /// Sends a request through `role`'s endpoint; returns the ID its outcome will carry.
+    mutating func send(_ request: CoAPMessage, to role: ServerRole, now: Timestamp, actions: inout [ClientAction]) -> CoAPRequestID {
+        var output = CoAPEndpointOutput()
+        let id: CoAPRequestID
+        switch role {
+        case .bootstrapServer: id = bootstrapEndpoint!.send(request, now: now, output: &output)
+        case .server: id = serverEndpoint!.send(request, now: now, output: &output)
+        }
+        for datagram in output.datagrams { actions.append(.send(role, datagram)) }
+        return id
+    }
+
+    /// Carries out what an endpoint produced: datagrams out, then each event.
+    mutating func process(_ output: CoAPEndpointOutput, from role: ServerRole, now: Timestamp, actions: inout [ClientAction]) {
+        for datagram in output.datagrams { actions.append(.send(role, datagram)) }
+        if output.retransmissions > 0 { actions.append(.retransmissions(output.retransmissions)) }
+        for event in output.events {
+            switch event {
+            case .request(let request):
+                handleRequest(request, from: role, now: now, actions: &actions)
+            case .response(let id, let response):
+                handleOutcome(of: id, response: response, failure: nil, from: role, now: now, actions: &actions)
+            case .failed(let id, let failure):
+                handleOutcome(of: id, response: nil, failure: failure, from: role, now: now, actions: &actions)
+            case .notificationFailed(let token, _):
+                observations.removeAll { $0.token == token }
+            case .rejected:
+                break
+            }
+        }
+    }
+
+    /// Answers a request delivered by `role`'s endpoint.
+    mutating func respond(to request: CoAPIncomingRequest, with response: CoAPMessage, from role: ServerRole, now: Timestamp, actions: inout [ClientAction]) {
+        var output = CoAPEndpointOutput()
+        switch role {
+        case .bootstrapServer: bootstrapEndpoint?.respond(to: request, with: response, now: now, output: &output)
+        case .server: serverEndpoint?.respond(to: request, with: response, now: now, output: &output)
+        }
+        for datagram in output.datagrams { actions.append(.send(role, datagram)) }
+    }
+
+    /// A response or failure for one of our requests, routed by what the state waits for.
+    mutating func handleOutcome(
+        of id: CoAPRequestID, response: CoAPMessage?, failure: CoAPRequestFailure?, from role: ServerRole,
+        now: Timestamp, actions: inout [ClientAction]
+    ) {
+        let outcome: OperationOutcome = if let response {
+            response.code.isSuccess ? .succeeded : .rejected
+        } else {
+            failure == .timeout ? .timedOut : .failed
+        }
+        switch state {
+        case .bootstrapping(let startedAt, let deadline, let request) where request == id:
+            bootstrapRequestAnswered(startedAt: startedAt, deadline: deadline, outcome: outcome, code: response?.code, now: now, actions: &actions)
+        case .registering(let startedAt, let request) where request == id:
+            registrationAnswered(response, outcome: outcome, startedAt: startedAt, now: now, actions: &actions)
+        case .registered(let registration) where registration.update?.request == id:
+            updateAnswered(response, outcome: outcome, registration: registration, now: now, actions: &actions)
+        case .deregistering(let startedAt, let request) where request == id:
+            actions.append(.operationFinished(.deregister, outcome, code: response?.code, startedAt: startedAt))
+            finish(actions: &actions)
+        default:
+            break
+        }
+    }
+
+    /// Closes every connection and stops for good.
+    mutating func finish(actions: inout [ClientAction]) {
+        disconnect(.bootstrapServer, actions: &actions)
+        disconnect(.server, actions: &actions)
+        transition(to: .stopped, actions: &actions)
+    }
+}

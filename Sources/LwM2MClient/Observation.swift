@@ -1,0 +1,16 @@
+import CoAP
+import LwM2M
+
+/// An Observe a server holds on one of the device's paths (LwM2M 1.1 TS Core 6.4.1, RFC 7641).
+struct Observation: Sendable {
+    var token: CoAPToken
+    var path: LwM2MPath
+    var format: LwM2MContentFormat
+    /// The Observe option value of the last notification.
+    var sequence: UInt32
+    var lastNotifiedAt: Timestamp
+    /// When values were last compared, so a wake-up that found no change is not repeated.
+    var checkedAt: Timestamp
+    /// The payload last sent: a notification goes out when the new one differs.
+    var lastPayload: [UInt8]
+}

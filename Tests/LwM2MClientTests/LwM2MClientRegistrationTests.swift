@@ -1,0 +1,156 @@
+import CoAP
+import LwM2M
+@testable import LwM2MClient
+import SharedTestData
+import XCTest
+
+/// Register, Update, De-register and registration retries, on a manual clock.
+final class LwM2MClientRegistrationTests: XCTestCase {
+    typealias F = ClientFixtures
+
+    private func registered(lifetime: Int64 = 300, extra: [LwM2MRecord] = [], version: LwM2MVersion = .v1_1) -> Lockstep {
+        let network = Lockstep(client: F.client(F.serverAccount(lifetime: lifetime, extra: extra), version: version))
+        network.server.handler = { request in
+            if request.uriPath == ["rd"] { return F.created() }
+            if request.uriPath == ["rd", "5a3f"] {
+                return CoAPMessage(type: .acknowledgement, code: request.code == .delete ? .deleted : .changed)
+            }
+            return nil
+        }
+        network.start()
+        return network
+    }
+
+    func testRegisterCarriesParametersAndObjectLinks() throws {
+        let network = registered()
+        let register = try XCTUnwrap(network.server.requests.first)
+        XCTAssertEqual(register.type, .confirmable)
+        XCTAssertEqual(register.code, .post)
+        XCTAssertEqual(register.uriPath, ["rd"])
+        XCTAssertEqual(Set(register.uriQuery), ["ep=sim-000001", "lt=300", "lwm2m=1.1", "b=U"])
+        XCTAssertEqual(register.contentFormat, LwM2MContentFormat.linkFormat.rawValue)
+        let links = String(decoding: register.payload, as: UTF8.self)
+        let payload = try RegistrationPayload.parse(links, lwm2mVersion: .v1_1).get()
+        XCTAssertEqual(payload.availableInstances.map(\.description), ["/1/0", "/3/0"], links)
+        XCTAssertNil(payload.supportedObjects[0], "the Security object is never listed")
+        XCTAssertEqual(network.client.stateName, "registered")
+        XCTAssertEqual(network.finished(.register).map(\.0), [.succeeded])
+    }
+
+    /// The captured LwM2M Register of the shared vectors: same type, method, path, content format
+    /// and the same parameters for the same settings (lt=300, lwm2m=1.1, b=U), the endpoint aside.
+    func testRegisterMatchesTheCapturedVector() throws {
+        let url = SharedVectors.directory.appendingPathComponent("registration-requests.json")
+        guard let data = try? Data(contentsOf: url) else { throw XCTSkip("../shared/vectors not found at \(url.path)") }
+        let vectors = try XCTUnwrap((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["vectors"] as? [[String: Any]])
+        let captured = try XCTUnwrap(vectors.first { $0["id"] as? String == "register-block1-capture" }?["request"] as? [String: Any])
+        let ours = try XCTUnwrap(registered().server.requests.first)
+        XCTAssertEqual(captured["type"] as? String, "\(ours.type)")
+        XCTAssertEqual(captured["code"] as? String, ours.code.description)
+        XCTAssertEqual(captured["uri_path"] as? [String], ours.uriPath)
+        XCTAssertEqual((captured["content_format"] as? Int).map(UInt16.init), ours.contentFormat)
+        let withoutEndpoint = { (items: [String]) in Set(items.filter { !$0.hasPrefix("ep=") }) }
+        XCTAssertEqual(withoutEndpoint(captured["uri_query"] as? [String] ?? []), withoutEndpoint(ours.uriQuery))
+    }
+
+    func testUpdateIsSentBeforeTheLifetimeEndsAndCarriesNothingUnchanged() throws {
+        let network = registered(lifetime: 60)
+        let registeredAt = network.now
+        network.advance(seconds: 49)
+        XCTAssertEqual(network.server.requests.count, 1, "not yet: lifetime 60 s minus 10 s margin")
+        network.advance(seconds: 1.5)
+        let update = try XCTUnwrap(network.server.requests.last)
+        XCTAssertEqual(update.uriPath, ["rd", "5a3f"])
+        XCTAssertEqual(update.code, .post)
+        XCTAssertTrue(update.uriQuery.isEmpty, "nothing changed: \(update.uriQuery)")
+        XCTAssertTrue(update.payload.isEmpty, "the object list did not change")
+        XCTAssertEqual(network.finished(.update).map(\.0), [.succeeded])
+        XCTAssertGreaterThanOrEqual(network.now.nanoseconds(since: registeredAt), 50_000_000_000)
+        // And again 50 s after that one.
+        network.advance(seconds: 50)
+        XCTAssertEqual(network.finished(.update).count, 2)
+    }
+
+    func testUpdateAfterLifetimeChangeCarriesOnlyLifetime() throws {
+        let network = registered(lifetime: 300)
+        let write = network.request(F.request(.put, "/1/0/1", payload: Array("120".utf8), format: .plainText), from: .server)
+        XCTAssertEqual(network.server.responses[write]?.code, .changed)
+        // The new lifetime goes to the server at once, alone (TS Core 6.2.2).
+        network.advance(seconds: 0.001)
+        let updates = { network.server.requests.filter { $0.uriPath == ["rd", "5a3f"] } }
+        XCTAssertEqual(updates().map(\.uriQuery), [["lt=120"]])
+        XCTAssertTrue(updates()[0].payload.isEmpty)
+        // The next Update follows the new lifetime, 110 s later, and carries nothing.
+        network.advance(seconds: 109)
+        XCTAssertEqual(updates().count, 1)
+        network.advance(seconds: 1.1)
+        XCTAssertEqual(updates().map(\.uriQuery), [["lt=120"], []])
+    }
+
+    func testNotFoundOnUpdateRegistersAgain() throws {
+        let network = registered(lifetime: 60)
+        network.server.handler = { request in
+            switch request.uriPath {
+            case ["rd"]: F.created("b7")
+            case ["rd", "b7"]: CoAPMessage(type: .acknowledgement, code: .changed)
+            default: CoAPMessage(type: .acknowledgement, code: .notFound)
+            }
+        }
+        network.advance(seconds: 51)
+        XCTAssertEqual(network.finished(.update).map(\.1), [.notFound])
+        XCTAssertEqual(network.server.requests.filter { $0.uriPath == ["rd"] }.count, 2, "a new Register")
+        XCTAssertEqual(network.client.stateName, "registered")
+        network.advance(seconds: 51)
+        XCTAssertEqual(network.server.requests.last?.uriPath, ["rd", "b7"], "Updates go to the new location")
+    }
+
+    func testDeregisterDeletesTheLocation() throws {
+        let network = registered()
+        var actions: [ClientAction] = []
+        network.client.stop(now: network.now, deregister: true, actions: &actions)
+        XCTAssertEqual(network.client.stateName, "deregistering")
+        // Deliver the DELETE through the lockstep network by replaying the actions.
+        for case .send(.server, let datagram) in actions { network.server.receive(datagram, now: network.now) }
+        network.advance(seconds: 0.1)
+        XCTAssertEqual(network.server.requests.last?.code, .delete)
+        XCTAssertEqual(network.server.requests.last?.uriPath, ["rd", "5a3f"])
+    }
+
+    func testRegistrationFailuresFollowRetryResourcesThenBootstrap() throws {
+        // 1.1 retry resources: 2 attempts 10 s apart, 1 sequence, then bootstrap on failure.
+        let retry = [
+            LwM2MRecord(path: F.path("/1/0/16"), value: .boolean(true)),
+            LwM2MRecord(path: F.path("/1/0/17"), value: .unsignedInteger(2)),
+            LwM2MRecord(path: F.path("/1/0/18"), value: .unsignedInteger(10)),
+            LwM2MRecord(path: F.path("/1/0/19"), value: .unsignedInteger(100)),
+            LwM2MRecord(path: F.path("/1/0/20"), value: .unsignedInteger(1)),
+        ]
+        let network = Lockstep(client: F.client(F.bootstrapAccount() + F.serverAccount(extra: retry)))
+        network.server.handler = { _ in CoAPMessage(type: .acknowledgement, code: .forbidden) }
+        network.bootstrapServer.handler = { _ in CoAPMessage(type: .acknowledgement, code: .changed) }
+        network.start()
+        XCTAssertEqual(network.finished(.register).map(\.1), [.forbidden])
+        XCTAssertEqual(network.client.stateName, "waiting")
+        network.advance(seconds: 9.9)
+        XCTAssertEqual(network.server.requests.count, 1)
+        network.advance(seconds: 0.2)
+        XCTAssertEqual(network.server.requests.count, 2, "second attempt after the retry timer")
+        XCTAssertEqual(network.bootstrapServer.requests.first?.uriPath, ["bs"], "retries exhausted: bootstrap")
+        XCTAssertEqual(network.client.stateName, "bootstrapping")
+    }
+
+    func testRequestsBeforeTheRegistrationAckAreViolations() throws {
+        let network = Lockstep(client: F.client(F.serverAccount()))
+        network.server.handler = { _ in nil } // the server holds its answer to Register
+        network.start()
+        XCTAssertEqual(network.client.stateName, "registering")
+        let read = network.request(F.request(.get, "/3/0/0"), from: .server)
+        let write = network.request(F.request(.put, "/1/0/1", payload: Array("5".utf8), format: .plainText), from: .server)
+        network.advance(seconds: 1)
+        XCTAssertNil(network.server.responses[read])
+        XCTAssertNil(network.server.responses[write])
+        XCTAssertEqual(network.violations.map(\.operation), [.read, .write])
+        XCTAssertEqual(network.violations.map(\.state), ["registering", "registering"])
+        XCTAssertEqual(network.client.store.value(at: F.path("/1/0/1"), now: network.now), .integer(300), "not applied")
+    }
+}

@@ -1,0 +1,98 @@
+import CoAP
+import LwM2M
+@testable import LwM2MClient
+import XCTest
+
+/// Device management and information reporting once registered.
+final class LwM2MClientReportingTests: XCTestCase {
+    typealias F = ClientFixtures
+
+    private func registered() -> Lockstep {
+        let network = Lockstep(client: F.client(F.serverAccount(lifetime: 86_400)))
+        network.server.handler = { request in request.uriPath == ["rd"] ? F.created() : nil }
+        network.start()
+        return network
+    }
+
+    func testReadDeviceInstanceInTLVAndSenMLCBORDecodesBack() throws {
+        let network = registered()
+        for format in [LwM2MContentFormat.tlv, .senmlCBOR] {
+            let read = network.request(F.request(.get, "/3/0", accept: format), from: .server)
+            let response = try XCTUnwrap(network.server.responses[read])
+            XCTAssertEqual(response.code, .content)
+            XCTAssertEqual(response.contentFormat, format.rawValue)
+            let records = try LwM2MPayloadCodec.decode(Array(response.payload), format: format, requestPath: F.path("/3/0"), model: .core).get()
+            XCTAssertEqual(records, network.client.store.records(at: F.path("/3/0"), now: network.now), "\(format)")
+        }
+        XCTAssertTrue(network.violations.isEmpty)
+    }
+
+    func testObserveHonoursPminAndPmax() throws {
+        let network = registered()
+        // Battery level changes every second; pmin 2 s, pmax 10 s.
+        let attributes = network.request(F.request(.put, "/3/0/9", query: ["pmin=2", "pmax=10"]), from: .server)
+        XCTAssertEqual(network.server.responses[attributes]?.code, .changed)
+        let start = network.now
+        let observe = network.request(F.request(.get, "/3/0/9", observe: 0), from: .server)
+        XCTAssertEqual(network.server.responses[observe]?.code, .content)
+        XCTAssertNotNil(network.server.responses[observe]?.observe)
+        network.advance(seconds: 9)
+        let times = network.server.notifications.map { Double($0.at.nanoseconds(since: start)) / 1e9 }
+        XCTAssertFalse(times.isEmpty)
+        var previous = 0.0
+        for time in times {
+            XCTAssertGreaterThanOrEqual(time - previous, 2 - 1e-6, "pmin: \(times)")
+            XCTAssertLessThanOrEqual(time - previous, 10 + 1e-6, "pmax: \(times)")
+            previous = time
+        }
+        let sequence = network.server.notifications.compactMap(\.message.observe)
+        XCTAssertEqual(sequence, sequence.sorted(), "Observe numbers increase")
+    }
+
+    func testPmaxNotifiesAnUnchangingValue() throws {
+        let network = registered()
+        network.request(F.request(.put, "/3/0/0", query: ["pmax=10"]), from: .server)
+        let start = network.now
+        network.request(F.request(.get, "/3/0/0", observe: 0), from: .server)
+        network.advance(seconds: 25)
+        let times = network.server.notifications.map { Double($0.at.nanoseconds(since: start)) / 1e9 }
+        XCTAssertEqual(times.count, 2, "\(times)")
+        XCTAssertEqual(times.first ?? 0, 10, accuracy: 0.01)
+        XCTAssertEqual(times.last ?? 0, 20, accuracy: 0.01)
+    }
+
+    func testCancelWithObserveOneStopsNotifications() throws {
+        let network = registered()
+        network.request(F.request(.put, "/3/0/9", query: ["pmin=1"]), from: .server)
+        network.request(F.request(.get, "/3/0/9", observe: 0), from: .server)
+        network.advance(seconds: 3)
+        let before = network.server.notifications.count
+        XCTAssertGreaterThan(before, 0)
+        var cancel = F.request(.get, "/3/0/9", observe: 1)
+        cancel.token = network.server.notifications[0].message.token
+        let answer = network.request(cancel, from: .server)
+        XCTAssertEqual(network.server.responses[answer]?.code, .content)
+        network.advance(seconds: 5)
+        XCTAssertEqual(network.server.notifications.count, before)
+    }
+
+    func testResetToConfirmableNotificationCancelsTheObservation() throws {
+        let network = Lockstep(client: F.client(F.serverAccount(lifetime: 86_400), confirmableNotifications: true))
+        network.server.handler = { request in request.uriPath == ["rd"] ? F.created() : nil }
+        network.start()
+        network.request(F.request(.put, "/3/0/9", query: ["pmin=1"]), from: .server)
+        network.request(F.request(.get, "/3/0/9", observe: 0), from: .server)
+        network.server.resetNotifications = true
+        network.advance(seconds: 5)
+        XCTAssertEqual(network.server.notifications.count, 1, "the first one was Reset, so no more follow")
+        XCTAssertEqual(network.server.notifications.first?.message.type, .confirmable)
+    }
+
+    func testExecuteRebootRegistersAgain() throws {
+        let network = registered()
+        let reboot = network.request(F.request(.post, "/3/0/4"), from: .server)
+        XCTAssertEqual(network.server.responses[reboot]?.code, .changed)
+        XCTAssertEqual(network.server.requests.filter { $0.uriPath == ["rd"] }.count, 2)
+        XCTAssertEqual(network.client.stateName, "registered")
+    }
+}
