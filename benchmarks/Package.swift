@@ -32,6 +32,15 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
+            name: "client-memory",
+            dependencies: [
+                .product(name: "CoAP", package: fleetPackage),
+                .product(name: "LwM2M", package: fleetPackage),
+                .product(name: "LwM2MClient", package: fleetPackage),
+            ],
+            path: "Sources/client-memory"
+        ),
+        .executableTarget(
             name: "udp-ceiling",
             dependencies: [
                 .product(name: "CoAP", package: fleetPackage),

@@ -1,6 +1,7 @@
 extension CoAPEndpoint {
     /// Processes one datagram from the peer.
     public mutating func receive(_ datagram: [UInt8], now: Timestamp, output: inout CoAPEndpointOutput) {
+        defer { releaseIdleStorage() }
         let message: CoAPMessage
         switch CoAPMessage.decode(datagram) {
         case .success(let decoded):

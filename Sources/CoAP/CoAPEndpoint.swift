@@ -127,6 +127,7 @@ public struct CoAPEndpoint: Sendable {
 
     /// Retransmits CON messages whose timeout passed and ends the exchanges that ran out of time.
     public mutating func handleDeadline(now: Timestamp, output: inout CoAPEndpointOutput) {
+        defer { releaseIdleStorage() }
         var index = 0
         while index < confirmables.count {
             guard confirmables[index].deadline <= now else {
@@ -162,6 +163,14 @@ public struct CoAPEndpoint: Sendable {
         exchanges.removeAll { $0.id == id }
         confirmables.removeAll { $0.exchange == id }
         output.events.append(.failed(id, failure))
+    }
+
+    /// Gives back the storage of lists that emptied: most endpoints sit idle between rare
+    /// exchanges, and thousands of them keeping spare capacity would cost more than reallocating.
+    mutating func releaseIdleStorage() {
+        if exchanges.isEmpty, exchanges.capacity > 0 { exchanges = [] }
+        if confirmables.isEmpty, confirmables.capacity > 0 { confirmables = [] }
+        if peerTransfers.isEmpty, peerTransfers.capacity > 0 { peerTransfers = [] }
     }
 
     /// Forgets a request without waiting for its outcome (its late response will be refused).

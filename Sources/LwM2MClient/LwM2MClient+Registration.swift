@@ -52,7 +52,7 @@ extension LwM2MClient {
         registrationSequence = 0
         let registration = Registration(
             location: response.locationPath, lifetimeSeconds: account.lifetimeSeconds, binding: binding(for: account),
-            refreshedAt: now, objectLinks: objectLinks)
+            refreshedAt: now, objectLinksHash: objectLinks.hashValue)
         transition(to: .registered(registration), actions: &actions)
     }
 
@@ -98,7 +98,7 @@ extension LwM2MClient {
         for segment in registration.location { request.options.append(.uriPath, string: segment) }
         for item in parameters.queryItems { request.options.append(.uriQuery, string: item) }
         let links = objectLinks
-        if links != registration.objectLinks {
+        if links.hashValue != registration.objectLinksHash {
             request.options.append(.contentFormat, uint: UInt64(LwM2MContentFormat.linkFormat.rawValue))
             request.payload = Array(links.utf8)[...]
         }
@@ -107,7 +107,7 @@ extension LwM2MClient {
         registration.updateRequested = false
         registration.pendingLifetimeSeconds = account.lifetimeSeconds
         registration.pendingBinding = binding
-        registration.pendingObjectLinks = links
+        registration.pendingObjectLinksHash = links.hashValue
         transition(to: .registered(registration), actions: &actions)
     }
 
@@ -122,7 +122,7 @@ extension LwM2MClient {
         refreshed.refreshedAt = now
         refreshed.lifetimeSeconds = registration.pendingLifetimeSeconds ?? registration.lifetimeSeconds
         refreshed.binding = registration.pendingBinding ?? registration.binding
-        refreshed.objectLinks = registration.pendingObjectLinks ?? registration.objectLinks
+        refreshed.objectLinksHash = registration.pendingObjectLinksHash ?? registration.objectLinksHash
         transition(to: .registered(refreshed), actions: &actions)
     }
 }

@@ -36,8 +36,8 @@ public struct LwM2MClient: Sendable {
         public var binding: LwM2MBinding
         /// When the last Register or Update was acknowledged.
         public var refreshedAt: Timestamp
-        /// The object links last sent, so an Update carries them only when they changed.
-        public var objectLinks: String
+        /// A hash of the object links last sent, so an Update carries them only when they changed.
+        public var objectLinksHash: Int
         /// An Update in flight, with when it started.
         public var update: (request: CoAPRequestID, startedAt: Timestamp)?
         /// Set by the Registration Update Trigger or an object-list change: send an Update now.
@@ -45,7 +45,7 @@ public struct LwM2MClient: Sendable {
         /// What the Update in flight sends, applied once it is acknowledged.
         var pendingLifetimeSeconds: UInt32?
         var pendingBinding: LwM2MBinding?
-        var pendingObjectLinks: String?
+        var pendingObjectLinksHash: Int?
     }
 
     public let configuration: ClientConfiguration
