@@ -69,8 +69,9 @@ extension LwM2MClient {
             bootstrapFailures = 0
             registrationAttempt = 0
             registrationSequence = 0
-            // The Finish answer is already queued; the bootstrap socket is not needed any more.
-            disconnect(.bootstrapServer, actions: &actions)
+            // The Finish answer is already queued. In server-initiated mode the Bootstrap-Server
+            // may come back to a registered device, so its socket stays; otherwise it closes.
+            if configuration.bootstrapMode != .serverInitiated { disconnect(.bootstrapServer, actions: &actions) }
             register(now: now, actions: &actions)
         }
     }

@@ -119,4 +119,24 @@ final class LwM2MClientBootstrapTests: XCTestCase {
         XCTAssertEqual(network.violations.first?.path, "/3/0")
         XCTAssertFalse(network.client.store.records(at: F.path("/3/0"), now: network.now)?.isEmpty ?? true)
     }
+
+    func testBootstrapServerWritingToARegisteredDeviceStartsABootstrap() throws {
+        // Server-initiated mode keeps the bootstrap socket, so the Bootstrap-Server can come back.
+        let network = network(F.bootstrapAccount(holdOffSeconds: 30), mode: .serverInitiated)
+        network.start()
+        provision(network)
+        XCTAssertEqual(network.client.stateName, "registered")
+        XCTAssertEqual(network.connected[.bootstrapServer], F.bootstrapURI)
+
+        network.request(F.request(.delete, "/1/0"), from: .bootstrapServer)
+        XCTAssertEqual(network.client.stateName, "bootstrapping")
+        let read = network.request(F.request(.get, "/3/0/0"), from: .server)
+        XCTAssertNil(network.server.responses[read], "the old server is ignored during the bootstrap")
+        XCTAssertEqual(network.violations.map(\.state), ["bootstrapping"])
+
+        provision(network, shortServerID: 9)
+        XCTAssertEqual(network.finished(.bootstrap).map(\.0), [.succeeded, .succeeded])
+        XCTAssertEqual(network.client.stateName, "registered")
+        XCTAssertEqual(network.server.requests.filter { $0.uriPath == ["rd"] }.count, 2, "registered again")
+    }
 }
