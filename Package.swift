@@ -9,9 +9,12 @@ let package = Package(
         .library(name: "CoAP", targets: ["CoAP"]),
         .library(name: "LwM2M", targets: ["LwM2M"]),
         .library(name: "LwM2MClient", targets: ["LwM2MClient"]),
+        .library(name: "LwM2MServer", targets: ["LwM2MServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -23,6 +26,14 @@ let package = Package(
         .target(name: "CoAP"),
         .target(name: "LwM2M", resources: [.copy("CoreObjects")]),
         .target(name: "LwM2MClient", dependencies: ["CoAP", "LwM2M"]),
+        .target(
+            name: "LwM2MServer",
+            dependencies: [
+                "CoAP", "LwM2M",
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "lwm2m-fleet",
             dependencies: [
@@ -36,6 +47,7 @@ let package = Package(
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
         .testTarget(name: "LwM2MTests", dependencies: ["LwM2M", "CoAP", "SharedTestData"]),
         .testTarget(name: "LwM2MClientTests", dependencies: ["LwM2MClient", "LwM2M", "CoAP", "SharedTestData"]),
+        .testTarget(name: "LwM2MServerTests", dependencies: ["LwM2MServer", "LwM2MClient", "LwM2M", "CoAP", "SharedTestData"]),
         .testTarget(name: "LwM2MFleetCLITests", dependencies: ["lwm2m-fleet"]),
         .testTarget(name: "InteropTests", dependencies: ["CoAP", "EventLoop"]),
     ],
