@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "LwM2M", targets: ["LwM2M"]),
         .library(name: "LwM2MClient", targets: ["LwM2MClient"]),
         .library(name: "LwM2MServer", targets: ["LwM2MServer"]),
+        .library(name: "Fleet", targets: ["Fleet"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -34,11 +35,15 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        .target(name: "Fleet", dependencies: ["EventLoop", "CoAP", "LwM2M", "LwM2MClient", "LwM2MServer"]),
         .executableTarget(
             name: "lwm2m-fleet",
             dependencies: [
                 "CoAP",
+                "EventLoop",
+                "Fleet",
                 "LwM2M",
+                "LwM2MServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -49,6 +54,7 @@ let package = Package(
         .testTarget(name: "LwM2MClientTests", dependencies: ["LwM2MClient", "LwM2M", "CoAP", "SharedTestData"]),
         .testTarget(name: "LwM2MServerTests", dependencies: ["LwM2MServer", "LwM2MClient", "LwM2M", "CoAP", "SharedTestData"]),
         .testTarget(name: "LwM2MFleetCLITests", dependencies: ["lwm2m-fleet"]),
+        .testTarget(name: "FleetTests", dependencies: ["Fleet", "EventLoop", "CoAP", "LwM2M", "LwM2MClient", "lwm2m-fleet"]),
         .testTarget(name: "InteropTests", dependencies: ["CoAP", "EventLoop"]),
     ],
     swiftLanguageModes: [.v6]

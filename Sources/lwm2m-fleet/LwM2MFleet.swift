@@ -9,10 +9,10 @@ struct LwM2MFleet: ParsableCommand {
         abstract: "Simulate thousands of LwM2M devices against an LwM2M Bootstrap-Server and Server.",
         discussion: """
             Exit status: 0 success; 1 undecodable input (decode); 104 invalid arguments or \
-            fleet file. The fleet runner (run, serve, validate, report, merge) arrives in later versions.
+            fleet file. The fleet runner (run, validate, report, merge) arrives in later versions.
             """,
         version: ToolVersion.current,
-        subcommands: [DecodeCommand.self]
+        subcommands: [ServeCommand.self, DecodeCommand.self]
     )
 
     /// Exit status for a fleet file or arguments that are invalid (DESIGN.md, "Exit codes").

@@ -1,0 +1,127 @@
+import CoAP
+import EventLoop
+import LwM2MClient
+
+/// Runs client state machines on the event loop: gives each device's server roles a connected
+/// UDP socket, its wake-ups a place in the loop's timer queue, and carries out its actions.
+///
+/// Devices live in one array of structs; a socket's tag and a timer's tag carry the device
+/// index, so no device has an object, closure or task of its own (DESIGN.md).
+public final class DeviceDriver {
+    /// Called for every action a device produced that the driver does not carry out itself
+    /// (operation outcomes, violations, state changes), for metrics.
+    public var observer: ((_ device: Int, _ action: ClientAction, _ now: Timestamp) -> Void)?
+
+    public let loop: EventLoop
+    public private(set) var devices: [LwM2MClient]
+    /// Where device sockets bind: a loopback or host address (port chosen by the kernel).
+    public let localAddress: SocketAddress
+    private var sockets: [(bootstrap: UDPSocketID?, server: UDPSocketID?)]
+    private var timers: [(handle: TimerHandle, deadline: Timestamp)?]
+    private var actions: [ClientAction] = []
+    /// Connections that could not be opened (bad URI, bind failure).
+    public private(set) var connectionFailures = 0
+
+    /// Tags above this are the owner's own timers, not device wake-ups.
+    public static let firstOwnerTag = UInt64(1) << 40
+
+    public init(loop: EventLoop, devices: [LwM2MClient], localAddress: SocketAddress) {
+        self.loop = loop
+        self.devices = devices
+        self.localAddress = localAddress
+        sockets = Array(repeating: (nil, nil), count: devices.count)
+        timers = Array(repeating: nil, count: devices.count)
+    }
+
+    /// Routes the loop's datagrams and the device timers to this driver. `ownerTimer` receives
+    /// the timers whose tag is at least `firstOwnerTag`.
+    public func install(ownerTimer: @escaping (_ tag: UInt64, _ now: UInt64) -> Void) {
+        loop.datagramReceived = { [unowned self] _, tag, bytes, _, now in
+            let device = Int(tag >> 1)
+            let role: ServerRole = tag & 1 == 0 ? .bootstrapServer : .server
+            guard device < devices.count else { return }
+            devices[device].receive(Array(bytes), from: role, now: Timestamp(nanoseconds: now), actions: &actions)
+            carryOut(device: device, now: Timestamp(nanoseconds: now))
+        }
+        loop.timerFired = { [unowned self] tag, now in
+            guard tag < Self.firstOwnerTag else { return ownerTimer(tag, now) }
+            let device = Int(tag)
+            timers[device] = nil
+            devices[device].handleDeadline(now: Timestamp(nanoseconds: now), actions: &actions)
+            carryOut(device: device, now: Timestamp(nanoseconds: now))
+        }
+    }
+
+    public func start(device: Int, now: Timestamp) {
+        devices[device].start(now: now, actions: &actions)
+        carryOut(device: device, now: now)
+    }
+
+    public func stop(device: Int, deregister: Bool, now: Timestamp) {
+        devices[device].stop(now: now, deregister: deregister, actions: &actions)
+        carryOut(device: device, now: now)
+    }
+
+    /// Sockets currently open for devices.
+    public var openSockets: Int {
+        sockets.reduce(0) { $0 + ($1.bootstrap == nil ? 0 : 1) + ($1.server == nil ? 0 : 1) }
+    }
+
+    private func carryOut(device: Int, now: Timestamp) {
+        for action in actions {
+            switch action {
+            case .connect(let role, let uri):
+                close(role, of: device)
+                open(role, of: device, uri: uri, now: now)
+            case .disconnect(let role):
+                close(role, of: device)
+            case .send(let role, let datagram):
+                if let socket = role == .server ? sockets[device].server : sockets[device].bootstrap {
+                    loop.send(datagram, on: socket)
+                }
+            default:
+                observer?(device, action, now)
+            }
+        }
+        actions.removeAll(keepingCapacity: true)
+        reschedule(device)
+    }
+
+    private func open(_ role: ServerRole, of device: Int, uri: String, now: Timestamp) {
+        let tag = UInt64(device) << 1 | (role == .server ? 1 : 0)
+        do {
+            let parsed = try CoAPURI(uri)
+            // Names other than localhost would need an asynchronous lookup; fleet files give addresses.
+            let host = parsed.host == "localhost" ? "127.0.0.1" : parsed.host
+            let remote = try SocketAddress(ipAddress: host, port: parsed.port)
+            let socket = try loop.openUDPSocket(bindTo: localAddress, connectTo: remote, tag: tag)
+            if role == .server { sockets[device].server = socket } else { sockets[device].bootstrap = socket }
+        } catch {
+            connectionFailures += 1
+            observer?(device, .operationFinished(.register, .failed, code: nil, startedAt: now), now)
+        }
+    }
+
+    private func close(_ role: ServerRole, of device: Int) {
+        if role == .server, let socket = sockets[device].server {
+            loop.close(socket)
+            sockets[device].server = nil
+        } else if role == .bootstrapServer, let socket = sockets[device].bootstrap {
+            loop.close(socket)
+            sockets[device].bootstrap = nil
+        }
+    }
+
+    /// Keeps one loop timer entry per device at its next deadline.
+    private func reschedule(_ device: Int) {
+        let deadline = devices[device].nextDeadline
+        if let current = timers[device] {
+            guard current.deadline != deadline else { return }
+            loop.cancel(current.handle)
+            timers[device] = nil
+        }
+        if let deadline {
+            timers[device] = (loop.schedule(at: deadline.nanoseconds, tag: UInt64(device)), deadline)
+        }
+    }
+}

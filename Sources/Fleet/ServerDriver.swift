@@ -1,0 +1,114 @@
+import CoAP
+import EventLoop
+import LwM2MServer
+
+/// A sans-I/O server machine the driver can run on a socket of its own.
+public protocol ServerMachine {
+    mutating func receive(_ datagram: [UInt8], from peer: SocketAddress, now: Timestamp, output: inout ServerOutput<SocketAddress>)
+    mutating func handleDeadline(now: Timestamp, output: inout ServerOutput<SocketAddress>)
+    var nextDeadline: Timestamp? { get }
+}
+
+extension LwM2MRegistrationServer: ServerMachine where Peer == SocketAddress {}
+extension LwM2MBootstrapServer: ServerMachine where Peer == SocketAddress {}
+
+/// Runs the embedded Bootstrap-Server and LwM2M Server on one event loop, each on an
+/// unconnected UDP socket, with one timer entry per machine.
+public final class ServerDriver {
+    public let loop: EventLoop
+    public private(set) var registrationServer: LwM2MRegistrationServer<SocketAddress>
+    public private(set) var bootstrapServer: LwM2MBootstrapServer<SocketAddress>
+    public let serverAddress: SocketAddress
+    public let bootstrapAddress: SocketAddress
+    /// Every event the machines report, for the status line and the summary.
+    public var observer: ((ServerEvent) -> Void)?
+    private let serverSocket: UDPSocketID
+    private let bootstrapSocket: UDPSocketID
+    private var serverOutput = ServerOutput<SocketAddress>()
+    private var bootstrapOutput = ServerOutput<SocketAddress>()
+    private var timers: [(handle: TimerHandle, deadline: Timestamp)?] = [nil, nil]
+    /// Datagrams the machines sent again because no ACK came.
+    public private(set) var retransmissions = 0
+
+    private static let serverTag: UInt64 = 1
+    private static let bootstrapTag: UInt64 = 2
+    /// Tags from here on belong to the owner (status line, shutdown).
+    public static let firstOwnerTag: UInt64 = 16
+
+    /// Binds both sockets, then builds the machines. Where the bootstrap configuration keeps the
+    /// built-in server URI, devices are sent to this process's own LwM2M Server, at the port it
+    /// really got (which differs from the default when started on port 0).
+    public init(
+        loop: EventLoop, host: String, serverPort: UInt16, bootstrapPort: UInt16,
+        registrationConfiguration: RegistrationServerConfiguration, bootstrapConfiguration: BootstrapServerConfiguration
+    ) throws {
+        self.loop = loop
+        serverSocket = try loop.openUDPSocket(bindTo: try SocketAddress(ipAddress: host, port: serverPort), tag: Self.serverTag)
+        bootstrapSocket = try loop.openUDPSocket(bindTo: try SocketAddress(ipAddress: host, port: bootstrapPort), tag: Self.bootstrapTag)
+        // A registration storm arrives faster than one loop turn drains it: let the kernel queue it.
+        try? loop.setBufferSizes(of: serverSocket, receiveBytes: 32 << 20, sendBytes: 32 << 20)
+        try? loop.setBufferSizes(of: bootstrapSocket, receiveBytes: 32 << 20, sendBytes: 32 << 20)
+        serverAddress = loop.localAddress(of: serverSocket)!
+        bootstrapAddress = loop.localAddress(of: bootstrapSocket)!
+
+        var bootstrap = bootstrapConfiguration
+        let builtIn = BootstrapServerConfiguration.Settings().serverURI
+        let own = "coap://\(serverAddress)"
+        if bootstrap.defaults.serverURI == builtIn { bootstrap.defaults.serverURI = own }
+        for index in bootstrap.endpointRules.indices where bootstrap.endpointRules[index].settings.serverURI == builtIn {
+            bootstrap.endpointRules[index].settings.serverURI = own
+        }
+        registrationServer = LwM2MRegistrationServer(configuration: registrationConfiguration, seed: 1)
+        bootstrapServer = LwM2MBootstrapServer(configuration: bootstrap, seed: 2)
+    }
+
+    /// Takes over the loop's datagram and timer handlers; `ownerTimer` gets tags from `firstOwnerTag` on.
+    public func install(ownerTimer: @escaping (_ tag: UInt64, _ now: UInt64) -> Void) {
+        loop.datagramReceived = { [unowned self] _, tag, bytes, peer, now in
+            let time = Timestamp(nanoseconds: now)
+            if tag == Self.serverTag {
+                registrationServer.receive(Array(bytes), from: peer, now: time, output: &serverOutput)
+            } else {
+                bootstrapServer.receive(Array(bytes), from: peer, now: time, output: &bootstrapOutput)
+            }
+            flush()
+        }
+        loop.timerFired = { [unowned self] tag, now in
+            let time = Timestamp(nanoseconds: now)
+            switch tag {
+            case Self.serverTag:
+                timers[0] = nil
+                registrationServer.handleDeadline(now: time, output: &serverOutput)
+            case Self.bootstrapTag:
+                timers[1] = nil
+                bootstrapServer.handleDeadline(now: time, output: &bootstrapOutput)
+            default:
+                return ownerTimer(tag, now)
+            }
+            flush()
+        }
+    }
+
+    private func flush() {
+        flush(&serverOutput, through: serverSocket)
+        flush(&bootstrapOutput, through: bootstrapSocket)
+        reschedule(0, registrationServer.nextDeadline, tag: Self.serverTag)
+        reschedule(1, bootstrapServer.nextDeadline, tag: Self.bootstrapTag)
+    }
+
+    private func flush(_ output: inout ServerOutput<SocketAddress>, through socket: UDPSocketID) {
+        for datagram in output.datagrams { loop.send(datagram.bytes, on: socket, to: datagram.peer) }
+        retransmissions += output.retransmissions
+        if let observer { output.events.forEach(observer) }
+        output.removeAll()
+    }
+
+    private func reschedule(_ index: Int, _ deadline: Timestamp?, tag: UInt64) {
+        if let current = timers[index] {
+            guard current.deadline != deadline else { return }
+            loop.cancel(current.handle)
+            timers[index] = nil
+        }
+        if let deadline { timers[index] = (loop.schedule(at: deadline.nanoseconds, tag: tag), deadline) }
+    }
+}

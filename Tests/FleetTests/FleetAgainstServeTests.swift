@@ -1,0 +1,93 @@
+import CoAP
+import EventLoop
+import Fleet
+import LwM2M
+import LwM2MClient
+import XCTest
+
+/// 1,000 client actors on one event loop against `lwm2m-fleet serve` in another process, over
+/// real UDP sockets on 127.0.0.1: bootstrap, register, update, deregister, with the server's
+/// counts checked at each step.
+final class FleetAgainstServeTests: XCTestCase {
+    private struct Tally {
+        var bootstraps = 0
+        var registered = 0
+        var updated = 0
+        var deregistered = 0
+        var failures: [String] = []
+        var violations = 0
+    }
+
+    func testThousandDevicesBootstrapRegisterUpdateDeregister() throws {
+        OpenFileLimit.raiseToHardLimit()
+        let serve = try ServeProcess(arguments: ["--lifetime", "6"])
+        defer { _ = serve.process.isRunning ? serve.stop() : "" }
+        let count = 1_000
+        let bootstrapURI = "coap://127.0.0.1:\(serve.bootstrapAddress.port)"
+        let records = [
+            LwM2MRecord(path: try LwM2MPath(parsing: "/0/0/0"), value: .string(bootstrapURI)),
+            LwM2MRecord(path: try LwM2MPath(parsing: "/0/0/1"), value: .boolean(true)),
+            LwM2MRecord(path: try LwM2MPath(parsing: "/0/0/2"), value: .integer(3)),
+            LwM2MRecord(path: try LwM2MPath(parsing: "/3/0/0"), value: .string("lwm2m-fleet")),
+        ]
+        let profile = DeviceProfile(model: .core, records: records, supportedObjects: [0, 1, 3])
+        let configuration = ClientConfiguration(bootstrapMode: .clientInitiated, updateMarginSeconds: 2)
+        let devices = (0..<count).map { LwM2MClient(configuration: configuration, profile: profile, index: UInt32($0), seed: 7) }
+        let loop = try EventLoop()
+        let driver = DeviceDriver(loop: loop, devices: devices, localAddress: try SocketAddress(ipAddress: "127.0.0.1", port: 0))
+        var tally = Tally()
+        driver.observer = { _, action, _ in
+            switch action {
+            case .operationFinished(.bootstrap, .succeeded, _, _): tally.bootstraps += 1
+            case .operationFinished(.register, .succeeded, _, _): tally.registered += 1
+            case .operationFinished(.update, .succeeded, _, _): tally.updated += 1
+            case .operationFinished(.deregister, .succeeded, _, _): tally.deregistered += 1
+            case .operationFinished(let operation, let outcome, let code, _):
+                tally.failures.append("\(operation) \(outcome) \(code.map { "\($0)" } ?? "")")
+            case .violation: tally.violations += 1
+            default: break
+            }
+        }
+        let guardTag = DeviceDriver.firstOwnerTag
+        let pollTag = guardTag + 1
+        var condition: () -> Bool = { true }
+        driver.install { tag, now in
+            if tag == guardTag || condition() { loop.stop() } else { _ = loop.schedule(at: now + 20_000_000, tag: pollTag) }
+        }
+        func run(seconds: Double, until done: @escaping () -> Bool) -> Bool {
+            condition = done
+            let limit = loop.schedule(at: loop.now + UInt64(seconds * 1e9), tag: guardTag)
+            let poll = loop.schedule(at: loop.now + 20_000_000, tag: pollTag)
+            if !done() { loop.run() }
+            loop.cancel(limit)
+            loop.cancel(poll)
+            return done()
+        }
+
+        // Arrivals in steps of 100 every 50 ms, as a fleet ramps up.
+        for device in 0..<count {
+            if device % 100 == 0 { XCTAssertFalse(run(seconds: 0.05) { false }) }
+            driver.start(device: device, now: Timestamp(nanoseconds: loop.now))
+        }
+        XCTAssertTrue(run(seconds: 60) { tally.registered == count }, "registered \(tally.registered), failures \(tally.failures.prefix(5))")
+        XCTAssertEqual(tally.bootstraps, count)
+        XCTAssertTrue(run(seconds: 3) { serve.status.contains { $0.hasPrefix("registrations=\(count) ") } },
+                      "the server holds exactly \(count): \(serve.status.suffix(3))")
+
+        // Lifetime 6 s, margin 2 s: every device updates within the next ~5 s.
+        XCTAssertTrue(run(seconds: 15) { tally.updated >= count }, "updated \(tally.updated)")
+
+        for device in 0..<count { driver.stop(device: device, deregister: true, now: Timestamp(nanoseconds: loop.now)) }
+        XCTAssertTrue(run(seconds: 30) { tally.deregistered == count }, "deregistered \(tally.deregistered)")
+        XCTAssertTrue(run(seconds: 3) { serve.status.contains { $0.hasPrefix("registrations=0 ") } }, "\(serve.status.suffix(3))")
+        XCTAssertEqual(driver.openSockets, 0)
+
+        let summary = serve.stop()
+        XCTAssertTrue(summary.contains("registered=\(count) "), summary)
+        XCTAssertTrue(summary.contains("bootstraps=\(count) "), summary)
+        XCTAssertTrue(summary.contains("deregistered=\(count) "), summary)
+        XCTAssertTrue(summary.contains("updated=\(tally.updated) "), "server and clients count the same updates: \(summary)")
+        XCTAssertTrue(tally.failures.isEmpty, "\(tally.failures.prefix(5))")
+        XCTAssertEqual(tally.violations, 0)
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import XCTest
+
+/// `lwm2m-fleet serve` against libcoap's coap-client, a real peer.
+final class ServeCommandTests: XCTestCase {
+    private func coapClient() throws -> URL {
+        for name in ["coap-client", "coap-client-notls", "coap-client-gnutls", "coap-client-openssl"] {
+            for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
+                let url = URL(fileURLWithPath: String(directory)).appendingPathComponent(name)
+                if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+            }
+        }
+        throw XCTSkip("libcoap's coap-client is not installed (Debian libcoap3-bin; `make test` installs it)")
+    }
+
+    /// Runs coap-client with verbose logging, which prints the response header and options.
+    private func run(_ tool: URL, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = tool
+        process.arguments = ["-v", "6"] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func testCoAPClientRegistersAndDeregistersWithServe() throws {
+        let tool = try coapClient()
+        let serve = try ServeProcess()
+        let base = "coap://127.0.0.1:\(serve.serverAddress.port)"
+        let register = try run(tool, ["-m", "post", "-t", "40", "-e", "</1/0>,</3/0>", "\(base)/rd?ep=probe&lt=60&lwm2m=1.1&b=U"])
+        XCTAssertTrue(register.contains("c:2.01"), register)
+        let locationLine = try XCTUnwrap(register.split(separator: "\n").first { $0.contains("c:2.01") && $0.contains("Location-Path") })
+        // "[ Location-Path:rd, Location-Path:xyz ]"
+        let segments = locationLine.components(separatedBy: "Location-Path:").dropFirst().map {
+            $0.prefix { $0 != "," && $0 != " " && $0 != "]" }
+        }
+        XCTAssertEqual(segments.first, "rd")
+        let location = segments.joined(separator: "/")
+
+        let delete = try run(tool, ["-m", "delete", "\(base)/\(location)"])
+        XCTAssertTrue(delete.contains("c:2.02"), delete)
+        let again = try run(tool, ["-m", "delete", "\(base)/\(location)"])
+        XCTAssertTrue(again.contains("c:4.04"), "the registration is gone: \(again)")
+
+        let summary = serve.stop()
+        XCTAssertTrue(summary.contains("registered=1 "), summary)
+        XCTAssertTrue(summary.contains("deregistered=1 "), summary)
+        XCTAssertTrue(summary.contains("registrations=0 "), summary)
+    }
+}
