@@ -41,6 +41,14 @@ let package = Package(
             path: "Sources/client-memory"
         ),
         .executableTarget(
+            name: "register-flood",
+            dependencies: [
+                .product(name: "CoAP", package: fleetPackage),
+                .product(name: "EventLoop", package: fleetPackage),
+            ],
+            path: "Sources/register-flood"
+        ),
+        .executableTarget(
             name: "udp-ceiling",
             dependencies: [
                 .product(name: "CoAP", package: fleetPackage),

@@ -10,3 +10,12 @@ swift package --disable-sandbox benchmark --target CoAPCodec --no-progress
 echo "## Raw UDP ceiling vs the CoAP endpoint path (same run, same responder process)"
 swift build -c release --product udp-ceiling
 .build/release/udp-ceiling compare --sockets 1000 10000 --seconds "${SECONDS_PER_RUN:-10}"
+
+echo "## Embedded server: registrations/s with 1,000 and with 150,000 registrations held"
+(cd .. && swift build -c release --product lwm2m-fleet)
+swift build -c release --product register-flood
+.build/release/register-flood "$(cd .. && pwd)/.build/release/lwm2m-fleet" 10000 5 150000
+
+echo "## Client memory per registered device"
+swift build -c release --product client-memory
+.build/release/client-memory 100000
