@@ -90,4 +90,55 @@ final class FleetAgainstServeTests: XCTestCase {
         XCTAssertTrue(tally.failures.isEmpty, "\(tally.failures.prefix(5))")
         XCTAssertEqual(tally.violations, 0)
     }
+
+    /// `serve --violate before-ack`: Read and Observe reach every device before its Register is
+    /// acknowledged; each device reports both as violations, answers neither, then registers.
+    func testMisbehavingServerIsCaughtByEveryDevice() throws {
+        OpenFileLimit.raiseToHardLimit()
+        let serve = try ServeProcess(arguments: ["--violate", "before-ack"])
+        defer { _ = serve.process.isRunning ? serve.stop() : "" }
+        let count = 50
+        let serverURI = "coap://127.0.0.1:\(serve.serverAddress.port)"
+        let records = [
+            LwM2MRecord(path: try LwM2MPath(parsing: "/0/0/0"), value: .string(serverURI)),
+            LwM2MRecord(path: try LwM2MPath(parsing: "/0/0/1"), value: .boolean(false)),
+            LwM2MRecord(path: try LwM2MPath(parsing: "/0/0/2"), value: .integer(3)),
+            LwM2MRecord(path: try LwM2MPath(parsing: "/0/0/10"), value: .integer(1)),
+            LwM2MRecord(path: try LwM2MPath(parsing: "/1/0/0"), value: .integer(1)),
+            LwM2MRecord(path: try LwM2MPath(parsing: "/1/0/1"), value: .integer(300)),
+            LwM2MRecord(path: try LwM2MPath(parsing: "/1/0/7"), value: .string("U")),
+            LwM2MRecord(path: try LwM2MPath(parsing: "/3/0/0"), value: .string("lwm2m-fleet")),
+        ]
+        let profile = DeviceProfile(model: .core, records: records, supportedObjects: [0, 1, 3])
+        let devices = (0..<count).map { LwM2MClient(configuration: ClientConfiguration(), profile: profile, index: UInt32($0), seed: 3) }
+        let loop = try EventLoop()
+        let driver = DeviceDriver(loop: loop, devices: devices, localAddress: try SocketAddress(ipAddress: "127.0.0.1", port: 0))
+        var violations: [ServerViolation] = []
+        var registered = 0
+        var handled = 0
+        driver.observer = { _, action, _ in
+            switch action {
+            case .violation(let violation): violations.append(violation)
+            case .operationFinished(.register, .succeeded, _, _): registered += 1
+            case .requestHandled: handled += 1
+            default: break
+            }
+        }
+        let guardTag = DeviceDriver.firstOwnerTag
+        driver.install { tag, now in
+            if tag == guardTag || registered == count { loop.stop() } else { _ = loop.schedule(at: now + 20_000_000, tag: guardTag + 1) }
+        }
+        for device in 0..<count { driver.start(device: device, now: Timestamp(nanoseconds: loop.now)) }
+        let limit = loop.schedule(at: loop.now + 30_000_000_000, tag: guardTag)
+        _ = loop.schedule(at: loop.now + 20_000_000, tag: guardTag + 1)
+        loop.run()
+        loop.cancel(limit)
+        XCTAssertEqual(registered, count)
+        XCTAssertEqual(violations.count, 2 * count, "a Read and an Observe per device: \(violations.prefix(4))")
+        XCTAssertEqual(Set(violations.compactMap(\.operation)), [.read, .observe])
+        XCTAssertTrue(violations.allSatisfy { $0.state == "registering" })
+        XCTAssertEqual(handled, 0, "no device answered an early request")
+        let summary = serve.stop()
+        XCTAssertTrue(summary.contains("violations-sent=\(2 * count) "), summary)
+    }
 }
