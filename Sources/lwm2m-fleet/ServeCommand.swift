@@ -3,6 +3,7 @@ import CoAP
 import EventLoop
 import Fleet
 import Foundation
+import LwM2M
 import LwM2MServer
 
 /// `lwm2m-fleet serve`: the embedded Bootstrap-Server and LwM2M Server.
@@ -47,12 +48,36 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .long, help: "Registration lifetime in seconds that the Bootstrap-Server writes (overrides --config's default).")
     var lifetime: UInt32?
 
+    @Option(name: .long, help: "After each registration is acknowledged, Read this path (repeatable), e.g. /3/0.")
+    var read: [String] = []
+
+    @Option(name: .long, help: "After each registration is acknowledged, Observe this path (repeatable), e.g. /3/0/9.")
+    var observe: [String] = []
+
+    @Option(name: .long, help: "After each first registration, Execute this path (repeatable); /1/0/9 sends devices back to bootstrap.")
+    var execute: [String] = []
+
     func validate() throws {
         do {
             _ = try SocketAddress(ipAddress: host, port: port)
         } catch {
             throw ValidationError("--host: \(error)")
         }
+        _ = try afterRegistrationActions()
+    }
+
+    /// The --read, --observe and --execute paths as after-registration actions.
+    func afterRegistrationActions() throws -> [AfterRegistrationAction] {
+        func path(_ text: String, _ option: String) throws -> LwM2MPath {
+            do {
+                return try LwM2MPath(parsing: text)
+            } catch {
+                throw ValidationError("--\(option): \(error)")
+            }
+        }
+        return try read.map { AfterRegistrationAction(.read(try path($0, "read"))) }
+            + observe.map { AfterRegistrationAction(.observe(try path($0, "observe"))) }
+            + execute.map { AfterRegistrationAction(.execute(try path($0, "execute")), firstRegistrationOnly: true) }
     }
 
     func run() throws {
@@ -73,6 +98,7 @@ struct ServeCommand: ParsableCommand {
         case nil: nil
         }
         registrationConfiguration.expiryGraceSeconds = lifetimeGraceSeconds
+        registrationConfiguration.afterRegistration = try afterRegistrationActions()
         if let lifetime { bootstrapConfiguration.defaults.lifetimeSeconds = lifetime }
         let driver = try ServerDriver(
             loop: loop, host: host, serverPort: port, bootstrapPort: bootstrapPort,
