@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .systemLibrary(
@@ -35,7 +36,14 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        .target(name: "Fleet", dependencies: ["EventLoop", "CoAP", "LwM2M", "LwM2MClient", "LwM2MServer"]),
+        .target(
+            name: "Fleet",
+            dependencies: [
+                "EventLoop", "CoAP", "LwM2M", "LwM2MClient", "LwM2MServer",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "lwm2m-fleet",
             dependencies: [
@@ -54,7 +62,7 @@ let package = Package(
         .testTarget(name: "LwM2MClientTests", dependencies: ["LwM2MClient", "LwM2M", "CoAP", "SharedTestData"]),
         .testTarget(name: "LwM2MServerTests", dependencies: ["LwM2MServer", "LwM2MClient", "LwM2M", "CoAP", "SharedTestData"]),
         .testTarget(name: "LwM2MFleetCLITests", dependencies: ["lwm2m-fleet"]),
-        .testTarget(name: "FleetTests", dependencies: ["Fleet", "EventLoop", "CoAP", "LwM2M", "LwM2MClient", "lwm2m-fleet"]),
+        .testTarget(name: "FleetTests", dependencies: ["Fleet", "EventLoop", "CoAP", "LwM2M", "LwM2MClient", "LwM2MServer", "SharedTestData", "lwm2m-fleet"]),
         .testTarget(name: "InteropTests", dependencies: ["CoAP", "EventLoop"]),
     ],
     swiftLanguageModes: [.v6]

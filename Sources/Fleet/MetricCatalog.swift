@@ -1,0 +1,36 @@
+/// The names of everything a fleet run measures, as thresholds and the result file spell them.
+///
+/// Per operation: `<operation>.<field>` (`register.latency.p99`, `bootstrap.failed.rate`);
+/// run-wide: a field alone (`violations`, `loop_lag.p99`). Thresholds may name only these.
+public enum MetricCatalog {
+    /// Operations measured: the ones devices start, and the server requests devices answer.
+    public static let operations = [
+        "bootstrap", "register", "update", "deregister",
+        "read", "discover", "write", "write-attributes", "execute", "create", "delete", "observe", "cancel-observation", "notify",
+    ]
+
+    /// Fields of an operation. Latencies are in nanoseconds in the result file; thresholds may
+    /// write them with a unit (`200ms`, `1.5s`, `300us`).
+    public static let operationFields = [
+        "count", "succeeded", "failed", "timeouts", "failed.rate",
+        "latency.p50", "latency.p90", "latency.p99", "latency.p999", "latency.max", "latency.mean",
+        "service.p50", "service.p90", "service.p99", "service.p999", "service.max", "service.mean",
+    ]
+
+    /// Run-wide fields.
+    public static let runFields = [
+        "violations", "dropped", "retransmissions", "arrivals", "devices.registered", "devices.failed",
+        "bytes.sent", "bytes.received",
+        "loop_lag.p50", "loop_lag.p99", "loop_lag.p999", "loop_lag.max",
+    ]
+
+    /// Whether the field is a duration (so a threshold may give it a time unit).
+    public static func isDuration(_ field: String) -> Bool {
+        field.hasPrefix("latency.") || field.hasPrefix("service.") || field.hasPrefix("loop_lag.")
+    }
+
+    /// Every valid metric name, for error messages that list what would be valid.
+    public static var allNames: [String] {
+        operations.flatMap { operation in operationFields.map { "\(operation).\($0)" } } + runFields
+    }
+}
