@@ -21,6 +21,9 @@ public final class DeviceDriver {
     private var actions: [ClientAction] = []
     /// Connections that could not be opened (bad URI, bind failure).
     public private(set) var connectionFailures = 0
+    /// UDP payload bytes devices sent and received.
+    public private(set) var bytesSent = 0
+    public private(set) var bytesReceived = 0
 
     /// Tags above this are the owner's own timers, not device wake-ups.
     public static let firstOwnerTag = UInt64(1) << 40
@@ -40,6 +43,7 @@ public final class DeviceDriver {
             let device = Int(tag >> 1)
             let role: ServerRole = tag & 1 == 0 ? .bootstrapServer : .server
             guard device < devices.count else { return }
+            bytesReceived += bytes.count
             devices[device].receive(Array(bytes), from: role, now: Timestamp(nanoseconds: now), actions: &actions)
             carryOut(device: device, now: Timestamp(nanoseconds: now))
         }
@@ -77,6 +81,7 @@ public final class DeviceDriver {
                 close(role, of: device)
             case .send(let role, let datagram):
                 if let socket = role == .server ? sockets[device].server : sockets[device].bootstrap {
+                    bytesSent += datagram.count
                     loop.send(datagram, on: socket)
                 }
             default:
