@@ -23,7 +23,8 @@ build: deps
 	$(SWIFT) build
 
 run: deps
-	$(SWIFT) run lwm2m-fleet --help
+	$(SWIFT) build -c release --product lwm2m-fleet
+	.build/release/lwm2m-fleet run fleets/quickstart.yaml --out quickstart-result.json
 
 test: deps
 	$(SWIFT) test

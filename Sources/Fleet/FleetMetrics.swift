@@ -1,0 +1,241 @@
+import CoAP
+import LwM2MClient
+
+/// Everything a fleet run measures: per operation outcomes and latency histograms, run-wide
+/// counters, the generator's own health (loop lag, dropped arrivals), devices by state, and a
+/// time series of intervals.
+///
+/// Merging is exact (histograms bucket by bucket, counters added, intervals by index), so the
+/// metrics of worker processes and shards combine into the metrics one process would have had.
+public struct FleetMetrics: Sendable, Codable, Equatable {
+    /// Precision of the per-interval register latency histograms: 1 % is enough for a plotted
+    /// line and keeps an hour of one-second points to a few MB.
+    public static let intervalSignificantDigits = 2
+
+    /// By operation name (`MetricCatalog.operations`, and the bootstrap interface's requests).
+    public private(set) var operations: [String: OperationMetrics] = [:]
+    /// Requests a server sent that the rules forbid (see `ServerViolation`).
+    public private(set) var violations: UInt64 = 0
+    /// By operation and the device's state: "read while registering".
+    public private(set) var violationsByKind: [String: UInt64] = [:]
+    /// CON messages devices had to send again.
+    public private(set) var retransmissions: UInt64 = 0
+    public private(set) var bytesSent: UInt64 = 0
+    public private(set) var bytesReceived: UInt64 = 0
+    /// Devices started on schedule.
+    public private(set) var arrivals: UInt64 = 0
+    /// Devices the generator could not start when due (it was the bottleneck).
+    public private(set) var droppedArrivals: UInt64 = 0
+    /// How late the event loop ran its timers, in nanoseconds.
+    public private(set) var loopLag = LatencyHistogram()
+    /// Devices in each state now (`LwM2MClient.stateName`); states with none are left out.
+    public private(set) var devicesByState: [String: Int] = [:]
+    /// One point per closed interval, oldest first.
+    public private(set) var timeSeries: [TimeSeriesPoint] = []
+    /// Counts since the last closed interval.
+    public private(set) var openInterval = IntervalCounts()
+    /// Register latencies since the last closed interval.
+    public private(set) var openIntervalRegisterLatency = LatencyHistogram(significantDigits: intervalSignificantDigits)
+
+    public init() {}
+
+    /// What happened in one interval.
+    public struct IntervalCounts: Sendable, Codable, Equatable {
+        public fileprivate(set) var arrivals: UInt64 = 0
+        public fileprivate(set) var droppedArrivals: UInt64 = 0
+        /// Operations that ended or requests answered, by operation.
+        public fileprivate(set) var completed: [String: UInt64] = [:]
+        /// Of those, the ones that failed.
+        public fileprivate(set) var failures: UInt64 = 0
+        public fileprivate(set) var violations: UInt64 = 0
+
+        public init() {}
+
+        fileprivate mutating func merge(_ other: IntervalCounts) {
+            arrivals += other.arrivals
+            droppedArrivals += other.droppedArrivals
+            completed.merge(other.completed, uniquingKeysWith: +)
+            failures += other.failures
+            violations += other.violations
+        }
+    }
+
+    /// One closed interval of the time series.
+    ///
+    /// Register latency percentiles come from the interval's own histogram (two significant
+    /// digits), kept sparse so merging intervals of workers stays exact.
+    public struct TimeSeriesPoint: Sendable, Codable, Equatable {
+        /// From the start of the run to the end of the interval, by the worker's clock (the latest
+        /// of them after a merge).
+        public fileprivate(set) var elapsedNanoseconds: UInt64
+        public fileprivate(set) var counts: IntervalCounts
+        /// Registered devices when the interval closed (`registered` and `updating`).
+        public fileprivate(set) var registeredDevices: Int
+        public fileprivate(set) var devicesByState: [String: Int]
+        public fileprivate(set) var registerLatency: LatencyHistogram.Sparse
+        public fileprivate(set) var registerLatencyP50Nanoseconds: UInt64
+        public fileprivate(set) var registerLatencyP99Nanoseconds: UInt64
+
+        fileprivate init(
+            elapsedNanoseconds: UInt64, counts: IntervalCounts, registeredDevices: Int, devicesByState: [String: Int],
+            registerLatency: LatencyHistogram
+        ) {
+            self.elapsedNanoseconds = elapsedNanoseconds
+            self.counts = counts
+            self.registeredDevices = registeredDevices
+            self.devicesByState = devicesByState
+            self.registerLatency = registerLatency.sparse
+            registerLatencyP50Nanoseconds = registerLatency.value(atPercentile: 50)
+            registerLatencyP99Nanoseconds = registerLatency.value(atPercentile: 99)
+        }
+
+        fileprivate mutating func merge(_ other: TimeSeriesPoint) {
+            var latency = LatencyHistogram(registerLatency)
+            latency.merge(LatencyHistogram(other.registerLatency))
+            var mergedCounts = counts
+            mergedCounts.merge(other.counts)
+            self = TimeSeriesPoint(
+                elapsedNanoseconds: max(elapsedNanoseconds, other.elapsedNanoseconds), counts: mergedCounts,
+                registeredDevices: registeredDevices + other.registeredDevices,
+                devicesByState: FleetMetrics.adding(devicesByState, other.devicesByState), registerLatency: latency)
+        }
+    }
+
+    // MARK: Recording
+
+    /// Records an operation a device started (a `MetricCatalog.operations` name, such as
+    /// `LwM2MOperation.rawValue`): latency from its intended start, service time from its real start.
+    public mutating func recordOperation(
+        _ operation: String, outcome: OperationOutcome, code: CoAPCode?, latencyNanoseconds: UInt64, serviceNanoseconds: UInt64
+    ) {
+        operations[operation, default: OperationMetrics()]
+            .record(outcome: outcome, code: code, latencyNanoseconds: latencyNanoseconds, serviceNanoseconds: serviceNanoseconds)
+        openInterval.completed[operation, default: 0] += 1
+        if outcome != .succeeded { openInterval.failures += 1 }
+        if operation == LwM2MOperation.register.rawValue { openIntervalRegisterLatency.record(latencyNanoseconds) }
+    }
+
+    /// Records a request from a server (read, write, execute, observe...) the device answered.
+    public mutating func recordRequestHandled(_ operation: String, code: CoAPCode) {
+        operations[operation, default: OperationMetrics()].recordAnswer(code: code)
+        openInterval.completed[operation, default: 0] += 1
+        if !code.isSuccess { openInterval.failures += 1 }
+    }
+
+    public mutating func recordViolation(_ violation: ServerViolation) {
+        violations += 1
+        violationsByKind["\(violation.operation?.rawValue ?? "request") while \(violation.state)", default: 0] += 1
+        openInterval.violations += 1
+    }
+
+    public mutating func recordRetransmissions(_ count: Int) {
+        retransmissions += UInt64(count)
+    }
+
+    public mutating func recordBytes(sent: Int, received: Int) {
+        bytesSent += UInt64(sent)
+        bytesReceived += UInt64(received)
+    }
+
+    public mutating func recordArrival() {
+        arrivals += 1
+        openInterval.arrivals += 1
+    }
+
+    public mutating func recordDroppedArrival() {
+        droppedArrivals += 1
+        openInterval.droppedArrivals += 1
+    }
+
+    public mutating func recordLoopLag(nanoseconds: UInt64) {
+        loopLag.record(nanoseconds)
+    }
+
+    /// Moves a device from one state to another. A device enters the counts with its first
+    /// change: the state it left then (`idle`, never announced) has none to take away.
+    public mutating func recordStateChange(from: String, to: String) {
+        if let count = devicesByState[from] { devicesByState[from] = count > 1 ? count - 1 : nil }
+        devicesByState[to, default: 0] += 1
+    }
+
+    /// Ends the current interval: appends its counts, the devices by state now, and its register
+    /// latency percentiles to `timeSeries`, and starts the next.
+    public mutating func closeInterval(elapsedNanoseconds: UInt64) {
+        timeSeries.append(TimeSeriesPoint(
+            elapsedNanoseconds: elapsedNanoseconds, counts: openInterval, registeredDevices: registeredDevices,
+            devicesByState: devicesByState, registerLatency: openIntervalRegisterLatency))
+        openInterval = IntervalCounts()
+        openIntervalRegisterLatency.reset()
+    }
+
+    // MARK: Reading
+
+    /// Devices registered now: `registered`, and `updating` (registered, with an Update in flight).
+    public var registeredDevices: Int { devicesByState["registered", default: 0] + devicesByState["updating", default: 0] }
+
+    /// Devices waiting to try again after a failed bootstrap or registration.
+    public var failedDevices: Int { devicesByState["waiting", default: 0] }
+
+    /// The value of a `MetricCatalog.allNames` metric (durations in nanoseconds), or nil for a
+    /// name not in the catalog. An operation that never happened reads 0 in every field.
+    public func value(for metric: String) -> Double? {
+        switch metric {
+        case "violations": return Double(violations)
+        case "dropped": return Double(droppedArrivals)
+        case "retransmissions": return Double(retransmissions)
+        case "arrivals": return Double(arrivals)
+        case "devices.registered": return Double(registeredDevices)
+        case "devices.failed": return Double(failedDevices)
+        case "bytes.sent": return Double(bytesSent)
+        case "bytes.received": return Double(bytesReceived)
+        case _ where metric.hasPrefix("loop_lag.") && MetricCatalog.runFields.contains(metric):
+            return loopLag.value(forStatistic: metric.dropFirst("loop_lag.".count))
+        default:
+            guard let (operation, field) = Self.operationAndField(of: metric) else { return nil }
+            return (operations[operation] ?? Self.noOperations).value(for: field)
+        }
+    }
+
+    private static let noOperations = OperationMetrics()
+
+    /// Splits a per-operation metric name (`write-attributes.latency.p99`) into the operation and
+    /// the field; nil when it is not one.
+    static func operationAndField(of metric: String) -> (operation: String, field: String)? {
+        for operation in MetricCatalog.operations where metric.hasPrefix(operation + ".") {
+            let field = String(metric.dropFirst(operation.count + 1))
+            if MetricCatalog.operationFields.contains(field) { return (operation, field) }
+        }
+        return nil
+    }
+
+    // MARK: Merging
+
+    /// Adds `other` into these metrics exactly: histograms bucket by bucket, counters and devices
+    /// by state added, time series points added by interval index.
+    public mutating func merge(_ other: FleetMetrics) {
+        operations.merge(other.operations) { mine, theirs in
+            var merged = mine
+            merged.merge(theirs)
+            return merged
+        }
+        violations += other.violations
+        violationsByKind.merge(other.violationsByKind, uniquingKeysWith: +)
+        retransmissions += other.retransmissions
+        bytesSent += other.bytesSent
+        bytesReceived += other.bytesReceived
+        arrivals += other.arrivals
+        droppedArrivals += other.droppedArrivals
+        loopLag.merge(other.loopLag)
+        devicesByState = Self.adding(devicesByState, other.devicesByState)
+        for (index, point) in other.timeSeries.enumerated() {
+            if index < timeSeries.count { timeSeries[index].merge(point) } else { timeSeries.append(point) }
+        }
+        openInterval.merge(other.openInterval)
+        openIntervalRegisterLatency.merge(other.openIntervalRegisterLatency)
+    }
+
+    /// Device counts added state by state, leaving out states with none.
+    fileprivate static func adding(_ counts: [String: Int], _ others: [String: Int]) -> [String: Int] {
+        counts.merging(others, uniquingKeysWith: +).filter { $0.value != 0 }
+    }
+}

@@ -1,0 +1,234 @@
+import CoAP
+import EventLoop
+import Foundation
+import LwM2MClient
+
+/// Runs a fleet on one event loop: devices start at their intended arrival times, their
+/// outcomes go into `FleetMetrics`, progress goes to stderr every second, and the run ends by
+/// deregistering (or dropping) the devices. A first SIGINT/SIGTERM ends the run early within
+/// a grace period; a second ends it at once. Either way the metrics are returned, whole.
+public final class FleetRunner {
+    /// What the runner needs to know, built from a fleet file.
+    public struct Plan {
+        public var devices: [LwM2MClient]
+        public var schedule: ArrivalSchedule
+        public var stageNames: [String]
+        public var deregisterAtEnd: Bool
+        public var inFlightLimit: Int?
+        public var durationLimitSeconds: Double?
+        public var localAddress: SocketAddress
+        /// How long devices get to deregister at the end or after an interrupt.
+        public var endGraceSeconds: Double
+
+        public init(
+            devices: [LwM2MClient], schedule: ArrivalSchedule, stageNames: [String], deregisterAtEnd: Bool,
+            inFlightLimit: Int?, durationLimitSeconds: Double?, localAddress: SocketAddress, endGraceSeconds: Double = 15
+        ) {
+            self.devices = devices
+            self.schedule = schedule
+            self.stageNames = stageNames
+            self.deregisterAtEnd = deregisterAtEnd
+            self.inFlightLimit = inFlightLimit
+            self.durationLimitSeconds = durationLimitSeconds
+            self.localAddress = localAddress
+            self.endGraceSeconds = endGraceSeconds
+        }
+    }
+
+    /// How a run ended.
+    public struct Outcome {
+        public var metrics: FleetMetrics
+        public var interrupted: Bool
+        public var elapsedSeconds: Double
+    }
+
+    private enum Phase {
+        case arriving
+        case ending(deadline: UInt64)
+        case finished
+    }
+
+    private let plan: Plan
+    private let loop: EventLoop
+    private let driver: DeviceDriver
+    private var metrics = FleetMetrics()
+    private var phase = Phase.arriving
+    private var start: UInt64 = 0
+    private var nextArrival = 0
+    /// Each device's intended arrival (loop nanoseconds) until its first operation ends.
+    private var intendedStart: [UInt64]
+    private var devicesInState: [String: Int] = [:]
+    private var interrupts = 0
+    private var lastProgress = ProgressSnapshot()
+    private let progress: ProgressPrinter
+
+    private static let arrivalTag = DeviceDriver.firstOwnerTag
+    private static let tickTag = DeviceDriver.firstOwnerTag + 1
+    private static let lagProbeTag = DeviceDriver.firstOwnerTag + 2
+    private static let lagProbeNanoseconds: UInt64 = 10_000_000
+    private var lagProbeDue: UInt64 = 0
+
+    public init(plan: Plan, progress: ProgressPrinter = ProgressPrinter()) throws {
+        self.plan = plan
+        self.progress = progress
+        loop = try EventLoop()
+        driver = DeviceDriver(loop: loop, devices: plan.devices, localAddress: plan.localAddress)
+        intendedStart = Array(repeating: 0, count: plan.devices.count)
+    }
+
+    /// Runs the fleet to its end (or an interrupt) and returns what was measured.
+    public func run() throws -> Outcome {
+        driver.observer = { [unowned self] device, action, now in observe(device: device, action: action, now: now) }
+        driver.install { [unowned self] tag, now in ownerTimer(tag: tag, now: now) }
+        try loop.watchSignals([SIGINT, SIGTERM])
+        loop.signalReceived = { [unowned self] _ in interrupted() }
+        start = loop.now
+        devicesInState["idle"] = plan.devices.count
+        scheduleNextArrival()
+        _ = loop.schedule(at: start + 1_000_000_000, tag: Self.tickTag)
+        lagProbeDue = start + Self.lagProbeNanoseconds
+        _ = loop.schedule(at: lagProbeDue, tag: Self.lagProbeTag)
+        loop.run()
+        let elapsed = Double(loop.now - start) / 1e9
+        metrics.recordBytes(sent: driver.bytesSent, received: driver.bytesReceived)
+        metrics.closeInterval(elapsedNanoseconds: loop.now - start)
+        progress.finish()
+        return Outcome(metrics: metrics, interrupted: interrupts > 0, elapsedSeconds: elapsed)
+    }
+
+    // MARK: Arrivals
+
+    private func scheduleNextArrival() {
+        guard case .arriving = phase else { return }
+        guard let seconds = plan.schedule.intendedStart(of: nextArrival) else { return }
+        _ = loop.schedule(at: start + UInt64(seconds * 1e9), tag: Self.arrivalTag)
+    }
+
+    private func startDueArrivals(now: UInt64) {
+        while case .arriving = phase, let seconds = plan.schedule.intendedStart(of: nextArrival) {
+            let due = start + UInt64(seconds * 1e9)
+            guard due <= now else { break }
+            let device = nextArrival
+            nextArrival += 1
+            metrics.recordArrival()
+            let inFlight = (devicesInState["bootstrapping"] ?? 0) + (devicesInState["registering"] ?? 0)
+            if let limit = plan.inFlightLimit, inFlight >= limit {
+                // Over the cap: counted, never silently skipped.
+                metrics.recordDroppedArrival()
+                continue
+            }
+            intendedStart[device] = due
+            driver.start(device: device, now: Timestamp(nanoseconds: now))
+        }
+        scheduleNextArrival()
+    }
+
+    // MARK: Timers
+
+    private func ownerTimer(tag: UInt64, now: UInt64) {
+        switch tag {
+        case Self.arrivalTag:
+            startDueArrivals(now: now)
+        case Self.lagProbeTag:
+            // How late the loop ran this timer: the generator's own lag.
+            metrics.recordLoopLag(nanoseconds: now > lagProbeDue ? now - lagProbeDue : 0)
+            lagProbeDue = now + Self.lagProbeNanoseconds
+            _ = loop.schedule(at: lagProbeDue, tag: Self.lagProbeTag)
+        case Self.tickTag:
+            tick(now: now)
+            _ = loop.schedule(at: now + 1_000_000_000, tag: Self.tickTag)
+        default:
+            break
+        }
+    }
+
+    /// Once a second: interval metrics, progress, and the end of the run when it is due.
+    private func tick(now: UInt64) {
+        let elapsed = Double(now - start) / 1e9
+        metrics.closeInterval(elapsedNanoseconds: now - start)
+        let snapshot = ProgressSnapshot(
+            elapsedSeconds: elapsed, arrivals: nextArrival,
+            stage: plan.stageNames.isEmpty ? "" : plan.stageNames[min(plan.schedule.segmentIndex(at: elapsed), plan.stageNames.count - 1)],
+            targetRate: plan.schedule.rate(at: elapsed),
+            registered: (devicesInState["registered"] ?? 0) + (devicesInState["updating"] ?? 0),
+            bootstrapping: devicesInState["bootstrapping"] ?? 0,
+            failed: Int(metrics.value(for: "devices.failed") ?? 0),
+            registerP50: metrics.value(for: "register.latency.p50") ?? 0,
+            registerP99: metrics.value(for: "register.latency.p99") ?? 0,
+            errors: Int(MetricCatalog.operations.reduce(0) { $0 + (metrics.value(for: "\($1).failed") ?? 0) }),
+            violations: Int(metrics.value(for: "violations") ?? 0),
+            loopLagP99: metrics.value(for: "loop_lag.p99") ?? 0)
+        progress.show(snapshot, since: lastProgress)
+        lastProgress = snapshot
+        switch phase {
+        case .arriving:
+            let arrivalsDone = plan.schedule.intendedStart(of: nextArrival) == nil
+            let pastStages = elapsed >= plan.schedule.durationSeconds
+            let pastLimit = plan.durationLimitSeconds.map { elapsed >= $0 } ?? false
+            if (arrivalsDone && pastStages) || pastLimit { beginEnding(now: now) }
+        case .ending(let deadline):
+            if now >= deadline || allStopped { finish() }
+        case .finished:
+            break
+        }
+    }
+
+    private var allStopped: Bool {
+        (devicesInState["stopped"] ?? 0) + (devicesInState["idle"] ?? 0) >= plan.devices.count
+    }
+
+    /// Stops arrivals; deregisters or drops every started device.
+    private func beginEnding(now: UInt64) {
+        guard case .arriving = phase else { return }
+        phase = .ending(deadline: now + UInt64(plan.endGraceSeconds * 1e9))
+        for device in 0..<nextArrival {
+            driver.stop(device: device, deregister: plan.deregisterAtEnd, now: Timestamp(nanoseconds: now))
+        }
+        if allStopped { finish() }
+    }
+
+    private func finish() {
+        phase = .finished
+        loop.stop()
+    }
+
+    private func interrupted() {
+        interrupts += 1
+        if interrupts == 1 {
+            progress.note("interrupted: stopping arrivals, deregistering (a second interrupt stops at once)")
+            beginEnding(now: loop.now)
+        } else {
+            finish()
+        }
+    }
+
+    // MARK: Device reports
+
+    private func observe(device: Int, action: ClientAction, now: Timestamp) {
+        switch action {
+        case .operationFinished(let operation, let outcome, let code, let startedAt):
+            let intended = intendedStart[device]
+            let from = intended > 0 ? min(intended, startedAt.nanoseconds) : startedAt.nanoseconds
+            if intended > 0 { intendedStart[device] = 0 }
+            metrics.recordOperation(
+                operation.rawValue, outcome: outcome, code: code,
+                latencyNanoseconds: now.nanoseconds - min(from, now.nanoseconds),
+                serviceNanoseconds: now.nanoseconds - min(startedAt.nanoseconds, now.nanoseconds))
+        case .requestHandled(let operation?, _, let code):
+            metrics.recordRequestHandled(operation.rawValue, code: code)
+        case .violation(let violation):
+            metrics.recordViolation(violation)
+        case .retransmissions(let count):
+            metrics.recordRetransmissions(count)
+        case .stateChanged(let from, let to):
+            devicesInState[from, default: 0] -= 1
+            devicesInState[to, default: 0] += 1
+            metrics.recordStateChange(from: from, to: to)
+            if case .ending = phase, allStopped { finish() }
+        case .notificationSent:
+            metrics.recordRequestHandled(LwM2MOperation.notify.rawValue, code: .content)
+        default:
+            break
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import CoAP
+import LwM2MClient
+
+/// What a fleet measured for one operation: outcomes, response codes, and, for operations the
+/// devices started, latency and service time.
+///
+/// Latency runs from when the operation was due to start (the arrival schedule), so a slow
+/// generator cannot hide server slowness (no coordinated omission); service time runs from when
+/// it really started. Every outcome is recorded, timeouts included: they are the tail.
+public struct OperationMetrics: Sendable, Codable, Equatable {
+    /// Operations that ended (started by a device) or requests answered (started by a server).
+    public private(set) var count: UInt64 = 0
+    public private(set) var succeeded: UInt64 = 0
+    /// Rejected (an error code), failed (a Reset or a broken transfer) or timed out; for a
+    /// request a server sent, answered with an error code.
+    public private(set) var failed: UInt64 = 0
+    /// Of `failed`, those that got no response.
+    public private(set) var timeouts: UInt64 = 0
+    /// Responses by code as written in logs ("2.01").
+    public private(set) var responseCodes: [String: UInt64] = [:]
+    /// From the intended start to the end, in nanoseconds.
+    public private(set) var latency = LatencyHistogram()
+    /// From the real start to the end, in nanoseconds.
+    public private(set) var service = LatencyHistogram()
+
+    public init() {}
+
+    /// Counts an operation a device started and records its durations.
+    public mutating func record(outcome: OperationOutcome, code: CoAPCode?, latencyNanoseconds: UInt64, serviceNanoseconds: UInt64) {
+        count += 1
+        switch outcome {
+        case .succeeded: succeeded += 1
+        case .timedOut: failed += 1; timeouts += 1
+        case .rejected, .failed: failed += 1
+        }
+        if let code { responseCodes[code.description, default: 0] += 1 }
+        latency.record(latencyNanoseconds)
+        service.record(serviceNanoseconds)
+    }
+
+    /// Counts a request a server sent that the device answered with `code`.
+    public mutating func recordAnswer(code: CoAPCode) {
+        count += 1
+        if code.isSuccess { succeeded += 1 } else { failed += 1 }
+        responseCodes[code.description, default: 0] += 1
+    }
+
+    /// Adds `other`'s counts and samples (histograms bucket by bucket).
+    public mutating func merge(_ other: OperationMetrics) {
+        count += other.count
+        succeeded += other.succeeded
+        failed += other.failed
+        timeouts += other.timeouts
+        responseCodes.merge(other.responseCodes, uniquingKeysWith: +)
+        latency.merge(other.latency)
+        service.merge(other.service)
+    }
+
+    /// The value of one of `MetricCatalog.operationFields`, or nil for another name.
+    public func value(for field: String) -> Double? {
+        switch field {
+        case "count": Double(count)
+        case "succeeded": Double(succeeded)
+        case "failed": Double(failed)
+        case "timeouts": Double(timeouts)
+        case "failed.rate": count == 0 ? 0 : Double(failed) / Double(count)
+        default: Self.durationValue(for: field, latency: latency, service: service)
+        }
+    }
+
+    /// `latency.p99`, `service.max` and the like, in nanoseconds.
+    private static func durationValue(for field: String, latency: LatencyHistogram, service: LatencyHistogram) -> Double? {
+        guard let dot = field.firstIndex(of: ".") else { return nil }
+        let histogram: LatencyHistogram
+        switch field[..<dot] {
+        case "latency": histogram = latency
+        case "service": histogram = service
+        default: return nil
+        }
+        return histogram.value(forStatistic: field[field.index(after: dot)...])
+    }
+}

@@ -1,0 +1,160 @@
+import Foundation
+
+/// The outcome of one threshold of the fleet file.
+public struct ThresholdResult: Sendable, Codable, Equatable {
+    /// As the user wrote it: `register.latency.p99 < 200ms`.
+    public var expression: String
+    /// The metric it reads (a `MetricCatalog.allNames` name).
+    public var metric: String
+    /// The metric's value (durations in nanoseconds).
+    public var observed: Double
+    public var passed: Bool
+
+    public init(expression: String, metric: String, observed: Double, passed: Bool) {
+        self.expression = expression
+        self.metric = metric
+        self.observed = observed
+        self.passed = passed
+    }
+}
+
+/// The result of a run as one JSON document (DESIGN.md "The result file"): what ran, with which
+/// seed, when, the metrics with their histograms, and the threshold outcomes.
+///
+/// Keys are sorted and the output is indented, so two result files diff well.
+public struct ResultFile: Sendable, Codable, Equatable {
+    /// The schema this tool writes and reads; a reader refuses a newer one.
+    public static let currentSchemaVersion = 1
+
+    /// The fleet file the run used, as it was then.
+    public struct Spec: Sendable, Codable, Equatable {
+        public var path: String
+        public var text: String
+
+        public init(path: String, text: String) {
+            self.path = path
+            self.text = text
+        }
+    }
+
+    /// Which part of the fleet this result covers, when the run was split across machines.
+    public struct Shard: Sendable, Codable, Equatable {
+        /// From 0.
+        public var index: Int
+        public var count: Int
+
+        public init(index: Int, count: Int) {
+            self.index = index
+            self.count = count
+        }
+    }
+
+    public var schemaVersion: Int
+    public var toolVersion: String
+    /// Replays the run's jitter, retransmission randomization and fault injection.
+    public var seed: UInt64
+    public var spec: Spec
+    /// Wall-clock times, ISO 8601 (`2025-03-01T12:00:00Z`).
+    public var startedAt: String
+    public var finishedAt: String
+    /// Whether the run was stopped (SIGINT, SIGTERM) before its schedule ended.
+    public var interrupted: Bool
+    public var metrics: FleetMetrics
+    public var thresholds: [ThresholdResult]
+    /// Worker processes that ran this result's devices, when more than one.
+    public var workers: Int?
+    public var shard: Shard?
+
+    public init(
+        toolVersion: String, seed: UInt64, spec: Spec, startedAt: String, finishedAt: String, interrupted: Bool,
+        metrics: FleetMetrics, thresholds: [ThresholdResult], workers: Int? = nil, shard: Shard? = nil
+    ) {
+        schemaVersion = Self.currentSchemaVersion
+        self.toolVersion = toolVersion
+        self.seed = seed
+        self.spec = spec
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.interrupted = interrupted
+        self.metrics = metrics
+        self.thresholds = thresholds
+        self.workers = workers
+        self.shard = shard
+    }
+
+    /// Writes the document to `path` atomically: a reader sees the old file or the whole new one.
+    public func write(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let floats = Self.nonConformingFloats
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: floats.positiveInfinity, negativeInfinity: floats.negativeInfinity, nan: floats.nan)
+        var data: Data
+        do {
+            data = try encoder.encode(self)
+        } catch {
+            throw ResultFileError(path: path, message: "cannot encode the result (\(error))")
+        }
+        data.append(UInt8(ascii: "\n"))
+        do {
+            // Foundation writes a temporary file next to `path` and renames it over `path`.
+            try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw ResultFileError(path: path, message: "cannot write it: \(error.localizedDescription); check the directory exists and is writable")
+        }
+    }
+
+    /// Reads a result file written by `write(to:)`.
+    public static func read(from path: String) throws -> ResultFile {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ResultFileError(path: path, message: "cannot read it: \(error.localizedDescription)")
+        }
+        let decoder = JSONDecoder()
+        let floats = nonConformingFloats
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: floats.positiveInfinity, negativeInfinity: floats.negativeInfinity, nan: floats.nan)
+        // The version first, so a newer file gets a clear message rather than a missing key.
+        struct Version: Decodable { var schemaVersion: Int }
+        let version: Int
+        do {
+            version = try decoder.decode(Version.self, from: data).schemaVersion
+        } catch {
+            throw ResultFileError(path: path, message: "not an lwm2m-fleet result file (\(describe(error)))")
+        }
+        guard version == currentSchemaVersion else {
+            throw ResultFileError(
+                path: path, message: "schema version \(version); this lwm2m-fleet reads version \(currentSchemaVersion): use the version that wrote it")
+        }
+        do {
+            return try decoder.decode(ResultFile.self, from: data)
+        } catch {
+            throw ResultFileError(path: path, message: "damaged: \(describe(error))")
+        }
+    }
+
+    /// JSON has no infinity or NaN; a threshold's observed value could be one.
+    private static let nonConformingFloats = (positiveInfinity: "+Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+
+    /// Where in the document decoding failed, and why.
+    private static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.dataCorrupted(let context), DecodingError.keyNotFound(_, let context),
+             DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            return path.isEmpty ? context.debugDescription : "at \(path): \(context.debugDescription)"
+        default:
+            return "\(error)"
+        }
+    }
+}
+
+/// A result file that cannot be written or read, with the file and what to do.
+public struct ResultFileError: Error, CustomStringConvertible {
+    public var path: String
+    public var message: String
+
+    public var description: String { "\(path): \(message)" }
+}

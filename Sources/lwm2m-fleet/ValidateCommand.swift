@@ -1,0 +1,33 @@
+import ArgumentParser
+import Fleet
+import Foundation
+
+/// `lwm2m-fleet validate`: checks fleet files without running them.
+struct ValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check fleet files without running them.",
+        discussion: """
+            Prints 'FILE: ok (N devices, M stages, K thresholds)' for each valid file. For an \
+            invalid one it prints every problem on standard error as FILE:LINE:COLUMN: KEY: what is \
+            wrong and what would be valid, and the exit status is 104.
+            """
+    )
+
+    @Argument(help: "Fleet files (YAML).")
+    var files: [String]
+
+    func run() throws {
+        var valid = true
+        for file in files {
+            do {
+                let spec = try FleetSpec(contentsOfFile: file)
+                print("\(file): ok (\(spec.deviceCount) devices, \(spec.stages.count) stages, \(spec.thresholds.count) thresholds)")
+            } catch {
+                FileHandle.standardError.write(Data((error.description + "\n").utf8))
+                valid = false
+            }
+        }
+        guard valid else { throw ExitCode(LwM2MFleet.invalidInputStatus) }
+    }
+}

@@ -1,0 +1,418 @@
+import CoAP
+import Fleet
+import Foundation
+// ServerViolation has no public initializer: only devices report violations.
+@testable import LwM2MClient
+import XCTest
+
+/// The numbers users trust: recording, exact merges, lossless result files, the summary table.
+final class FleetMetricsTests: XCTestCase {
+    /// A fixed pseudo-random sequence (SplitMix64), so failures replay.
+    private struct Values {
+        var state: UInt64
+
+        mutating func next(below bound: UInt64) -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return (z ^ (z >> 31)) % bound
+        }
+
+        /// Latency-like: mostly milliseconds, some microseconds, some seconds.
+        mutating func duration() -> UInt64 {
+            switch next(below: 10) {
+            case 0: next(below: 100_000)
+            case 9: next(below: 30_000_000_000)
+            default: 1_000_000 + next(below: 50_000_000)
+            }
+        }
+    }
+
+    private let percentiles = [0.0, 1, 10, 50, 90, 99, 99.9, 99.99, 100]
+
+    private func assertSameStatistics(_ lhs: LatencyHistogram, _ rhs: LatencyHistogram, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(lhs.count, rhs.count, file: file, line: line)
+        XCTAssertEqual(lhs.min, rhs.min, file: file, line: line)
+        XCTAssertEqual(lhs.max, rhs.max, file: file, line: line)
+        XCTAssertEqual(lhs.mean, rhs.mean, file: file, line: line)
+        XCTAssertEqual(percentiles.map(lhs.value(atPercentile:)), percentiles.map(rhs.value(atPercentile:)), file: file, line: line)
+        XCTAssertEqual(lhs.buckets, rhs.buckets, file: file, line: line)
+        XCTAssertEqual(lhs, rhs, file: file, line: line)
+    }
+
+    private func roundTrip<T: Codable>(_ value: T) throws -> T {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return try JSONDecoder().decode(T.self, from: encoder.encode(value))
+    }
+
+    // MARK: LatencyHistogram
+
+    func testHistogramDecodesToTheSamePercentilesCountMinAndMax() throws {
+        var values = Values(state: 1)
+        var histogram = LatencyHistogram()
+        for _ in 0..<20_000 { histogram.record(values.duration()) }
+        assertSameStatistics(try roundTrip(histogram), histogram)
+
+        // The exact extremes sit inside buckets, where replaying bucket values alone would move them.
+        var extremes = LatencyHistogram()
+        for value: UInt64 in [1_234_567, 1_234_999, 5_000_123_456, 5_000_000_001] { extremes.record(value) }
+        let decoded = try roundTrip(extremes)
+        assertSameStatistics(decoded, extremes)
+        XCTAssertEqual([decoded.min, decoded.max], [1_234_567, 5_000_123_456])
+        XCTAssertEqual(decoded.value(atPercentile: 100), 5_000_123_456)
+    }
+
+    func testHistogramKeepsZerosSubMicrosecondValuesAndClampsAboveOneHour() throws {
+        var histogram = LatencyHistogram()
+        for value: UInt64 in [0, 0, 300, 2_000_003, 7_200_000_000_000] { histogram.record(value) }
+        XCTAssertEqual(histogram.count, 5)
+        XCTAssertEqual(histogram.min, 0)
+        XCTAssertEqual(histogram.max, LatencyHistogram.highestTrackableNanoseconds)
+        assertSameStatistics(try roundTrip(histogram), histogram)
+        assertSameStatistics(try roundTrip(LatencyHistogram()), LatencyHistogram())
+    }
+
+    func testMergingHistogramsEqualsRecordingAllValuesIntoOne() throws {
+        var values = Values(state: 2)
+        var first = LatencyHistogram(), second = LatencyHistogram(), all = LatencyHistogram()
+        for index in 0..<30_000 {
+            let value = values.duration()
+            if index % 3 == 0 { first.record(value) } else { second.record(value) }
+            all.record(value)
+        }
+        var merged = first
+        merged.merge(second)
+        assertSameStatistics(merged, all)
+        // Merging what was decoded is just as exact.
+        var mergedDecoded = try roundTrip(first)
+        mergedDecoded.merge(try roundTrip(second))
+        assertSameStatistics(mergedDecoded, all)
+    }
+
+    func testDamagedHistogramFailsToDecode() throws {
+        var histogram = LatencyHistogram()
+        histogram.record(5_000_000)
+        let json = try XCTUnwrap(String(data: JSONEncoder().encode(histogram), encoding: .utf8))
+        let damaged = json.replacingOccurrences(of: "\"count\":1", with: "\"count\":2")
+        XCTAssertNotEqual(json, damaged)
+        XCTAssertThrowsError(try JSONDecoder().decode(LatencyHistogram.self, from: Data(damaged.utf8)))
+    }
+
+    // MARK: Recording
+
+    private func violation(_ operation: LwM2MOperation, _ state: String) -> ServerViolation {
+        ServerViolation(operation: operation, path: "/3/0", state: state)
+    }
+
+    func testRecordingCountsOutcomesCodesTimeoutsAndDurations() throws {
+        var metrics = FleetMetrics()
+        metrics.recordOperation("register", outcome: .succeeded, code: .created, latencyNanoseconds: 3_000_000, serviceNanoseconds: 2_000_000)
+        metrics.recordOperation("register", outcome: .rejected, code: .forbidden, latencyNanoseconds: 4_000_000, serviceNanoseconds: 1_000_000)
+        metrics.recordOperation("register", outcome: .timedOut, code: nil, latencyNanoseconds: 93_000_000_000, serviceNanoseconds: 93_000_000_000)
+        metrics.recordOperation("register", outcome: .failed, code: nil, latencyNanoseconds: 5_000_000, serviceNanoseconds: 5_000_000)
+        metrics.recordRequestHandled("read", code: .content)
+        metrics.recordRequestHandled("read", code: .notFound)
+        metrics.recordViolation(violation(.read, "registering"))
+        metrics.recordViolation(violation(.read, "registering"))
+        metrics.recordViolation(violation(.write, "bootstrapping"))
+        metrics.recordRetransmissions(3)
+        metrics.recordBytes(sent: 100, received: 40)
+        metrics.recordBytes(sent: 1, received: 2)
+        metrics.recordArrival()
+        metrics.recordDroppedArrival()
+        metrics.recordLoopLag(nanoseconds: 250_000)
+
+        let register = try XCTUnwrap(metrics.operations["register"])
+        XCTAssertEqual([register.count, register.succeeded, register.failed, register.timeouts], [4, 1, 3, 1])
+        XCTAssertEqual(register.responseCodes, ["2.01": 1, "4.03": 1])
+        XCTAssertEqual(register.latency.count, 4)
+        XCTAssertEqual(register.latency.max, 93_000_000_000)
+        XCTAssertEqual(register.service.min, 1_000_000)
+        let read = try XCTUnwrap(metrics.operations["read"])
+        XCTAssertEqual([read.count, read.succeeded, read.failed, read.timeouts], [2, 1, 1, 0])
+        XCTAssertEqual(read.responseCodes, ["2.05": 1, "4.04": 1])
+        XCTAssertTrue(read.latency.isEmpty)
+        XCTAssertEqual(metrics.violations, 3)
+        XCTAssertEqual(metrics.violationsByKind, ["read while registering": 2, "write while bootstrapping": 1])
+        XCTAssertEqual([metrics.retransmissions, metrics.bytesSent, metrics.bytesReceived, metrics.arrivals, metrics.droppedArrivals], [3, 101, 42, 1, 1])
+        XCTAssertEqual(metrics.value(for: "loop_lag.max"), 250_000)
+        XCTAssertEqual(metrics.value(for: "register.latency.max"), 93_000_000_000)
+        XCTAssertEqual(metrics.value(for: "read.count"), 2)
+    }
+
+    func testStateChangesCountDevicesFromTheirFirstChange() {
+        var metrics = FleetMetrics()
+        for _ in 0..<3 { metrics.recordStateChange(from: "idle", to: "registering") }
+        metrics.recordStateChange(from: "registering", to: "registered")
+        metrics.recordStateChange(from: "registering", to: "registered")
+        metrics.recordStateChange(from: "registered", to: "updating")
+        metrics.recordStateChange(from: "registering", to: "waiting")
+        XCTAssertEqual(metrics.devicesByState, ["registered": 1, "updating": 1, "waiting": 1])
+        XCTAssertEqual(metrics.value(for: "devices.registered"), 2)
+        XCTAssertEqual(metrics.value(for: "devices.failed"), 1)
+    }
+
+    /// Every operation and every run-wide counter with something in it.
+    private func populated(seed: UInt64, devices: Range<Int> = 0..<50, intervals: Int = 3) -> FleetMetrics {
+        var values = Values(state: seed)
+        var metrics = FleetMetrics()
+        let outcomes: [OperationOutcome] = [.succeeded, .succeeded, .succeeded, .rejected, .timedOut, .failed]
+        for interval in 0..<intervals {
+            for device in devices {
+                if interval == 0 {
+                    metrics.recordArrival()
+                    metrics.recordStateChange(from: "idle", to: "registering")
+                }
+                for operation in MetricCatalog.operations {
+                    let outcome = outcomes[Int(values.next(below: UInt64(outcomes.count)))]
+                    let latency = values.duration()
+                    metrics.recordOperation(
+                        operation, outcome: outcome, code: outcome == .rejected ? .badRequest : outcome == .succeeded ? .changed : nil,
+                        latencyNanoseconds: latency, serviceNanoseconds: latency / 2)
+                }
+                metrics.recordRequestHandled("read", code: device % 7 == 0 ? .notFound : .content)
+                metrics.recordRequestHandled("bootstrap-write", code: .changed)
+                if device % 5 == interval { metrics.recordViolation(violation(.observe, "registering")) }
+                if device % 9 == 0 { metrics.recordDroppedArrival() }
+                metrics.recordRetransmissions(device % 3)
+                metrics.recordBytes(sent: 120 + device, received: 80)
+                metrics.recordLoopLag(nanoseconds: values.next(below: 2_000_000))
+                if interval == 1, device % 4 != 0 { metrics.recordStateChange(from: "registering", to: "registered") }
+                if interval == 2, device % 4 == 0 { metrics.recordStateChange(from: "registering", to: "waiting") }
+            }
+            metrics.closeInterval(elapsedNanoseconds: UInt64(interval + 1) * 1_000_000_000)
+        }
+        return metrics
+    }
+
+    func testEveryCatalogMetricHasAValueAndOtherNamesHaveNone() {
+        let metrics = populated(seed: 3)
+        for name in MetricCatalog.allNames {
+            XCTAssertNotNil(metrics.value(for: name), name)
+        }
+        XCTAssertEqual(metrics.value(for: "devices.registered"), 37)
+        XCTAssertEqual(metrics.value(for: "devices.failed"), 13)
+        XCTAssertEqual(metrics.value(for: "arrivals"), 50)
+        XCTAssertEqual(metrics.value(for: "dropped"), 18)
+        XCTAssertEqual(metrics.value(for: "register.latency.p50"), Double(metrics.operations["register"]!.latency.value(atPercentile: 50)))
+        XCTAssertEqual(metrics.value(for: "notify.service.max"), Double(metrics.operations["notify"]!.service.max))
+        for name in ["register.latency.p75", "loop_lag.mean", "loop_lag.p90", "bootstrap-write.count", "register", "registered.count", "", "violations.rate"] {
+            XCTAssertNil(metrics.value(for: name), name)
+        }
+        // An operation that never happened reads 0, not nil: a threshold on it still evaluates.
+        XCTAssertEqual(FleetMetrics().value(for: "update.latency.p99"), 0)
+    }
+
+    func testFailedRateIsFailuresOverCountAndZeroWithoutOperations() {
+        var metrics = FleetMetrics()
+        XCTAssertEqual(metrics.value(for: "update.failed.rate"), 0)
+        metrics.recordOperation("update", outcome: .succeeded, code: .changed, latencyNanoseconds: 1, serviceNanoseconds: 1)
+        metrics.recordOperation("update", outcome: .timedOut, code: nil, latencyNanoseconds: 1, serviceNanoseconds: 1)
+        metrics.recordOperation("update", outcome: .rejected, code: .notFound, latencyNanoseconds: 1, serviceNanoseconds: 1)
+        metrics.recordOperation("update", outcome: .succeeded, code: .changed, latencyNanoseconds: 1, serviceNanoseconds: 1)
+        XCTAssertEqual(metrics.value(for: "update.failed.rate"), 0.5)
+        XCTAssertEqual(metrics.value(for: "update.timeouts"), 1)
+    }
+
+    func testClosedIntervalsHoldDeltasStatesAndRegisterPercentiles() throws {
+        var metrics = FleetMetrics()
+        metrics.recordArrival()
+        metrics.recordStateChange(from: "idle", to: "registering")
+        metrics.closeInterval(elapsedNanoseconds: 1_000_000_000)
+        metrics.recordArrival()
+        metrics.recordArrival()
+        for latency: UInt64 in [10_000_000, 20_000_000, 30_000_000] {
+            metrics.recordOperation("register", outcome: .succeeded, code: .created, latencyNanoseconds: latency, serviceNanoseconds: latency)
+        }
+        metrics.recordOperation("register", outcome: .timedOut, code: nil, latencyNanoseconds: 900_000_000, serviceNanoseconds: 1)
+        metrics.recordOperation("update", outcome: .succeeded, code: .changed, latencyNanoseconds: 1_000, serviceNanoseconds: 1)
+        metrics.recordViolation(violation(.read, "registering"))
+        metrics.recordStateChange(from: "registering", to: "registered")
+        metrics.closeInterval(elapsedNanoseconds: 2_000_000_000)
+
+        XCTAssertEqual(metrics.timeSeries.count, 2)
+        let first = metrics.timeSeries[0], second = metrics.timeSeries[1]
+        XCTAssertEqual(first.counts.arrivals, 1)
+        XCTAssertEqual(first.devicesByState, ["registering": 1])
+        XCTAssertEqual(first.registerLatencyP99Nanoseconds, 0)
+        XCTAssertEqual(second.elapsedNanoseconds, 2_000_000_000)
+        XCTAssertEqual(second.counts.arrivals, 2)
+        XCTAssertEqual(second.counts.completed, ["register": 4, "update": 1])
+        XCTAssertEqual(second.counts.failures, 1)
+        XCTAssertEqual(second.counts.violations, 1)
+        XCTAssertEqual(second.registeredDevices, 1)
+        XCTAssertEqual(second.registerLatency.count, 4)
+        // Two significant digits: within 1 % of the true value.
+        XCTAssertEqual(Double(second.registerLatencyP50Nanoseconds), 20_000_000, accuracy: 200_000)
+        XCTAssertEqual(second.registerLatencyP99Nanoseconds, 900_000_000)
+        XCTAssertEqual(metrics.openInterval, FleetMetrics.IntervalCounts())
+        XCTAssertTrue(metrics.openIntervalRegisterLatency.isEmpty)
+    }
+
+    // MARK: Merge
+
+    func testMergingWorkersEqualsOneProcessThatRecordedEverything() {
+        // Each worker runs its stripe of devices with the same interval clock; one process running
+        // all devices with the same draws records exactly the union.
+        var values = Values(state: 4)
+        var workers = [FleetMetrics(), FleetMetrics()]
+        var single = FleetMetrics()
+        for interval in 0..<4 {
+            for device in 0..<60 {
+                let latency = values.duration(), lag = values.next(below: 5_000_000)
+                let outcome: OperationOutcome = device % 11 == 0 ? .timedOut : .succeeded
+                for index in [device % 2, 2] {
+                    func record(_ metrics: inout FleetMetrics) {
+                        if interval == 0 { metrics.recordArrival(); metrics.recordStateChange(from: "idle", to: "registering") }
+                        metrics.recordOperation("register", outcome: outcome, code: outcome == .succeeded ? .created : nil,
+                                                latencyNanoseconds: latency, serviceNanoseconds: latency / 3)
+                        metrics.recordRequestHandled("observe", code: .content)
+                        metrics.recordLoopLag(nanoseconds: lag)
+                        metrics.recordBytes(sent: 70, received: 30)
+                        if device % 13 == interval { metrics.recordViolation(violation(.read, "registering")) }
+                        if interval == 2, device % 3 == 0 { metrics.recordStateChange(from: "registering", to: "registered") }
+                    }
+                    if index == 2 { record(&single) } else { record(&workers[index]) }
+                }
+            }
+            let elapsed = UInt64(interval + 1) * 1_000_000_000
+            if interval < 3 {
+                for index in workers.indices { workers[index].closeInterval(elapsedNanoseconds: elapsed) }
+                single.closeInterval(elapsedNanoseconds: elapsed)
+            }
+        }
+        var merged = workers[0]
+        merged.merge(workers[1])
+        XCTAssertEqual(merged, single)
+        XCTAssertEqual(merged.timeSeries.map(\.registerLatencyP99Nanoseconds), single.timeSeries.map(\.registerLatencyP99Nanoseconds))
+        for name in MetricCatalog.allNames {
+            XCTAssertEqual(merged.value(for: name), single.value(for: name), name)
+        }
+    }
+
+    func testMergingALongerTimeSeriesAppendsItsPoints() {
+        var longer = FleetMetrics(), shorter = FleetMetrics()
+        for elapsed: UInt64 in [1, 2, 3] { longer.recordArrival(); longer.closeInterval(elapsedNanoseconds: elapsed) }
+        shorter.recordArrival()
+        shorter.closeInterval(elapsedNanoseconds: 1)
+        var merged = shorter
+        merged.merge(longer)
+        XCTAssertEqual(merged.timeSeries.map(\.counts.arrivals), [2, 1, 1])
+        XCTAssertEqual(merged.timeSeries.map(\.elapsedNanoseconds), [1, 2, 3])
+    }
+
+    // MARK: Codable and the result file
+
+    func testFleetMetricsCodableRoundTripIsEqual() throws {
+        var metrics = populated(seed: 5)
+        // Something in the open interval too.
+        metrics.recordArrival()
+        metrics.recordOperation("register", outcome: .succeeded, code: .created, latencyNanoseconds: 4_321_987, serviceNanoseconds: 1)
+        let decoded = try roundTrip(metrics)
+        XCTAssertEqual(decoded, metrics)
+        for name in MetricCatalog.allNames {
+            XCTAssertEqual(decoded.value(for: name), metrics.value(for: name), name)
+        }
+    }
+
+    private func resultFile(interrupted: Bool = false) -> ResultFile {
+        ResultFile(
+            toolVersion: "0.1.0", seed: 0xDEAD_BEEF_0123_4567,
+            spec: .init(path: "fleets/quickstart.yaml", text: "devices: 50\nseed: 7\n"),
+            startedAt: "2025-03-01T12:00:00Z", finishedAt: "2025-03-01T12:01:00Z", interrupted: interrupted,
+            metrics: populated(seed: 6),
+            thresholds: [
+                ThresholdResult(expression: "register.latency.p99 < 200ms", metric: "register.latency.p99", observed: 12_345_678, passed: true),
+                ThresholdResult(expression: "violations == 0", metric: "violations", observed: 30, passed: false),
+            ],
+            workers: 2, shard: .init(index: 1, count: 4))
+    }
+
+    func testResultFileWrittenAtomicallyReadsBackEqual() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-metrics-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("result.json").path
+
+        let first = resultFile(interrupted: true)
+        try first.write(to: path)
+        var second = resultFile()
+        second.shard = nil
+        try second.write(to: path)
+        XCTAssertEqual(try ResultFile.read(from: path), second)
+        // Only the file itself: the temporary file was renamed over it.
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["result.json"])
+
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        XCTAssertTrue(text.contains("\"schemaVersion\" : 1"))
+        XCTAssertTrue(text.contains("\"path\" : \"fleets/quickstart.yaml\""))
+        XCTAssertTrue(text.contains("\"seed\" : 16045690981116495207"))
+        XCTAssertFalse(text.contains("\"shard\""))
+        // Sorted keys: the document starts with the alphabetically first key.
+        XCTAssertTrue(text.hasPrefix("{\n  \"finishedAt\""), String(text.prefix(40)))
+    }
+
+    func testResultFileOfANewerSchemaOrDamagedIsRefusedWithThePath() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-metrics-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("result.json").path
+        try resultFile().write(to: path)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+
+        try text.replacingOccurrences(of: "\"schemaVersion\" : 1", with: "\"schemaVersion\" : 2").write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ResultFile.read(from: path)) { error in
+            XCTAssertTrue("\(error)".contains(path), "\(error)")
+            XCTAssertTrue("\(error)".contains("schema version 2"), "\(error)")
+        }
+        try text.replacingOccurrences(of: "\"interrupted\" : false", with: "\"interrupted\" : 3").write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ResultFile.read(from: path)) { error in
+            XCTAssertTrue("\(error)".contains("interrupted"), "\(error)")
+        }
+        XCTAssertThrowsError(try ResultFile.read(from: directory.appendingPathComponent("missing.json").path))
+    }
+
+    // MARK: Summary table
+
+    func testSummaryTableHasARowPerOperationAndTheThresholdOutcomes() {
+        var metrics = FleetMetrics()
+        for latency: UInt64 in [2_000_000, 4_000_000, 6_000_000] {
+            metrics.recordOperation("register", outcome: .succeeded, code: .created, latencyNanoseconds: latency, serviceNanoseconds: latency)
+        }
+        metrics.recordOperation("update", outcome: .timedOut, code: nil, latencyNanoseconds: 93_000_000_000, serviceNanoseconds: 1)
+        metrics.recordRequestHandled("read", code: .content)
+        metrics.recordViolation(violation(.read, "registering"))
+        metrics.recordDroppedArrival()
+        metrics.recordRetransmissions(7)
+        metrics.recordLoopLag(nanoseconds: 1_500_000)
+        let thresholds = [
+            ThresholdResult(expression: "register.latency.p99 < 200ms", metric: "register.latency.p99", observed: 6_000_000, passed: true),
+            ThresholdResult(expression: "update.failed.rate < 0.01", metric: "update.failed.rate", observed: 1, passed: false),
+        ]
+        let table = SummaryTable.render(metrics, thresholds: thresholds, elapsedSeconds: 10)
+        let lines = table.split(separator: "\n").map(String.init)
+        func line(_ prefix: String) -> String? { lines.first { $0.hasPrefix(prefix) } }
+
+        let header = line("operation") ?? ""
+        for column in ["count", "ok", "failed", "timeouts", "p50 ms", "p90 ms", "p99 ms", "p999 ms", "max ms"] {
+            XCTAssertTrue(header.contains(column), column)
+        }
+        let register = line("register ")?.split(separator: " ") ?? []
+        XCTAssertEqual(register.prefix(6), ["register", "3", "0.3", "3", "0", "0"])
+        XCTAssertEqual(register.last, "6.000")
+        XCTAssertEqual(line("update ")?.split(separator: " ").last, "93000.000")
+        XCTAssertEqual(line("read ")?.split(separator: " ").last, "-")
+        XCTAssertNil(line("bootstrap "))
+        // Every row is as wide as the header.
+        XCTAssertEqual(Set(["operation", "register ", "update ", "read "].compactMap(line).map(\.count)).count, 1)
+        XCTAssertEqual(line("violations")?.split(separator: " ").last, "1")
+        XCTAssertEqual(line("  read while registering")?.split(separator: " ").last, "1")
+        XCTAssertEqual(line("dropped arrivals")?.split(separator: " ").last, "1")
+        XCTAssertEqual(line("retransmissions")?.split(separator: " ").last, "7")
+        XCTAssertTrue(line("loop lag p99")?.hasSuffix("1.500 ms") ?? false, table)
+        XCTAssertTrue(table.contains("PASS  register.latency.p99 < 200ms  (observed 6.000 ms)"), table)
+        XCTAssertTrue(table.contains("FAIL  update.failed.rate < 0.01  (observed 1)"), table)
+    }
+}
