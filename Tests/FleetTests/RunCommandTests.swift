@@ -1,0 +1,152 @@
+import Fleet
+import Foundation
+import XCTest
+
+/// `lwm2m-fleet run` end to end on 127.0.0.1: the built binary, a fleet file, its exit status,
+/// its result file, and the embedded (or a separately started) server's own counts.
+final class RunCommandTests: XCTestCase {
+    private struct Run {
+        var status: Int32
+        var output: String
+        var result: ResultFile?
+    }
+
+    private func fleetFile(_ yaml: String) throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("fleet-\(UUID().uuidString).yaml")
+        try yaml.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+
+    /// Runs the fleet; `interruptAfter` sends SIGINT after that many seconds.
+    private func run(_ yaml: String, interruptAfter: Double? = nil) throws -> Run {
+        let file = try fleetFile(yaml)
+        let out = file + ".result.json"
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let process = Process()
+        process.executableURL = ServeProcess.executable
+        process.arguments = ["run", file, "--out", out, "--quiet"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        if let interruptAfter {
+            Thread.sleep(forTimeInterval: interruptAfter)
+            process.interrupt()
+        }
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let result = try? ResultFile.read(from: out)
+        try? FileManager.default.removeItem(atPath: out)
+        return Run(status: process.terminationStatus, output: output, result: result)
+    }
+
+    /// The numbers of the embedded server's summary line, by name.
+    private func serverCounts(_ output: String) -> [String: Int] {
+        guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("embedded server: ") }) else { return [:] }
+        var counts: [String: Int] = [:]
+        for field in line.dropFirst("embedded server: ".count).split(separator: " ") {
+            let parts = field.split(separator: "=")
+            if parts.count == 2, let value = Int(parts[1]) { counts[String(parts[0])] = value }
+        }
+        return counts
+    }
+
+    func testTwoThousandDevicesBootstrapRegisterAndDeregisterAsTheServerCounts() throws {
+        let run = try run("""
+            seed: 7
+            server: embedded
+            devices:
+              - count: 2000
+                bootstrap: client-initiated
+                lifetime: 300s
+            stages:
+              - { duration: 2s, rate: 1000/s }
+              - { duration: 1s, hold: true }
+            thresholds:
+              - register.failed.rate == 0
+            """)
+        XCTAssertEqual(run.status, 0, run.output)
+        let metrics = try XCTUnwrap(run.result?.metrics, run.output)
+        XCTAssertEqual(metrics.value(for: "bootstrap.succeeded"), 2_000)
+        XCTAssertEqual(metrics.value(for: "register.succeeded"), 2_000)
+        XCTAssertEqual(metrics.value(for: "deregister.succeeded"), 2_000)
+        XCTAssertEqual(metrics.value(for: "dropped"), 0)
+        let server = serverCounts(run.output)
+        XCTAssertEqual(server["bootstraps"], 2_000, run.output)
+        XCTAssertEqual(server["registered"], Int(metrics.value(for: "register.succeeded") ?? -1))
+        XCTAssertEqual(server["deregistered"], Int(metrics.value(for: "deregister.succeeded") ?? -1))
+        XCTAssertEqual(server["updated"], Int(metrics.value(for: "update.succeeded") ?? -1))
+        XCTAssertEqual(server["registrations"], 0, "nothing left registered")
+        XCTAssertEqual(run.result?.seed, 7)
+        XCTAssertFalse(run.result?.interrupted ?? true)
+    }
+
+    func testImpossibleThresholdExits99AndLooseOneExits0() throws {
+        let fleet = { (threshold: String) in """
+            server: embedded
+            devices:
+              - count: 20
+            stages:
+              - { duration: 1s, rate: 20/s }
+            thresholds:
+              - \(threshold)
+            """ }
+        let strict = try run(fleet("register.latency.p99 < 1us"))
+        XCTAssertEqual(strict.status, 99, strict.output)
+        XCTAssertEqual(strict.result?.thresholds.first?.passed, false)
+        XCTAssertTrue(strict.output.contains("FAIL"), strict.output)
+        let loose = try run(fleet("register.latency.p99 < 10s"))
+        XCTAssertEqual(loose.status, 0, loose.output)
+        XCTAssertEqual(loose.result?.thresholds.first?.passed, true)
+    }
+
+    func testInterruptWritesResultsAndLeavesNoRegistration() throws {
+        let run = try run("""
+            server: embedded
+            devices:
+              - count: 200
+                lifetime: 300s
+            stages:
+              - { duration: 1s, rate: 200/s }
+              - { duration: 60s, hold: true }
+            """, interruptAfter: 3)
+        XCTAssertEqual(run.status, 0, run.output)
+        let result = try XCTUnwrap(run.result, "the result file is written: \(run.output)")
+        XCTAssertTrue(result.interrupted)
+        XCTAssertEqual(result.metrics.value(for: "register.succeeded"), 200)
+        XCTAssertEqual(result.metrics.value(for: "deregister.succeeded"), 200, "registered devices deregister within the grace")
+        XCTAssertEqual(serverCounts(run.output)["registrations"], 0, run.output)
+    }
+
+    func testViolationsOfAMisbehavingServerFailTheThreshold() throws {
+        let serve = try ServeProcess(arguments: ["--violate", "before-ack"])
+        let run = try run("""
+            server: { server: coap://127.0.0.1:\(serve.serverAddress.port) }
+            devices:
+              - count: 30
+            stages:
+              - { duration: 1s, rate: 30/s }
+              - { duration: 1s, hold: true }
+            thresholds:
+              - violations == 0
+            """)
+        _ = serve.stop()
+        XCTAssertEqual(run.status, 99, run.output)
+        XCTAssertEqual(run.result?.metrics.value(for: "violations"), 60, "a Read and an Observe before each acknowledgement")
+        XCTAssertEqual(run.result?.metrics.value(for: "register.succeeded"), 30)
+    }
+
+    func testEveryFleetFileValidates() throws {
+        let fleets = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("fleets")
+        let files = try FileManager.default.contentsOfDirectory(atPath: fleets.path).filter { $0.hasSuffix(".yaml") }
+        XCTAssertGreaterThanOrEqual(files.count, 7)
+        let process = Process()
+        process.executableURL = ServeProcess.executable
+        process.arguments = ["validate"] + files.map { fleets.appendingPathComponent($0).path }
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+    }
+}
