@@ -19,6 +19,10 @@ public final class FleetRunner {
         public var localAddress: SocketAddress
         /// How long devices get to deregister at the end or after an interrupt.
         public var endGraceSeconds: Double
+        /// This process runs fleet arrivals `shardIndex`, `shardIndex + shardCount`, ...: device k of
+        /// `devices` is arrival `shardIndex + k * shardCount` of the whole fleet's schedule.
+        public var shardIndex = 0
+        public var shardCount = 1
 
         public init(
             devices: [LwM2MClient], schedule: ArrivalSchedule, stageNames: [String], deregisterAtEnd: Bool,
@@ -98,14 +102,20 @@ public final class FleetRunner {
 
     // MARK: Arrivals
 
+    /// When this process's next device is due, in seconds from the start; nil when none is left.
+    private func intendedStart(ofLocal device: Int) -> Double? {
+        guard device < plan.devices.count else { return nil }
+        return plan.schedule.intendedStart(of: plan.shardIndex + device * plan.shardCount)
+    }
+
     private func scheduleNextArrival() {
         guard case .arriving = phase else { return }
-        guard let seconds = plan.schedule.intendedStart(of: nextArrival) else { return }
+        guard let seconds = intendedStart(ofLocal: nextArrival) else { return }
         _ = loop.schedule(at: start + UInt64(seconds * 1e9), tag: Self.arrivalTag)
     }
 
     private func startDueArrivals(now: UInt64) {
-        while case .arriving = phase, let seconds = plan.schedule.intendedStart(of: nextArrival) {
+        while case .arriving = phase, let seconds = intendedStart(ofLocal: nextArrival) {
             let due = start + UInt64(seconds * 1e9)
             guard due <= now else { break }
             let device = nextArrival
@@ -162,7 +172,7 @@ public final class FleetRunner {
         lastProgress = snapshot
         switch phase {
         case .arriving:
-            let arrivalsDone = plan.schedule.intendedStart(of: nextArrival) == nil
+            let arrivalsDone = intendedStart(ofLocal: nextArrival) == nil
             let pastStages = elapsed >= plan.schedule.durationSeconds
             let pastLimit = plan.durationLimitSeconds.map { elapsed >= $0 } ?? false
             if (arrivalsDone && pastStages) || pastLimit { beginEnding(now: now) }

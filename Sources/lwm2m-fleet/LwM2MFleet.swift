@@ -12,7 +12,7 @@ struct LwM2MFleet: ParsableCommand {
             fleet file. The fleet runner (run, validate, report, merge) arrives in later versions.
             """,
         version: ToolVersion.current,
-        subcommands: [RunCommand.self, ValidateCommand.self, ServeCommand.self, DecodeCommand.self]
+        subcommands: [RunCommand.self, ValidateCommand.self, ServeCommand.self, MergeCommand.self, DecodeCommand.self]
     )
 
     /// Exit status for a fleet file or arguments that are invalid (DESIGN.md, "Exit codes").

@@ -30,6 +30,34 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "No progress lines.")
     var quiet = false
 
+    @Option(name: .long, help: "Run one stripe I/N of the fleet (devices whose index % N == I), e.g. for one pod of a Kubernetes Indexed Job; combine the results with `lwm2m-fleet merge`.")
+    var shard: String?
+
+    @Option(name: .long, help: "Worker processes, each one event loop with a stripe of the devices; their results are merged exactly.")
+    var workers: Int = 1
+
+    @Option(name: .customLong("server-uri"), help: .hidden)
+    var serverURIOverride: String?
+
+    @Option(name: .customLong("bootstrap-uri"), help: .hidden)
+    var bootstrapURIOverride: String?
+
+    /// The --shard stripe as (index, count).
+    func shardStripe() throws -> (index: Int, count: Int) {
+        guard let shard else { return (0, 1) }
+        let parts = shard.split(separator: "/")
+        guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]), count > 0, index >= 0, index < count else {
+            throw ValidationError("--shard: '\(shard)' must be I/N with 0 <= I < N, e.g. 0/4")
+        }
+        return (index, count)
+    }
+
+    func validate() throws {
+        _ = try shardStripe()
+        guard workers >= 1, workers <= 64 else { throw ValidationError("--workers must be 1 to 64, got \(workers)") }
+        guard workers == 1 || shard == nil else { throw ValidationError("--workers and --shard do not go together: a shard runs in one process") }
+    }
+
     func run() throws {
         let spec: FleetSpec
         do {
@@ -38,7 +66,7 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("\(error)")
         }
         let runSeed = seed ?? spec.seed ?? UInt64.random(in: 1...UInt64(UInt32.max))
-        FileHandle.standardError.write(Data("lwm2m-fleet run \(fleet): \(spec.deviceCount) devices, seed \(runSeed)\n".utf8))
+        if !quiet { FileHandle.standardError.write(Data("lwm2m-fleet run \(fleet): \(spec.deviceCount) devices, seed \(runSeed)\n".utf8)) }
         let limit = OpenFileLimit.raiseToHardLimit()
         // Two sockets per device at most during a bootstrap, plus the loop's own descriptors.
         if UInt64(spec.deviceCount) * 2 + 64 > limit.soft {
@@ -49,7 +77,12 @@ struct RunCommand: ParsableCommand {
         var embedded: EmbeddedServerProcess?
         var serverURI: String?
         var bootstrapURI: String?
+        let stripe = try shardStripe()
         switch spec.server {
+        case .embedded where serverURIOverride != nil || bootstrapURIOverride != nil:
+            // A worker of `--workers`: the parent runs the one embedded server for all.
+            serverURI = serverURIOverride
+            bootstrapURI = bootstrapURIOverride
         case .embedded(let actions):
             var arguments = actions.read.map { ["--read", $0.description] }.flatMap { $0 }
             arguments += actions.observe.flatMap { ["--observe", $0.description] }
@@ -65,20 +98,25 @@ struct RunCommand: ParsableCommand {
             bootstrapURI = bootstrap
         }
 
+        if workers > 1 {
+            return try runWorkers(spec: spec, seed: runSeed, embedded: embedded, serverURI: serverURI, bootstrapURI: bootstrapURI)
+        }
         let setups = try spec.deviceSetup(serverURI: serverURI, bootstrapURI: bootstrapURI)
         var devices: [LwM2MClient] = []
         devices.reserveCapacity(spec.deviceCount)
         for setup in setups {
-            for index in setup.indices {
+            for index in setup.indices where Int(index) % stripe.count == stripe.index {
                 devices.append(LwM2MClient(configuration: setup.configuration, profile: setup.profile, index: index, seed: runSeed))
             }
         }
         let localAddress = try setups.first?.localAddresses.first ?? SocketAddress(ipAddress: "127.0.0.1", port: 0)
-        let plan = FleetRunner.Plan(
+        var plan = FleetRunner.Plan(
             devices: devices, schedule: spec.arrivalSchedule,
             stageNames: spec.stages.enumerated().map { "stage \($0.offset + 1)/\(spec.stages.count)" },
             deregisterAtEnd: spec.end == .deregister, inFlightLimit: spec.inFlightLimit,
             durationLimitSeconds: spec.durationLimitSeconds, localAddress: localAddress)
+        plan.shardIndex = stripe.index
+        plan.shardCount = stripe.count
         let startedAt = Date()
         let outcome = try FleetRunner(plan: plan, progress: ProgressPrinter(enabled: !quiet)).run()
         let serverSummary = embedded?.stop()
@@ -92,11 +130,66 @@ struct RunCommand: ParsableCommand {
         let result = ResultFile(
             toolVersion: ToolVersion.current, seed: runSeed, spec: ResultFile.Spec(path: fleet, text: spec.text),
             startedAt: formatter.string(from: startedAt), finishedAt: formatter.string(from: Date()),
-            interrupted: outcome.interrupted, metrics: outcome.metrics, thresholds: thresholds, workers: 1, shard: nil)
+            interrupted: outcome.interrupted, metrics: outcome.metrics, thresholds: thresholds, workers: 1,
+            shard: shard == nil ? nil : ResultFile.Shard(index: stripe.index, count: stripe.count))
         try result.write(to: out)
         print(SummaryTable.render(outcome.metrics, thresholds: thresholds, elapsedSeconds: outcome.elapsedSeconds))
         if let serverSummary, !serverSummary.isEmpty { print("embedded server: \(serverSummary)") }
         print("result: \(out)\(outcome.interrupted ? " (interrupted)" : "")")
         if thresholds.contains(where: { !$0.passed }) { throw ExitCode(99) }
+    }
+
+    /// Runs `--workers` child processes, one stripe of the devices each, against one server, and
+    /// merges their results. Interrupts reach the children, which write their results as usual.
+    private func runWorkers(
+        spec: FleetSpec, seed: UInt64, embedded: EmbeddedServerProcess?, serverURI: String?, bootstrapURI: String?
+    ) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lwm2m-fleet-workers-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var children: [Process] = []
+        var parts: [String] = []
+        for index in 0..<workers {
+            let part = directory.appendingPathComponent("part-\(index).json").path
+            var arguments = ["run", fleet, "--shard", "\(index)/\(workers)", "--out", part, "--seed", "\(seed)", "--quiet"]
+            if embedded != nil {
+                if let serverURI { arguments += ["--server-uri", serverURI] }
+                if let bootstrapURI { arguments += ["--bootstrap-uri", bootstrapURI] }
+            }
+            let child = Process()
+            child.executableURL = executable
+            child.arguments = arguments
+            child.standardOutput = FileHandle.nullDevice
+            try child.run()
+            children.append(child)
+            parts.append(part)
+        }
+        // The parent waits; a SIGINT to it is passed on to every worker (each then ends its run).
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let forward = { (number: Int32) -> DispatchSourceSignal in
+            let source = DispatchSource.makeSignalSource(signal: number)
+            source.setEventHandler { for child in children where child.isRunning { kill(child.processIdentifier, SIGINT) } }
+            source.resume()
+            return source
+        }
+        let sources = [forward(SIGINT), forward(SIGTERM)]
+        for child in children { child.waitUntilExit() }
+        sources.forEach { $0.cancel() }
+        let serverSummary = embedded?.stop()
+        let results = try parts.map { path in
+            do {
+                return try ResultFile.read(from: path)
+            } catch {
+                throw ValidationError("a worker wrote no result (\(error))")
+            }
+        }
+        let merged = try MergeCommand.merge(results, paths: parts)
+        try merged.result.write(to: out)
+        print(SummaryTable.render(merged.result.metrics, thresholds: merged.result.thresholds, elapsedSeconds: merged.elapsedSeconds))
+        if let serverSummary, !serverSummary.isEmpty { print("embedded server: \(serverSummary)") }
+        print("result: \(out) (\(workers) workers merged)\(merged.result.interrupted ? " (interrupted)" : "")")
+        if merged.result.thresholds.contains(where: { !$0.passed }) { throw ExitCode(99) }
     }
 }

@@ -18,13 +18,13 @@ final class RunCommandTests: XCTestCase {
     }
 
     /// Runs the fleet; `interruptAfter` sends SIGINT after that many seconds.
-    private func run(_ yaml: String, interruptAfter: Double? = nil) throws -> Run {
+    private func run(_ yaml: String, interruptAfter: Double? = nil, extraArguments: [String] = []) throws -> Run {
         let file = try fleetFile(yaml)
         let out = file + ".result.json"
         defer { try? FileManager.default.removeItem(atPath: file) }
         let process = Process()
         process.executableURL = ServeProcess.executable
-        process.arguments = ["run", file, "--out", out, "--quiet"]
+        process.arguments = ["run", file, "--out", out, "--quiet"] + extraArguments
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
@@ -148,5 +148,69 @@ final class RunCommandTests: XCTestCase {
         try process.run()
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 0)
+    }
+
+    func testTwoWorkersCountWhatOneProcessCountsAndMergeHistogramsExactly() throws {
+        let fleet = """
+            seed: 11
+            server: embedded
+            devices:
+              - count: 400
+                bootstrap: client-initiated
+            stages:
+              - { duration: 2s, rate: 200/s }
+              - { duration: 1s, hold: true }
+            """
+        let one = try run(fleet)
+        let two = try run(fleet, extraArguments: ["--workers", "2"])
+        XCTAssertEqual(one.status, 0, one.output)
+        XCTAssertEqual(two.status, 0, two.output)
+        let single = try XCTUnwrap(one.result?.metrics)
+        let merged = try XCTUnwrap(two.result?.metrics)
+        for metric in ["bootstrap.succeeded", "register.succeeded", "deregister.succeeded", "arrivals"] {
+            XCTAssertEqual(merged.value(for: metric), single.value(for: metric), metric)
+        }
+        XCTAssertEqual(merged.value(for: "register.succeeded"), 400)
+        XCTAssertEqual(merged.operations["register"]?.latency.count, 400, "the merged histogram holds both workers' samples")
+        XCTAssertEqual(two.result?.workers, 2)
+        XCTAssertEqual(serverCounts(two.output)["registered"], 400, two.output)
+    }
+
+    func testShardsMergeIntoOneResult() throws {
+        let fleet = """
+            seed: 5
+            server: embedded
+            devices:
+              - count: 60
+            stages:
+              - { duration: 1s, rate: 60/s }
+            thresholds:
+              - register.failed.rate == 0
+            """
+        let file = try fleetFile(fleet)
+        var parts: [String] = []
+        for shard in 0..<3 {
+            let out = file + ".shard\(shard).json"
+            let process = Process()
+            process.executableURL = ServeProcess.executable
+            process.arguments = ["run", file, "--shard", "\(shard)/3", "--out", out, "--quiet"]
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 0)
+            parts.append(out)
+        }
+        let merged = file + ".merged.json"
+        let process = Process()
+        process.executableURL = ServeProcess.executable
+        process.arguments = ["merge"] + parts + ["--out", merged]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+        let result = try ResultFile.read(from: merged)
+        XCTAssertEqual(result.metrics.value(for: "register.succeeded"), 60)
+        XCTAssertEqual(result.thresholds.first?.passed, true)
+        for path in parts + [merged, file] { try? FileManager.default.removeItem(atPath: path) }
     }
 }
