@@ -61,6 +61,14 @@ public final class DeviceDriver {
         carryOut(device: device, now: now)
     }
 
+    /// Puts a fresh device in the slot of a stopped one (churn: the same device coming back).
+    public func replace(device: Int, with client: LwM2MClient) {
+        close(.server, of: device)
+        close(.bootstrapServer, of: device)
+        devices[device] = client
+        reschedule(device)
+    }
+
     public func stop(device: Int, deregister: Bool, now: Timestamp) {
         devices[device].stop(now: now, deregister: deregister, actions: &actions)
         carryOut(device: device, now: now)

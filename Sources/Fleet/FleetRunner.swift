@@ -23,6 +23,10 @@ public final class FleetRunner {
         /// `devices` is arrival `shardIndex + k * shardCount` of the whole fleet's schedule.
         public var shardIndex = 0
         public var shardCount = 1
+        /// Per stage: the fraction of registered devices that deregister and come back each second.
+        public var churnPerSecond: [Double] = []
+        /// Builds device `k` of `devices` afresh, for churn.
+        public var makeDevice: (@Sendable (Int) -> LwM2MClient)?
 
         public init(
             devices: [LwM2MClient], schedule: ArrivalSchedule, stageNames: [String], deregisterAtEnd: Bool,
@@ -63,6 +67,11 @@ public final class FleetRunner {
     private var intendedStart: [UInt64]
     private var devicesInState: [String: Int] = [:]
     private var interrupts = 0
+    /// Devices deregistering for churn, to be started again once stopped.
+    private var churning: Set<Int> = []
+    private var churnCarry = 0.0
+    private var returning: [Int] = []
+    private var churnRandom = SeededRandom(seed: 0xC4_0124)
     private var lastProgress = ProgressSnapshot()
     private let progress: ProgressPrinter
 
@@ -170,6 +179,9 @@ public final class FleetRunner {
             loopLagP99: metrics.value(for: "loop_lag.p99") ?? 0)
         progress.show(snapshot, since: lastProgress)
         lastProgress = snapshot
+        for device in returning { comeBack(device, now: Timestamp(nanoseconds: now)) }
+        returning.removeAll()
+        if case .arriving = phase { churn(elapsed: elapsed, now: now) }
         switch phase {
         case .arriving:
             let arrivalsDone = intendedStart(ofLocal: nextArrival) == nil
@@ -181,6 +193,34 @@ public final class FleetRunner {
         case .finished:
             break
         }
+    }
+
+    /// Sends the stage's share of registered devices away; each comes back once deregistered.
+    private func churn(elapsed: Double, now: UInt64) {
+        let stage = plan.schedule.segmentIndex(at: elapsed)
+        guard stage < plan.churnPerSecond.count, plan.churnPerSecond[stage] > 0, plan.makeDevice != nil else { return }
+        let registered = (0..<nextArrival).filter { plan.devices.indices.contains($0) && driver.devices[$0].isRegistered && !churning.contains($0) }
+        churnCarry += Double(registered.count) * plan.churnPerSecond[stage]
+        var leaving = Int(churnCarry)
+        churnCarry -= Double(leaving)
+        var candidates = registered
+        while leaving > 0, !candidates.isEmpty {
+            let device = candidates.remove(at: Int(churnRandom.next() % UInt64(candidates.count)))
+            churning.insert(device)
+            driver.stop(device: device, deregister: true, now: Timestamp(nanoseconds: now))
+            leaving -= 1
+        }
+    }
+
+    /// A churned device that finished deregistering comes back as a new arrival.
+    private func comeBack(_ device: Int, now: Timestamp) {
+        guard churning.remove(device) != nil, case .arriving = phase, let makeDevice = plan.makeDevice else { return }
+        driver.replace(device: device, with: makeDevice(device))
+        devicesInState["stopped", default: 0] -= 1
+        devicesInState["idle", default: 0] += 1
+        metrics.recordArrival()
+        intendedStart[device] = now.nanoseconds
+        driver.start(device: device, now: now)
     }
 
     private var allStopped: Bool {
@@ -234,6 +274,8 @@ public final class FleetRunner {
             devicesInState[from, default: 0] -= 1
             devicesInState[to, default: 0] += 1
             metrics.recordStateChange(from: from, to: to)
+            // Started again at the next tick, outside the driver's handling of this device's actions.
+            if to == "stopped", churning.contains(device) { return returning.append(device) }
             if case .ending = phase, allStopped { finish() }
         case .notificationSent:
             metrics.recordRequestHandled(LwM2MOperation.notify.rawValue, code: .content)

@@ -46,6 +46,7 @@ extension LwM2MClient {
     ) {
         actions.append(.operationFinished(.register, outcome, code: response?.code, startedAt: startedAt))
         guard let response, response.code == .created, let account else {
+            if deregisterWhenRegistered { return finish(actions: &actions) }
             return registrationFailed(now: now, actions: &actions)
         }
         registrationAttempt = 0
@@ -54,6 +55,7 @@ extension LwM2MClient {
             location: response.locationPath, lifetimeSeconds: account.lifetimeSeconds, binding: binding(for: account),
             refreshedAt: now, objectLinksHash: objectLinks.hashValue)
         transition(to: .registered(registration), actions: &actions)
+        if deregisterWhenRegistered { stop(now: now, deregister: true, actions: &actions) }
     }
 
     /// Retries per the Server object (TS 1.1 6.2.1.1): Communication Retry Count attempts spaced by

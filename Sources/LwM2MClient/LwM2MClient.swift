@@ -65,6 +65,9 @@ public struct LwM2MClient: Sendable {
     /// Connections opened so far: each new endpoint gets fresh message IDs and tokens.
     var connections: UInt16 = 0
     var observations: [Observation] = []
+    /// Stop was asked while a Register was in flight: De-register as soon as it is acknowledged,
+    /// so no registration is left behind on the server.
+    var deregisterWhenRegistered = false
     /// What the server wrote with Write-Attributes.
     var attributes = NotificationAttributeTable()
 
@@ -170,6 +173,12 @@ public struct LwM2MClient: Sendable {
 
     /// Ends the device: De-register when registered (TS Core 6.2.3), otherwise just stop.
     public mutating func stop(now: Timestamp, deregister: Bool, actions: inout [ClientAction]) {
+        if deregister, case .registering = state {
+            deregisterWhenRegistered = true
+            return
+        }
+        // A De-register in flight finishes on its own; cutting it off would lose its outcome.
+        if case .deregistering = state { return }
         if deregister, case .registered(let registration) = state, serverEndpoint != nil {
             var request = CoAPMessage(type: .confirmable, code: .delete)
             for segment in registration.location { request.options.append(.uriPath, string: segment) }

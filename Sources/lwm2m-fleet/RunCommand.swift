@@ -117,6 +117,12 @@ struct RunCommand: ParsableCommand {
             durationLimitSeconds: spec.durationLimitSeconds, localAddress: localAddress)
         plan.shardIndex = stripe.index
         plan.shardCount = stripe.count
+        plan.churnPerSecond = spec.stages.map(\.churnPerSecond)
+        let localDevices = devices
+        plan.makeDevice = { localIndex in
+            let old = localDevices[localIndex]
+            return LwM2MClient(configuration: old.configuration, profile: old.store.profile, index: old.index, seed: runSeed)
+        }
         let startedAt = Date()
         let outcome = try FleetRunner(plan: plan, progress: ProgressPrinter(enabled: !quiet)).run()
         let serverSummary = embedded?.stop()

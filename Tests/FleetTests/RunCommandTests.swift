@@ -213,4 +213,24 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(result.thresholds.first?.passed, true)
         for path in parts + [merged, file] { try? FileManager.default.removeItem(atPath: path) }
     }
+
+    func testChurnDeregistersAndBringsDevicesBack() throws {
+        let run = try run("""
+            seed: 9
+            server: embedded
+            devices:
+              - count: 100
+                lifetime: 300s
+            stages:
+              - { duration: 1s, rate: 100/s }
+              - { duration: 4s, hold: true, churn: 600%/min }
+            """)
+        XCTAssertEqual(run.status, 0, run.output)
+        let metrics = try XCTUnwrap(run.result?.metrics)
+        // 10% a second for about 3 s: some 20-40 devices leave and register again.
+        let registers = metrics.value(for: "register.succeeded") ?? 0
+        XCTAssertGreaterThan(registers, 115, "churned devices register again")
+        XCTAssertEqual(metrics.value(for: "deregister.succeeded"), registers, "every registration ends in a De-register")
+        XCTAssertEqual(serverCounts(run.output)["registrations"], 0, run.output)
+    }
 }

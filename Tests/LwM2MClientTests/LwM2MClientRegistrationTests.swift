@@ -153,4 +153,26 @@ final class LwM2MClientRegistrationTests: XCTestCase {
         XCTAssertEqual(network.violations.map(\.state), ["registering", "registering"])
         XCTAssertEqual(network.client.store.value(at: F.path("/1/0/1"), now: network.now), .integer(300), "not applied")
     }
+
+    func testStopDuringRegisterDeregistersOnceAcknowledged() throws {
+        let network = Lockstep(client: F.client(F.serverAccount()))
+        network.server.handler = { _ in nil } // hold the Register's answer
+        network.start()
+        var actions: [ClientAction] = []
+        network.client.stop(now: network.now, deregister: true, actions: &actions)
+        XCTAssertEqual(network.client.stateName, "registering", "the stop waits for the answer")
+        // The 2.01 arrives after the stop: the device registers and at once de-registers.
+        let register = try XCTUnwrap(network.server.requests.first)
+        var created = F.created()
+        created.messageID = register.messageID
+        created.token = register.token
+        network.client.receive(created.encoded(), from: .server, now: network.now, actions: &actions)
+        let sent = actions.compactMap { if case .send(.server, let bytes) = $0 { try? CoAPMessage.decode(bytes).get() } else { nil } }
+        XCTAssertEqual(sent.map(\.code), [.delete], "no registration left behind")
+        XCTAssertEqual(sent.first?.uriPath, ["rd", "5a3f"])
+        XCTAssertEqual(network.client.stateName, "deregistering")
+        // A second stop does not cut the De-register off.
+        network.client.stop(now: network.now, deregister: true, actions: &actions)
+        XCTAssertEqual(network.client.stateName, "deregistering")
+    }
 }
