@@ -34,6 +34,9 @@ extension LwM2MClient {
 
     /// When the earliest observation next needs a look.
     func nextObservationDeadline() -> Timestamp? {
+        // Notifications wait while the device is not registered (bootstrapping, say): no wake-ups,
+        // or a deadline that cannot be served would come back at once, forever.
+        guard isRegistered, serverEndpoint != nil else { return nil }
         var earliest: Timestamp?
         for observation in observations {
             let periods = notificationPeriods(for: observation.path, now: observation.checkedAt)

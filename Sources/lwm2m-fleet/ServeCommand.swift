@@ -107,8 +107,11 @@ struct ServeCommand: ParsableCommand {
         driver.observer = { status.count($0) }
         let statusTag = ServerDriver.firstOwnerTag
         var last = status
+        // Started by `run` for an embedded server: if that parent dies, this one must not linger.
+        let parent = getppid()
         driver.install { tag, now in
             guard tag == statusTag else { return }
+            if getppid() != parent { return loop.stop() }
             FileHandle.standardError.write(Data((status.line(since: last, registrations: driver.registrationServer.registrationCount) + "\n").utf8))
             last = status
             _ = loop.schedule(at: now + 1_000_000_000, tag: statusTag)

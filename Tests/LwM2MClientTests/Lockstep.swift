@@ -126,7 +126,9 @@ final class Lockstep {
 
     /// Moves the clock to `time`, handling every deadline on the way in order.
     func advance(to time: Timestamp) {
-        while true {
+        // Bounded: a machine whose deadline never moves past `now` must fail the test, not hang it.
+        for iteration in 0... {
+            guard iteration < 200_000 else { return XCTFail("deadlines never settle at \(now)") }
             let deadlines = [client.nextDeadline, server.endpoint.nextDeadline, bootstrapServer.endpoint.nextDeadline].compactMap { $0 }
             guard let next = deadlines.min(), next <= time else { break }
             now = max(now, next)

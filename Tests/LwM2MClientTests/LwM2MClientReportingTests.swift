@@ -95,4 +95,19 @@ final class LwM2MClientReportingTests: XCTestCase {
         XCTAssertEqual(network.server.requests.filter { $0.uriPath == ["rd"] }.count, 2)
         XCTAssertEqual(network.client.stateName, "registered")
     }
+
+    func testObservationsDoNotSpinWhileTheDeviceBootstraps() throws {
+        let network = Lockstep(client: F.client(F.bootstrapAccount() + F.serverAccount(lifetime: 86_400)))
+        network.server.handler = { request in request.uriPath == ["rd"] ? F.created() : nil }
+        network.bootstrapServer.handler = { _ in CoAPMessage(type: .acknowledgement, code: .changed) }
+        network.start()
+        network.request(F.request(.put, "/3/0/9", query: ["pmin=1"]), from: .server)
+        network.request(F.request(.get, "/3/0/9", observe: 0), from: .server)
+        network.request(F.request(.post, "/1/0/9"), from: .server)
+        XCTAssertEqual(network.client.stateName, "bootstrapping")
+        let before = network.server.notifications.count
+        network.advance(seconds: 5)
+        XCTAssertEqual(network.server.notifications.count, before, "no notifications while bootstrapping")
+        if let deadline = network.client.nextDeadline { XCTAssertGreaterThan(deadline, network.now) }
+    }
 }
