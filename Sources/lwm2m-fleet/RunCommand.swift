@@ -33,8 +33,8 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Run one stripe I/N of the fleet (devices whose index % N == I), e.g. for one pod of a Kubernetes Indexed Job; combine the results with `lwm2m-fleet merge`.")
     var shard: String?
 
-    @Option(name: .long, help: "Worker processes, each one event loop with a stripe of the devices; their results are merged exactly.")
-    var workers: Int = 1
+    @Option(name: .long, help: "Worker processes, each one event loop with a stripe of the devices; their results are merged exactly. Default: the number of cores.")
+    var workers: Int?
 
     @Option(name: .customLong("server-uri"), help: .hidden)
     var serverURIOverride: String?
@@ -54,8 +54,10 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         _ = try shardStripe()
-        guard workers >= 1, workers <= 64 else { throw ValidationError("--workers must be 1 to 64, got \(workers)") }
-        guard workers == 1 || shard == nil else { throw ValidationError("--workers and --shard do not go together: a shard runs in one process") }
+        if let workers {
+            guard workers >= 1, workers <= 64 else { throw ValidationError("--workers must be 1 to 64, got \(workers)") }
+            guard shard == nil else { throw ValidationError("--workers and --shard do not go together: a shard runs in one process") }
+        }
     }
 
     func run() throws {
@@ -67,11 +69,15 @@ struct RunCommand: ParsableCommand {
         }
         let runSeed = seed ?? spec.seed ?? UInt64.random(in: 1...UInt64(UInt32.max))
         if !quiet { FileHandle.standardError.write(Data("lwm2m-fleet run \(fleet): \(spec.deviceCount) devices, seed \(runSeed)\n".utf8)) }
+        // Small fleets are not worth a process per core.
+        let requested = workers ?? ProcessInfo.processInfo.activeProcessorCount
+        let processes = shard == nil ? min(requested, max(spec.deviceCount / 100, 1)) : 1
+        let stripeSize = (spec.deviceCount + processes - 1) / processes
         let limit = OpenFileLimit.raiseToHardLimit()
         // Two sockets per device at most during a bootstrap, plus the loop's own descriptors.
-        if UInt64(spec.deviceCount) * 2 + 64 > limit.soft {
+        if UInt64(stripeSize) * 2 + 64 > limit.soft {
             throw ValidationError(
-                "\(spec.deviceCount) devices need up to \(spec.deviceCount * 2) sockets, but this process may open only \(limit.soft) files; raise the hard limit (ulimit -Hn) or split the fleet with --shard")
+                "\(stripeSize) devices in one process need up to \(stripeSize * 2) sockets, but a process may open only \(limit.soft) files; raise the hard limit (ulimit -Hn), use more --workers or split the fleet with --shard")
         }
 
         var embedded: EmbeddedServerProcess?
@@ -98,8 +104,8 @@ struct RunCommand: ParsableCommand {
             bootstrapURI = bootstrap
         }
 
-        if workers > 1 {
-            return try runWorkers(spec: spec, seed: runSeed, embedded: embedded, serverURI: serverURI, bootstrapURI: bootstrapURI)
+        if processes > 1 {
+            return try runWorkers(processes: processes,spec: spec, seed: runSeed, embedded: embedded, serverURI: serverURI, bootstrapURI: bootstrapURI)
         }
         let setups = try spec.deviceSetup(serverURI: serverURI, bootstrapURI: bootstrapURI)
         var devices: [LwM2MClient] = []
@@ -148,7 +154,7 @@ struct RunCommand: ParsableCommand {
     /// Runs `--workers` child processes, one stripe of the devices each, against one server, and
     /// merges their results. Interrupts reach the children, which write their results as usual.
     private func runWorkers(
-        spec: FleetSpec, seed: UInt64, embedded: EmbeddedServerProcess?, serverURI: String?, bootstrapURI: String?
+        processes workers: Int, spec: FleetSpec, seed: UInt64, embedded: EmbeddedServerProcess?, serverURI: String?, bootstrapURI: String?
     ) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lwm2m-fleet-workers-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

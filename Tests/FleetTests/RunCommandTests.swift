@@ -161,7 +161,7 @@ final class RunCommandTests: XCTestCase {
               - { duration: 2s, rate: 200/s }
               - { duration: 1s, hold: true }
             """
-        let one = try run(fleet)
+        let one = try run(fleet, extraArguments: ["--workers", "1"])
         let two = try run(fleet, extraArguments: ["--workers", "2"])
         XCTAssertEqual(one.status, 0, one.output)
         XCTAssertEqual(two.status, 0, two.output)
@@ -172,6 +172,7 @@ final class RunCommandTests: XCTestCase {
         }
         XCTAssertEqual(merged.value(for: "register.succeeded"), 400)
         XCTAssertEqual(merged.operations["register"]?.latency.count, 400, "the merged histogram holds both workers' samples")
+        XCTAssertEqual(one.result?.workers, 1)
         XCTAssertEqual(two.result?.workers, 2)
         XCTAssertEqual(serverCounts(two.output)["registered"], 400, two.output)
     }
