@@ -76,7 +76,7 @@ private struct FleetReader {
     static let contentFormats: [(name: String, format: LwM2MContentFormat)] = [
         ("tlv", .tlv), ("senml-json", .senmlJSON), ("senml-cbor", .senmlCBOR), ("lwm2m-json", .lwm2mJSON),
     ]
-    static let serverForms = "use embedded, { embedded: { read: [PATH], observe: [PATH], execute: [PATH] } } "
+    static let serverForms = "use embedded, { embedded: { read: [PATH], observe: [PATH], execute: [PATH], violate: before-ack|during-bootstrap } } "
         + "or { server: coap://HOST:PORT, bootstrap: coap://HOST:PORT } (either or both)"
 
     // MARK: Reporting
@@ -322,13 +322,16 @@ private struct FleetReader {
     mutating func embedded(_ node: Node) -> FleetSpec.EmbeddedServer? {
         // `embedded:` with nothing after it, or `embedded: {}`: the servers with no requests of their own.
         if let scalar = node.scalar, Self.isNull(scalar) { return FleetSpec.EmbeddedServer() }
-        guard let fields = fields(node, at: "server.embedded", what: "a mapping of read, observe and execute path lists",
-                                  allowed: ["read", "observe", "execute"])
+        guard let fields = fields(node, at: "server.embedded", what: "a mapping of read, observe and execute path lists and violate",
+                                  allowed: ["read", "observe", "execute", "violate"])
         else { return nil }
         var server = FleetSpec.EmbeddedServer()
         server.read = fields["read"].flatMap { paths($0, at: "server.embedded.read", minimumLevel: .object) } ?? []
         server.observe = fields["observe"].flatMap { paths($0, at: "server.embedded.observe", minimumLevel: .object) } ?? []
         server.execute = fields["execute"].flatMap { paths($0, at: "server.embedded.execute", minimumLevel: .resource) } ?? []
+        server.violate = fields["violate"].flatMap {
+            choice($0, at: "server.embedded.violate", [("before-ack", "before-ack"), ("during-bootstrap", "during-bootstrap")])
+        }
         return server
     }
 

@@ -78,6 +78,8 @@ public struct FleetSpec: Sendable {
         public var observe: [LwM2MPath]
         /// Sent after a device's first registration only (`/1/0/9` sends it back to bootstrap once).
         public var execute: [LwM2MPath]
+        /// Break the registration rule on purpose (`serve --violate`): `before-ack` or `during-bootstrap`.
+        public var violate: String?
 
         public init(read: [LwM2MPath] = [], observe: [LwM2MPath] = [], execute: [LwM2MPath] = []) {
             self.read = read

@@ -93,7 +93,8 @@ struct RunCommand: ParsableCommand {
             var arguments = actions.read.map { ["--read", $0.description] }.flatMap { $0 }
             arguments += actions.observe.flatMap { ["--observe", $0.description] }
             arguments += actions.execute.flatMap { ["--execute", $0.description] }
-            if let lifetime = spec.devices.first?.lifetimeSeconds { arguments += ["--lifetime", "\(lifetime)"] }
+            if let violate = actions.violate { arguments += ["--violate", violate] }
+            arguments += ["--config", try embeddedBootstrapConfiguration(spec)]
             let server = try EmbeddedServerProcess(
                 executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(), arguments: arguments)
             embedded = server
@@ -203,5 +204,22 @@ struct RunCommand: ParsableCommand {
         if let serverSummary, !serverSummary.isEmpty { print("embedded server: \(serverSummary)") }
         print("result: \(out) (\(workers) workers merged)\(merged.result.interrupted ? " (interrupted)" : "")")
         if merged.result.thresholds.contains(where: { !$0.passed }) { throw ExitCode(99) }
+    }
+
+    /// The embedded Bootstrap-Server's configuration for this fleet: one rule per device group
+    /// (its endpoint prefix), with the group's lifetime, binding and LwM2M version. The server
+    /// URI is left to `serve`, which points devices at its own LwM2M Server.
+    private func embeddedBootstrapConfiguration(_ spec: FleetSpec) throws -> String {
+        var yaml = "endpoints:\n"
+        // Longest prefix first, so a group whose prefix extends another's gets its own rule.
+        for group in spec.devices.sorted(by: { $0.endpoint.prefix.count > $1.endpoint.prefix.count }) {
+            yaml += "  - match: \"\(group.endpoint.prefix)*\"\n"
+            yaml += "    lifetime: \(group.lifetimeSeconds)\n"
+            yaml += "    binding: \(group.binding)\n"
+            yaml += "    lwm2m-version: \"\(group.lwm2mVersion)\"\n"
+        }
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("lwm2m-fleet-bootstrap-\(UUID().uuidString).yaml")
+        try yaml.write(to: url, atomically: true, encoding: .utf8)
+        return url.path
     }
 }

@@ -234,4 +234,32 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(metrics.value(for: "deregister.succeeded"), registers, "every registration ends in a De-register")
         XCTAssertEqual(serverCounts(run.output)["registrations"], 0, run.output)
     }
+
+    /// The seed change request: a Bootstrap-Request Trigger sends registered devices back to
+    /// bootstrap while the Server keeps reading and observing them. Every such request is caught.
+    func testRebootstrapUnderObservationCountsEveryRequestTheServerSentAgainstTheRule() throws {
+        let run = try run("""
+            seed: 17
+            server:
+              embedded:
+                read: [/3/0]
+                observe: [/3/0/9]
+                violate: during-bootstrap
+            devices:
+              - count: 100
+                bootstrap: client-initiated
+                lifetime: 120s
+            stages:
+              - { duration: 1s, rate: 100/s }
+              - { duration: 3s, hold: true }
+            thresholds:
+              - violations == 200
+            """)
+        XCTAssertEqual(run.status, 0, run.output)
+        XCTAssertEqual(serverCounts(run.output)["violations-sent"], 200, "the server's count of early requests: \(run.output)")
+        XCTAssertEqual(run.result?.metrics.value(for: "bootstrap.succeeded"), 200, "every device bootstrapped twice")
+        XCTAssertEqual(run.result?.metrics.value(for: "register.succeeded"), 200)
+        XCTAssertEqual(run.result?.metrics.violationsByKind["read while bootstrapping"], 100)
+        XCTAssertEqual(run.result?.metrics.violationsByKind["observe while bootstrapping"], 100)
+    }
 }
