@@ -16,6 +16,10 @@ public final class DeviceDriver {
     public private(set) var devices: [LwM2MClient]
     /// Where device sockets bind: a loopback or host address (port chosen by the kernel).
     public let localAddress: SocketAddress
+    /// Several source addresses lift the 64k-ports-per-address limit: device k binds to
+    /// `sourceAddresses[sourceAddressOfDevice[k]]` when these are set.
+    public var sourceAddresses: [SocketAddress] = []
+    public var sourceAddressOfDevice: [UInt8] = []
     private var sockets: [(bootstrap: UDPSocketID?, server: UDPSocketID?)]
     private var timers: [(handle: TimerHandle, deadline: Timestamp)?]
     private var actions: [ClientAction] = []
@@ -107,7 +111,8 @@ public final class DeviceDriver {
             // Names other than localhost would need an asynchronous lookup; fleet files give addresses.
             let host = parsed.host == "localhost" ? "127.0.0.1" : parsed.host
             let remote = try SocketAddress(ipAddress: host, port: parsed.port)
-            let socket = try loop.openUDPSocket(bindTo: localAddress, connectTo: remote, tag: tag)
+            let local = device < sourceAddressOfDevice.count ? sourceAddresses[Int(sourceAddressOfDevice[device])] : localAddress
+            let socket = try loop.openUDPSocket(bindTo: local, connectTo: remote, tag: tag)
             if role == .server { sockets[device].server = socket } else { sockets[device].bootstrap = socket }
         } catch {
             connectionFailures += 1

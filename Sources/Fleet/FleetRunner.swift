@@ -27,6 +27,9 @@ public final class FleetRunner {
         public var churnPerSecond: [Double] = []
         /// Builds device `k` of `devices` afresh, for churn.
         public var makeDevice: (@Sendable (Int) -> LwM2MClient)?
+        /// Source addresses, and which one each device binds to (empty: `localAddress` for all).
+        public var sourceAddresses: [SocketAddress] = []
+        public var sourceAddressOfDevice: [UInt8] = []
 
         public init(
             devices: [LwM2MClient], schedule: ArrivalSchedule, stageNames: [String], deregisterAtEnd: Bool,
@@ -86,6 +89,8 @@ public final class FleetRunner {
         self.progress = progress
         loop = try EventLoop()
         driver = DeviceDriver(loop: loop, devices: plan.devices, localAddress: plan.localAddress)
+        driver.sourceAddresses = plan.sourceAddresses
+        driver.sourceAddressOfDevice = plan.sourceAddressOfDevice
         intendedStart = Array(repeating: 0, count: plan.devices.count)
     }
 

@@ -21,9 +21,12 @@ public struct ProgressSnapshot: Sendable {
 public final class ProgressPrinter: Sendable {
     private let isTerminal: Bool
     private let enabled: Bool
+    /// Put before every line: which worker's stripe the numbers are for.
+    private let prefix: String
 
-    public init(enabled: Bool = true) {
+    public init(enabled: Bool = true, prefix: String = "") {
         self.enabled = enabled
+        self.prefix = prefix
         isTerminal = isatty(FileHandle.standardError.fileDescriptor) != 0
     }
 
@@ -36,7 +39,7 @@ public final class ProgressPrinter: Sendable {
             + " (target \(fixed(snapshot.targetRate))/s) registered \(snapshot.registered) bootstrapping \(snapshot.bootstrapping)"
             + " failed \(snapshot.failed) register p50 \(fixed(snapshot.registerP50 / 1e6, 1))ms p99 \(fixed(snapshot.registerP99 / 1e6, 1))ms"
             + " errors \(snapshot.errors) violations \(snapshot.violations) loop-lag p99 \(fixed(snapshot.loopLagP99 / 1e6, 2))ms"
-        write(isTerminal ? "\r\u{1B}[2K" + line : line + "\n")
+        write(isTerminal ? "\r\u{1B}[2K" + prefix + line : prefix + line + "\n")
     }
 
     /// A message on a line of its own.

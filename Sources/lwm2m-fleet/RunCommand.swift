@@ -111,9 +111,18 @@ struct RunCommand: ParsableCommand {
         let setups = try spec.deviceSetup(serverURI: serverURI, bootstrapURI: bootstrapURI)
         var devices: [LwM2MClient] = []
         devices.reserveCapacity(spec.deviceCount)
+        var sourceAddresses: [SocketAddress] = []
+        var sourceAddressOfDevice: [UInt8] = []
         for setup in setups {
             for index in setup.indices where Int(index) % stripe.count == stripe.index {
                 devices.append(LwM2MClient(configuration: setup.configuration, profile: setup.profile, index: index, seed: runSeed))
+                let address = setup.localAddress(forDevice: index)
+                let slot = sourceAddresses.firstIndex(of: address) ?? {
+                    sourceAddresses.append(address)
+                    return sourceAddresses.count - 1
+                }()
+                guard slot < 256 else { throw ValidationError("at most 256 distinct local addresses per process") }
+                sourceAddressOfDevice.append(UInt8(slot))
             }
         }
         let localAddress = try setups.first?.localAddresses.first ?? SocketAddress(ipAddress: "127.0.0.1", port: 0)
@@ -125,13 +134,16 @@ struct RunCommand: ParsableCommand {
         plan.shardIndex = stripe.index
         plan.shardCount = stripe.count
         plan.churnPerSecond = spec.stages.map(\.churnPerSecond)
+        plan.sourceAddresses = sourceAddresses
+        plan.sourceAddressOfDevice = sourceAddressOfDevice
         let localDevices = devices
         plan.makeDevice = { localIndex in
             let old = localDevices[localIndex]
             return LwM2MClient(configuration: old.configuration, profile: old.store.profile, index: old.index, seed: runSeed)
         }
         let startedAt = Date()
-        let outcome = try FleetRunner(plan: plan, progress: ProgressPrinter(enabled: !quiet)).run()
+        let prefix = shard.map { "shard \($0): " } ?? ""
+        let outcome = try FleetRunner(plan: plan, progress: ProgressPrinter(enabled: !quiet, prefix: prefix)).run()
         let serverSummary = embedded?.stop()
 
         let thresholds = spec.thresholds.map { threshold in
@@ -165,7 +177,9 @@ struct RunCommand: ParsableCommand {
         var parts: [String] = []
         for index in 0..<workers {
             let part = directory.appendingPathComponent("part-\(index).json").path
-            var arguments = ["run", fleet, "--shard", "\(index)/\(workers)", "--out", part, "--seed", "\(seed)", "--quiet"]
+            // Worker 0 shows its progress (prefixed with its stripe) unless the run is quiet.
+            var arguments = ["run", fleet, "--shard", "\(index)/\(workers)", "--out", part, "--seed", "\(seed)"]
+            if quiet || index > 0 { arguments.append("--quiet") }
             if embedded != nil {
                 if let serverURI { arguments += ["--server-uri", serverURI] }
                 if let bootstrapURI { arguments += ["--bootstrap-uri", bootstrapURI] }

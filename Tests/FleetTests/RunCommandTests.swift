@@ -262,4 +262,21 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(run.result?.metrics.violationsByKind["read while bootstrapping"], 100)
         XCTAssertEqual(run.result?.metrics.violationsByKind["observe while bootstrapping"], 100)
     }
+
+    func testDevicesSpreadOverSeveralLocalAddresses() throws {
+        let run = try run("""
+            server: embedded
+            devices:
+              - count: 60
+                local-addresses: [127.0.0.2, 127.0.0.3]
+            stages:
+              - { duration: 1s, rate: 60/s }
+              - { duration: 1s, hold: true }
+            thresholds:
+              - register.failed.rate == 0
+            """, extraArguments: ["--workers", "1"])
+        XCTAssertEqual(run.status, 0, run.output)
+        XCTAssertEqual(run.result?.metrics.value(for: "register.succeeded"), 60)
+        XCTAssertEqual(serverCounts(run.output)["registered"], 60)
+    }
 }
