@@ -101,6 +101,11 @@ extension FleetSpec {
         registration.afterRegistration = embedded.read.map { AfterRegistrationAction(.read($0)) }
             + embedded.observe.map { AfterRegistrationAction(.observe($0)) }
             + embedded.execute.map { AfterRegistrationAction(.execute($0), firstRegistrationOnly: true) }
+        registration.violation = switch embedded.violate {
+        case "before-ack": .beforeAcknowledgement
+        case "during-bootstrap": .duringBootstrap
+        default: nil
+        }
         var bootstrap = BootstrapServerConfiguration()
         bootstrap.endpointRules = devices.filter { $0.bootstrap != .none }
             .sorted { $0.endpoint.prefix.count > $1.endpoint.prefix.count }

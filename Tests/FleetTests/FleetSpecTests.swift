@@ -69,12 +69,14 @@ final class FleetSpecTests: XCTestCase {
 
     func testRebootstrapStormDescribesTheEmbeddedServersRequests() throws {
         let spec = try FleetSpec(contentsOfFile: Self.fleetsDirectory.appendingPathComponent("rebootstrap-storm.yaml").path)
-        XCTAssertEqual(spec.server, .embedded(FleetSpec.EmbeddedServer(read: [path("/3/0")], observe: [path("/3/0/9")], execute: [path("/1/0/9")])))
+        var expected = FleetSpec.EmbeddedServer(read: [path("/3/0")], observe: [path("/3/0/9")])
+        expected.violate = "during-bootstrap"
+        XCTAssertEqual(spec.server, .embedded(expected))
         let (registration, _) = try XCTUnwrap(spec.embeddedServerConfigurations())
         XCTAssertEqual(registration.afterRegistration, [
             AfterRegistrationAction(.read(path("/3/0"))), AfterRegistrationAction(.observe(path("/3/0/9"))),
-            AfterRegistrationAction(.execute(path("/1/0/9")), firstRegistrationOnly: true),
-        ], "as serve --read --observe --execute")
+        ], "as serve --read --observe")
+        XCTAssertEqual(registration.violation, .duringBootstrap, "as serve --violate during-bootstrap (which sends the Execute /1/0/9 itself)")
     }
 
     // MARK: Errors
@@ -133,7 +135,7 @@ final class FleetSpecTests: XCTestCase {
             ("devices:\n  - count: 0\nserver: embedded\nstages:\n  - { duration: 1s, rate: 10/s }\n",
              "broken.yaml:2:12: devices[0].count: '0' is not valid; use a whole number above 0, such as 1000"),
             ("server: embeded\ndevices:\n  - count: 1\nstages:\n  - { duration: 1s, rate: 10/s }\n",
-             "broken.yaml:1:9: server: 'embeded' is not valid; use embedded, { embedded: { read: [PATH], observe: [PATH], execute: [PATH] } } "
+             "broken.yaml:1:9: server: 'embeded' is not valid; use embedded, { embedded: { read: [PATH], observe: [PATH], execute: [PATH], violate: before-ack|during-bootstrap } } "
                  + "or { server: coap://HOST:PORT, bootstrap: coap://HOST:PORT } (either or both)"),
             ("server: { server: coaps://10.0.0.5:5684 }\ndevices:\n  - count: 1\nstages:\n  - { duration: 1s, rate: 10/s }\n",
              "broken.yaml:1:19: server.server: 'coaps://10.0.0.5:5684' is not valid: devices use NoSec (no DTLS); use a coap:// URI with an IP address, such as coap://10.0.0.5:5683"),
