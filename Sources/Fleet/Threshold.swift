@@ -179,3 +179,14 @@ extension String {
         String(reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 }
+
+extension FleetSpec {
+    /// Every threshold of the fleet evaluated on `metrics`, as the result file records them; a
+    /// metric the run has no value for fails its threshold and shows as NaN.
+    public func thresholdResults(for metrics: FleetMetrics) -> [ThresholdResult] {
+        thresholds.map { threshold in
+            let outcome = threshold.evaluate { metrics.value(for: $0) }
+            return ThresholdResult(expression: threshold.text, metric: threshold.metric, observed: outcome.observed ?? .nan, passed: outcome.passed)
+        }
+    }
+}

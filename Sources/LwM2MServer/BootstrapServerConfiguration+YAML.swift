@@ -290,3 +290,18 @@ private struct YAMLReader {
         }
     }
 }
+
+extension BootstrapServerConfiguration {
+    /// The endpoint rules as the YAML `init(yaml:source:)` reads (match, lifetime, binding,
+    /// lwm2m-version per rule), for handing a configuration built in code to `serve --config`.
+    public var endpointRulesYAML: String {
+        var yaml = "endpoints:\n"
+        for rule in endpointRules {
+            yaml += "  - match: \"\(rule.pattern)\"\n"
+            yaml += "    lifetime: \(rule.settings.lifetimeSeconds)\n"
+            yaml += "    binding: \(rule.settings.binding)\n"
+            yaml += "    lwm2m-version: \"\(rule.settings.lwm2mVersion)\"\n"
+        }
+        return endpointRules.isEmpty ? "" : yaml
+    }
+}

@@ -49,10 +49,7 @@ struct MergeCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let thresholds = spec.thresholds.map { threshold in
-            let outcome = threshold.evaluate { metrics.value(for: $0) }
-            return ThresholdResult(expression: threshold.text, metric: threshold.metric, observed: outcome.observed ?? .nan, passed: outcome.passed)
-        }
+        let thresholds = spec.thresholdResults(for: metrics)
         let formatter = ISO8601DateFormatter()
         let started = parts.compactMap { formatter.date(from: $0.startedAt) }.min() ?? Date()
         let finished = parts.compactMap { formatter.date(from: $0.finishedAt) }.max() ?? Date()

@@ -146,11 +146,7 @@ struct RunCommand: ParsableCommand {
         let outcome = try FleetRunner(plan: plan, progress: ProgressPrinter(enabled: !quiet, prefix: prefix)).run()
         let serverSummary = embedded?.stop()
 
-        let thresholds = spec.thresholds.map { threshold in
-            let result = threshold.evaluate { outcome.metrics.value(for: $0) }
-            return ThresholdResult(
-                expression: threshold.text, metric: threshold.metric, observed: result.observed ?? .nan, passed: result.passed)
-        }
+        let thresholds = spec.thresholdResults(for: outcome.metrics)
         let formatter = ISO8601DateFormatter()
         let result = ResultFile(
             toolVersion: ToolVersion.current, seed: runSeed, spec: ResultFile.Spec(path: fleet, text: spec.text),
@@ -220,20 +216,10 @@ struct RunCommand: ParsableCommand {
         if merged.result.thresholds.contains(where: { !$0.passed }) { throw ExitCode(99) }
     }
 
-    /// The embedded Bootstrap-Server's configuration for this fleet: one rule per device group
-    /// (its endpoint prefix), with the group's lifetime, binding and LwM2M version. The server
-    /// URI is left to `serve`, which points devices at its own LwM2M Server.
+    /// The embedded Bootstrap-Server's per-group rules, written where `serve --config` reads them.
     private func embeddedBootstrapConfiguration(_ spec: FleetSpec) throws -> String {
-        var yaml = "endpoints:\n"
-        // Longest prefix first, so a group whose prefix extends another's gets its own rule.
-        for group in spec.devices.sorted(by: { $0.endpoint.prefix.count > $1.endpoint.prefix.count }) {
-            yaml += "  - match: \"\(group.endpoint.prefix)*\"\n"
-            yaml += "    lifetime: \(group.lifetimeSeconds)\n"
-            yaml += "    binding: \(group.binding)\n"
-            yaml += "    lwm2m-version: \"\(group.lwm2mVersion)\"\n"
-        }
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("lwm2m-fleet-bootstrap-\(UUID().uuidString).yaml")
-        try yaml.write(to: url, atomically: true, encoding: .utf8)
+        try (spec.embeddedServerConfigurations()?.bootstrap.endpointRulesYAML ?? "").write(to: url, atomically: true, encoding: .utf8)
         return url.path
     }
 }

@@ -79,6 +79,14 @@ final class FleetSpecTests: XCTestCase {
         XCTAssertEqual(registration.violation, .duringBootstrap, "as serve --violate during-bootstrap (which sends the Execute /1/0/9 itself)")
     }
 
+    func testEmbeddedBootstrapRulesSurviveTheTripThroughServeConfig() throws {
+        let spec = try FleetSpec(contentsOfFile: Self.fleetsDirectory.appendingPathComponent("rebootstrap-storm.yaml").path)
+        let bootstrap = try XCTUnwrap(spec.embeddedServerConfigurations()?.bootstrap)
+        XCTAssertFalse(bootstrap.endpointRules.isEmpty)
+        let reread = try BootstrapServerConfiguration(yaml: bootstrap.endpointRulesYAML, source: "rules.yaml")
+        XCTAssertEqual(reread.endpointRules, bootstrap.endpointRules, "what `run` hands to `serve --config`")
+    }
+
     // MARK: Errors
 
     /// A valid file to break one line of; `devices[0]` starts on line 3.
