@@ -41,6 +41,17 @@ let package = Package(
             path: "Sources/client-memory"
         ),
         .executableTarget(
+            name: "fleet-memory",
+            dependencies: [
+                .product(name: "CoAP", package: fleetPackage),
+                .product(name: "EventLoop", package: fleetPackage),
+                .product(name: "Fleet", package: fleetPackage),
+                .product(name: "LwM2M", package: fleetPackage),
+                .product(name: "LwM2MClient", package: fleetPackage),
+            ],
+            path: "Sources/fleet-memory"
+        ),
+        .executableTarget(
             name: "register-flood",
             dependencies: [
                 .product(name: "CoAP", package: fleetPackage),
