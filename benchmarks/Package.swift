@@ -64,6 +64,9 @@ let package = Package(
             dependencies: [
                 .product(name: "CoAP", package: fleetPackage),
                 .product(name: "EventLoop", package: fleetPackage),
+                .product(name: "Fleet", package: fleetPackage),
+                .product(name: "LwM2M", package: fleetPackage),
+                .product(name: "LwM2MClient", package: fleetPackage),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/udp-ceiling"

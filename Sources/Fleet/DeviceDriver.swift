@@ -73,6 +73,12 @@ public final class DeviceDriver {
         reschedule(device)
     }
 
+    /// Makes a registered device send Register again on its open connection.
+    public func registerAgain(device: Int, now: Timestamp) {
+        devices[device].registerAgain(now: now, actions: &actions)
+        carryOut(device: device, now: now)
+    }
+
     public func stop(device: Int, deregister: Bool, now: Timestamp) {
         devices[device].stop(now: now, deregister: deregister, actions: &actions)
         carryOut(device: device, now: now)

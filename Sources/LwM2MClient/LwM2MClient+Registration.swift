@@ -28,6 +28,13 @@ extension LwM2MClient {
         transition(to: .registering(startedAt: now, request: id), actions: &actions)
     }
 
+    /// Registers again now, over the same connection, as a device that rebooted would (a
+    /// registration storm; the capacity benchmarks use it to register at full speed).
+    public mutating func registerAgain(now: Timestamp, actions: inout [ClientAction]) {
+        guard isRegistered else { return }
+        register(now: now, actions: &actions)
+    }
+
     func binding(for account: ServerAccount) -> LwM2MBinding {
         configuration.binding ?? LwM2MBinding(account.binding) ?? LwM2MBinding([.udp])
     }

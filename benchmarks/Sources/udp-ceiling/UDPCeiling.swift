@@ -47,14 +47,16 @@ struct Compare: ParsableCommand {
               let port = UInt16(line.replacingOccurrences(of: "port ", with: ""))
         else { throw ValidationError("the responder did not report its port") }
 
-        print("| sockets | raw round trips/s | CoAP round trips/s | CoAP / raw | raw lost | CoAP retransmissions |")
-        print("|---:|---:|---:|---:|---:|---:|")
+        print("| sockets | raw round trips/s | CoAP round trips/s | CoAP / raw | fleet registrations/s | fleet / raw | raw lost | CoAP retransmissions |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
         for count in sockets {
             let raw = try LoadGenerator(mode: .raw, sockets: count, port: port).measure(seconds: load.seconds)
             let coap = try LoadGenerator(mode: .coap, sockets: count, port: port).measure(seconds: load.seconds)
+            let fleet = try FleetLoad(sockets: count, port: port).measure(seconds: load.seconds)
             let ratio = coap.roundTripsPerSecond / raw.roundTripsPerSecond
             print("| \(count) | \(Int(raw.roundTripsPerSecond)) | \(Int(coap.roundTripsPerSecond)) | "
-                + "\(String(format: "%.2f", ratio)) | \(raw.lost) | \(coap.lost) |")
+                + "\(String(format: "%.2f", ratio)) | \(Int(fleet)) | \(String(format: "%.2f", fleet / raw.roundTripsPerSecond)) | "
+                + "\(raw.lost) | \(coap.lost) |")
         }
     }
 
