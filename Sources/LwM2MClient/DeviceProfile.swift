@@ -8,6 +8,8 @@ public final class DeviceProfile: Sendable {
     let instances: [InstanceKey: [LwM2MRecord]]
     /// Object ids the device supports (listed at registration even without instances).
     public let objectIDs: [UInt16]
+    /// The initial instances in order, so an untouched device lists them without sorting.
+    let sortedInstanceKeys: [InstanceKey]
     /// Generators by (object id, resource id); they apply to every instance.
     public let generators: [ResourceKey: ValueGenerator]
 
@@ -24,6 +26,7 @@ public final class DeviceProfile: Sendable {
         }
         self.instances = instances.mapValues { $0.sorted { $0.path < $1.path } }
         self.objectIDs = Set(supportedObjects + instances.keys.map(\.objectID)).sorted()
+        sortedInstanceKeys = instances.keys.sorted()
         self.generators = generators
     }
 }

@@ -5,7 +5,9 @@ import LwM2M
 extension LwM2MClient {
     /// Sends Register to the first LwM2M Server account; without one, bootstraps.
     mutating func register(now: Timestamp, actions: inout [ClientAction]) {
-        guard let account = store.serverAccounts.first else {
+        // The account read last stays valid until a bootstrap or a Write to the Server object
+        // (which reset or refresh it); reading it from the store costs more than the Register.
+        guard let account = self.account ?? store.serverAccounts.first else {
             if store.bootstrapAccount != nil { return requestBootstrap(now: now, actions: &actions) }
             actions.append(.operationFinished(.register, .failed, code: nil, startedAt: now))
             return finish(actions: &actions)
@@ -23,7 +25,9 @@ extension LwM2MClient {
             binding: binding(for: account), queueMode: configuration.queueMode)
         for item in parameters.queryItems { request.options.append(.uriQuery, string: item) }
         request.options.append(.contentFormat, uint: UInt64(LwM2MContentFormat.linkFormat.rawValue))
-        request.payload = Array(objectLinks.utf8)[...]
+        let links = objectLinks
+        registeringLinksHash = links.hashValue
+        request.payload = Array(links.utf8)[...]
         let id = send(request, to: .server, now: now, actions: &actions)
         transition(to: .registering(startedAt: now, request: id), actions: &actions)
     }
@@ -60,7 +64,7 @@ extension LwM2MClient {
         registrationSequence = 0
         let registration = Registration(
             location: response.locationPath, lifetimeSeconds: account.lifetimeSeconds, binding: binding(for: account),
-            refreshedAt: now, objectLinksHash: objectLinks.hashValue)
+            refreshedAt: now, objectLinksHash: registeringLinksHash)
         transition(to: .registered(registration), actions: &actions)
         if deregisterWhenRegistered { stop(now: now, deregister: true, actions: &actions) }
     }

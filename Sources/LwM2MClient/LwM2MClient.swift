@@ -68,6 +68,8 @@ public struct LwM2MClient: Sendable {
     /// Stop was asked while a Register was in flight: De-register as soon as it is acknowledged,
     /// so no registration is left behind on the server.
     var deregisterWhenRegistered = false
+    /// Hash of the object links the Register in flight carries, kept for its acknowledgement.
+    var registeringLinksHash = 0
     /// What the server wrote with Write-Attributes.
     var attributes = NotificationAttributeTable()
 

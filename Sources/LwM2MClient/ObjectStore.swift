@@ -24,6 +24,7 @@ public struct ObjectStore: Sendable {
 
     /// Every instance the device has, in order.
     public var instanceKeys: [InstanceKey] {
+        if overlay.isEmpty { return profile.sortedInstanceKeys }
         var keys = Set(profile.instances.keys)
         for entry in overlay {
             if entry.records == nil { keys.remove(entry.key) } else { keys.insert(entry.key) }
@@ -33,7 +34,8 @@ public struct ObjectStore: Sendable {
 
     /// Supported objects: those of the profile and any that gained an instance.
     public var objectIDs: [UInt16] {
-        Array(Set(profile.objectIDs + instanceKeys.map(\.objectID))).sorted()
+        if overlay.isEmpty { return profile.objectIDs }
+        return Array(Set(profile.objectIDs + instanceKeys.map(\.objectID))).sorted()
     }
 
     public func instanceIDs(of objectID: UInt16) -> [UInt16] {
