@@ -90,7 +90,16 @@ public final class DeviceDriver {
     }
 
     private func carryOut(device: Int, now: Timestamp) {
-        for action in actions {
+        // Take the actions out first: an observer may call back into the driver (a device
+        // registering again, say), which must find an empty list, not these actions again.
+        var current: [ClientAction] = []
+        swap(&current, &actions)
+        defer {
+            // Hand the emptied buffer back so the next event appends without allocating.
+            current.removeAll(keepingCapacity: true)
+            if actions.isEmpty { swap(&current, &actions) }
+        }
+        for action in current {
             switch action {
             case .connect(let role, let uri):
                 close(role, of: device)
@@ -106,7 +115,6 @@ public final class DeviceDriver {
                 observer?(device, action, now)
             }
         }
-        actions.removeAll(keepingCapacity: true)
         reschedule(device)
     }
 
