@@ -42,11 +42,10 @@ final class FleetLoad {
             guard case .operationFinished(.register, .succeeded, _, _) = action else { return }
             if measuring { completed += 1 }
             // Register again at once, on the same socket, as a rebooted device does.
-            pendingRestarts.append(device)
+            driver.registerAgain(device: device, now: now)
         }
         let warmUp = DeviceDriver.firstOwnerTag
         let end = warmUp + 1
-        let restart = warmUp + 2
         driver.install { [unowned self] tag, now in
             switch tag {
             case warmUp:
@@ -56,21 +55,14 @@ final class FleetLoad {
                 windowEnd = now
                 loop.stop()
             default:
-                let due = pendingRestarts
-                pendingRestarts.removeAll(keepingCapacity: true)
-                for device in due { driver.registerAgain(device: device, now: Timestamp(nanoseconds: now)) }
-                // Not at `now`: a timer scheduled for now from its own handler fires again at once.
-                _ = loop.schedule(at: now + 200_000, tag: restart)
+                break
             }
         }
         let start = loop.now
         for device in 0..<driver.devices.count { driver.start(device: device, now: Timestamp(nanoseconds: start)) }
         _ = loop.schedule(at: start + 1_000_000_000, tag: warmUp)
         _ = loop.schedule(at: start + 1_000_000_000 + UInt64(seconds * 1e9), tag: end)
-        _ = loop.schedule(at: start + 1_000_000, tag: restart)
         loop.run()
         return Double(completed) / (Double(windowEnd - windowStart) / 1e9)
     }
-
-    private var pendingRestarts: [Int] = []
 }
