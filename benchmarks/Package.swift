@@ -56,6 +56,7 @@ let package = Package(
             dependencies: [
                 .product(name: "CoAP", package: fleetPackage),
                 .product(name: "EventLoop", package: fleetPackage),
+                .product(name: "Fleet", package: fleetPackage),
             ],
             path: "Sources/register-flood"
         ),

@@ -1,5 +1,6 @@
 import CoAP
 import EventLoop
+import Fleet
 import Foundation
 
 /// How many registrations per second `lwm2m-fleet serve` takes from a flood of distinct
@@ -22,26 +23,9 @@ enum RegisterFlood {
         let secondMark = arguments.count > 4 ? Int(arguments[4]) ?? 150_000 : 150_000
         OpenFileLimit.raiseToHardLimit()
 
-        let serve = Process()
-        serve.executableURL = URL(fileURLWithPath: arguments[1])
-        serve.arguments = ["serve", "--port", "0", "--bootstrap-port", "0"]
-        let pipe = Pipe()
-        serve.standardOutput = pipe
-        serve.standardError = FileHandle.nullDevice
-        try serve.run()
-        defer {
-            serve.interrupt()
-            serve.waitUntilExit()
-        }
-        var line = Data()
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = pipe.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            line.append(chunk)
-        }
-        guard let field = String(decoding: line, as: UTF8.self).split(whereSeparator: \.isWhitespace).first(where: { $0.hasPrefix("server=") }),
-              let port = UInt16(field.split(separator: ":").last ?? "")
-        else { fatalError("serve did not report its port") }
+        let serve = try EmbeddedServerProcess(executable: URL(fileURLWithPath: arguments[1]), arguments: [])
+        defer { _ = serve.stop() }
+        let port = try CoAPURI(serve.serverURI).port
 
         let loop = try EventLoop()
         let server = try SocketAddress(ipAddress: "127.0.0.1", port: port)
