@@ -87,6 +87,13 @@ public struct CoAPOptions: RandomAccessCollection, Hashable, Sendable {
 
     // MARK: Writing
 
+    /// Makes room for `options` options of `bytes` bytes in all, so building a request of known
+    /// shape grows each buffer once instead of doubling it option by option.
+    public mutating func reserveCapacity(options: Int, bytes: Int) {
+        entries.reserveCapacity(options)
+        storage.reserveCapacity(bytes)
+    }
+
     /// Adds an option after any others with the same number, keeping the list sorted.
     public mutating func append(_ number: CoAPOptionNumber, bytes: some Collection<UInt8>) {
         // Longer values cannot be expressed by the option header (RFC 7252 3.1); a caller bug.
@@ -94,6 +101,8 @@ public struct CoAPOptions: RandomAccessCollection, Hashable, Sendable {
         let start = UInt32(storage.count)
         storage.append(contentsOf: bytes)
         let entry = Entry(number: number.rawValue, start: start, length: UInt32(storage.count) - start)
+        // Requests are mostly built in option order: appending skips the general insert.
+        guard let last = entries.last, last.number > number.rawValue else { return entries.append(entry) }
         var index = entries.endIndex
         while index > 0, entries[index - 1].number > number.rawValue { index -= 1 }
         entries.insert(entry, at: index)

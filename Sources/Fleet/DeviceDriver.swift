@@ -55,7 +55,10 @@ public final class DeviceDriver {
             guard tag < Self.firstOwnerTag else { return ownerTimer(tag, now) }
             let device = Int(tag)
             timers[device] = nil
-            devices[device].handleDeadline(now: Timestamp(nanoseconds: now), actions: &actions)
+            // The timer may be earlier than the device's deadline (see `reschedule`): then it only moves.
+            if let deadline = nextDeadline(of: device), deadline.nanoseconds <= now {
+                devices[device].handleDeadline(now: Timestamp(nanoseconds: now), actions: &actions)
+            }
             carryOut(device: device, now: Timestamp(nanoseconds: now))
         }
     }
@@ -144,16 +147,24 @@ public final class DeviceDriver {
         }
     }
 
-    /// Keeps one loop timer entry per device at its next deadline.
+    /// Keeps one loop timer entry per device, at or before its next deadline.
     private func reschedule(_ device: Int) {
-        let deadline = devices[device].nextDeadline
+        let deadline = nextDeadline(of: device)
         if let current = timers[device] {
-            guard current.deadline != deadline else { return }
+            // A later deadline keeps the earlier timer, which then fires early and only moves:
+            // every request pushes the retransmission deadline back, and moving the timer in the
+            // queue on each of them cost more than the occasional early wake-up.
+            if let deadline, deadline >= current.deadline { return }
             loop.cancel(current.handle)
             timers[device] = nil
         }
         if let deadline {
             timers[device] = (loop.schedule(at: deadline.nanoseconds, tag: UInt64(device)), deadline)
         }
+    }
+
+    /// Through the buffer: `devices[device].nextDeadline` would copy the whole client first.
+    private func nextDeadline(of device: Int) -> Timestamp? {
+        devices.withUnsafeBufferPointer { $0[device].nextDeadline }
     }
 }

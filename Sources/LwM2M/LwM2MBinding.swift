@@ -21,9 +21,15 @@ public struct LwM2MBinding: Hashable, Sendable, CustomStringConvertible {
 
     /// Reads "UQS"; nil for an empty text, an unknown letter or a letter given twice.
     public init?(_ text: String) {
+        // Nearly every device has "U": share one array rather than build one per Register.
+        if text == "U" {
+            self = .udp
+            return
+        }
         var modes: [Mode] = []
-        for letter in text {
-            guard let mode = Mode(rawValue: letter), !modes.contains(mode) else { return nil }
+        for byte in text.utf8 {
+            // Every mode letter is ASCII, so a byte outside ASCII (part of any other letter) is refused here.
+            guard byte < 0x80, let mode = Mode(rawValue: Character(Unicode.Scalar(byte))), !modes.contains(mode) else { return nil }
             modes.append(mode)
         }
         guard !modes.isEmpty else { return nil }

@@ -80,6 +80,8 @@ struct QueryParameterList {
 
     /// The parameters' option values: those named in `order` first, in that order, then the rest as given.
     static func queryItems(_ parameters: [LwM2MQueryParameter], order: [String]) -> [String] {
+        // Parameters a client builds have no received order: every Register takes this path.
+        if order.isEmpty { return parameters.map(\.queryItem) }
         let rank = Dictionary(order.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { first, _ in first })
         let sorted = parameters.enumerated().sorted { lhs, rhs in
             (rank[lhs.element.name] ?? order.count + lhs.offset, lhs.offset)

@@ -33,6 +33,8 @@ public final class ClientConfiguration: Sendable {
     /// Notifications as CON (acknowledged, and a Reset cancels) or NON.
     public let confirmableNotifications: Bool
     public let transmission: CoAPTransmissionParameters
+    /// Register's Uri-Query items after `ep`, by lifetime and binding: the same for every device.
+    let registerQueryTails = SharedCache<RegisterQueryTailKey, [String]>(capacity: 64)
 
     public init(
         endpointPrefix: String = "sim-", indexWidth: Int = 6, lwm2mVersion: LwM2MVersion = LwM2MVersion(major: 1, minor: 1),
@@ -58,12 +60,49 @@ public final class ClientConfiguration: Sendable {
 
     /// The endpoint name of device `index`, built on demand so devices do not store it.
     public func endpointName(index: UInt32) -> String {
-        let digits = String(index)
-        return endpointPrefix + String(repeating: "0", count: max(indexWidth - digits.count, 0)) + digits
+        // Written in one go: every Register sends the name, and concatenating pieces allocated per piece.
+        var digitCount = 1
+        var rest = index / 10
+        while rest > 0 {
+            digitCount += 1
+            rest /= 10
+        }
+        let prefix = endpointPrefix.utf8
+        let length = prefix.count + max(indexWidth, digitCount)
+        return String(unsafeUninitializedCapacity: length) { buffer in
+            _ = buffer.initialize(from: prefix)
+            var value = index
+            for position in (prefix.count..<length).reversed() {
+                buffer[position] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+            }
+            return length
+        }
     }
 
     /// The content format a client of this version answers in when the server asks for none.
+    /// The binding a device registers with: this configuration's, else the account's (`/1/x/7`), else U.
+    func binding(for account: ServerAccount) -> LwM2MBinding {
+        binding ?? LwM2MBinding(account.binding) ?? LwM2MBinding([.udp])
+    }
+
+    /// Register's Uri-Query items after `ep` (`lt`, `lwm2m`, `b`, `Q`), built once per lifetime and binding.
+    func registerQueryTail(lifetimeSeconds: UInt32, binding: LwM2MBinding) -> [String] {
+        registerQueryTails.value(for: RegisterQueryTailKey(lifetimeSeconds: lifetimeSeconds, binding: binding)) {
+            let parameters = RegistrationParameters(
+                endpointName: "", lifetimeSeconds: lifetimeSeconds, lwm2mVersion: lwm2mVersion, binding: binding,
+                queueMode: queueMode)
+            return Array(parameters.queryItems.dropFirst())
+        }
+    }
+
     public var defaultContentFormat: LwM2MContentFormat {
         lwm2mVersion >= LwM2MVersion(major: 1, minor: 1) ? .senmlCBOR : .tlv
     }
+}
+
+/// What Register's query items after `ep` depend on, beyond the configuration itself.
+struct RegisterQueryTailKey: Hashable, Sendable {
+    var lifetimeSeconds: UInt32
+    var binding: LwM2MBinding
 }

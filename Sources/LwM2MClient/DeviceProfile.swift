@@ -12,6 +12,8 @@ public final class DeviceProfile: Sendable {
     let sortedInstanceKeys: [InstanceKey]
     /// Generators by (object id, resource id); they apply to every instance.
     public let generators: [ResourceKey: ValueGenerator]
+    /// Register payloads already built for devices of this profile.
+    let registrationLinks = SharedCache<RegistrationLinks.Key, RegistrationLinks>(capacity: 64)
 
     /// A profile with `records` as its initial values (resource or resource-instance paths).
     public init(

@@ -19,15 +19,18 @@ extension LwM2MClient {
         self.account = account
         observations.removeAll()
         var request = CoAPMessage(type: .confirmable, code: .post)
+        request.options.reserveCapacity(options: 8, bytes: 64)
         request.options.append(.uriPath, string: "rd")
-        let parameters = RegistrationParameters(
-            endpointName: endpointName, lifetimeSeconds: account.lifetimeSeconds, lwm2mVersion: configuration.lwm2mVersion,
-            binding: binding(for: account), queueMode: configuration.queueMode)
-        for item in parameters.queryItems { request.options.append(.uriQuery, string: item) }
+        // The same items RegistrationParameters writes, `ep` first; only `ep` differs between devices.
+        request.options.append(.uriQuery, string: "ep=" + endpointName)
+        let binding = configuration.binding(for: account)
+        for item in configuration.registerQueryTail(lifetimeSeconds: account.lifetimeSeconds, binding: binding) {
+            request.options.append(.uriQuery, string: item)
+        }
         request.options.append(.contentFormat, uint: UInt64(LwM2MContentFormat.linkFormat.rawValue))
-        let links = objectLinks
-        registeringLinksHash = links.hashValue
-        request.payload = Array(links.utf8)[...]
+        let links = registrationLinks
+        registeringLinksHash = links.hash
+        request.payload = links.bytes[...]
         let id = send(request, to: .server, now: now, actions: &actions)
         transition(to: .registering(startedAt: now, request: id), actions: &actions)
     }
@@ -39,17 +42,19 @@ extension LwM2MClient {
         register(now: now, actions: &actions)
     }
 
-    func binding(for account: ServerAccount) -> LwM2MBinding {
-        configuration.binding ?? LwM2MBinding(account.binding) ?? LwM2MBinding([.udp])
-    }
-
     /// The Register payload: every object but Security (and OSCORE) with its instances (TS Core 6.2.1).
-    var objectLinks: String {
-        let objects = store.objectIDs.filter { $0 != 0 && $0 != 21 }.map { objectID in
-            let version = store.model.object(objectID).flatMap { LwM2MVersion($0.objectVersion) } ?? .v1_0
-            return RegistrationPayload.SupportedObject(id: objectID, version: version, instanceIDs: store.instanceIDs(of: objectID))
+    var registrationLinks: RegistrationLinks {
+        let instanceKeys = store.instanceKeys
+        let key = RegistrationLinks.Key(instanceKeys: instanceKeys, lwm2mVersion: configuration.lwm2mVersion)
+        return store.profile.registrationLinks.value(for: key) {
+            let objectIDs = Set(store.profile.objectIDs).union(instanceKeys.map(\.objectID)).sorted()
+            let objects = objectIDs.filter { $0 != 0 && $0 != 21 }.map { objectID in
+                let version = store.model.object(objectID).flatMap { LwM2MVersion($0.objectVersion) } ?? .v1_0
+                let instanceIDs = instanceKeys.filter { $0.objectID == objectID }.map(\.instanceID)
+                return RegistrationPayload.SupportedObject(id: objectID, version: version, instanceIDs: instanceIDs)
+            }
+            return RegistrationLinks(text: RegistrationPayload(lwm2mVersion: configuration.lwm2mVersion, objects: objects).text)
         }
-        return RegistrationPayload(lwm2mVersion: configuration.lwm2mVersion, objects: objects).text
     }
 
     mutating func registrationAnswered(
@@ -63,7 +68,7 @@ extension LwM2MClient {
         registrationAttempt = 0
         registrationSequence = 0
         let registration = Registration(
-            location: response.locationPath, lifetimeSeconds: account.lifetimeSeconds, binding: binding(for: account),
+            location: response.locationPath, lifetimeSeconds: account.lifetimeSeconds, binding: configuration.binding(for: account),
             refreshedAt: now, objectLinksHash: registeringLinksHash)
         transition(to: .registered(registration), actions: &actions)
         if deregisterWhenRegistered { stop(now: now, deregister: true, actions: &actions) }
@@ -105,22 +110,22 @@ extension LwM2MClient {
         guard case .registered(var registration) = state, serverEndpoint != nil, let account else { return }
         var parameters = RegistrationUpdateParameters()
         if account.lifetimeSeconds != registration.lifetimeSeconds { parameters.lifetimeSeconds = account.lifetimeSeconds }
-        let binding = binding(for: account)
+        let binding = configuration.binding(for: account)
         if binding != registration.binding { parameters.binding = binding }
         var request = CoAPMessage(type: .confirmable, code: .post)
         for segment in registration.location { request.options.append(.uriPath, string: segment) }
         for item in parameters.queryItems { request.options.append(.uriQuery, string: item) }
-        let links = objectLinks
-        if links.hashValue != registration.objectLinksHash {
+        let links = registrationLinks
+        if links.hash != registration.objectLinksHash {
             request.options.append(.contentFormat, uint: UInt64(LwM2MContentFormat.linkFormat.rawValue))
-            request.payload = Array(links.utf8)[...]
+            request.payload = links.bytes[...]
         }
         let id = send(request, to: .server, now: now, actions: &actions)
         registration.update = (id, now)
         registration.updateRequested = false
         registration.pendingLifetimeSeconds = account.lifetimeSeconds
         registration.pendingBinding = binding
-        registration.pendingObjectLinksHash = links.hashValue
+        registration.pendingObjectLinksHash = links.hash
         transition(to: .registered(registration), actions: &actions)
     }
 

@@ -67,7 +67,7 @@ extension LwM2MClient {
         else { return }
         account = refreshed
         if case .registered(let registration) = state,
-           refreshed.lifetimeSeconds != registration.lifetimeSeconds || binding(for: refreshed) != registration.binding {
+           refreshed.lifetimeSeconds != registration.lifetimeSeconds || configuration.binding(for: refreshed) != registration.binding {
             requestUpdate()
         }
     }

@@ -25,11 +25,21 @@ public struct ObjectStore: Sendable {
     /// Every instance the device has, in order.
     public var instanceKeys: [InstanceKey] {
         if overlay.isEmpty { return profile.sortedInstanceKeys }
-        var keys = Set(profile.instances.keys)
+        // Both lists are sorted: merge them, the overlay deciding where both hold a key.
+        let shared = profile.sortedInstanceKeys
+        var keys: [InstanceKey] = []
+        keys.reserveCapacity(shared.count + overlay.count)
+        var next = 0
         for entry in overlay {
-            if entry.records == nil { keys.remove(entry.key) } else { keys.insert(entry.key) }
+            while next < shared.count, shared[next] < entry.key {
+                keys.append(shared[next])
+                next += 1
+            }
+            if next < shared.count, shared[next] == entry.key { next += 1 }
+            if entry.records != nil { keys.append(entry.key) }
         }
-        return keys.sorted()
+        keys.append(contentsOf: shared[next...])
+        return keys
     }
 
     /// Supported objects: those of the profile and any that gained an instance.

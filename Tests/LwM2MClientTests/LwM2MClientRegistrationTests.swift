@@ -39,6 +39,19 @@ final class LwM2MClientRegistrationTests: XCTestCase {
 
     /// The captured LwM2M Register of the shared vectors: same type, method, path, content format
     /// and the same parameters for the same settings (lt=300, lwm2m=1.1, b=U), the endpoint aside.
+    func testEndpointNamesArePaddedToTheWidthAndNeverCut() {
+        let padded = ClientConfiguration(endpointPrefix: "sim-", indexWidth: 6)
+        XCTAssertEqual(padded.endpointName(index: 0), "sim-000000")
+        XCTAssertEqual(padded.endpointName(index: 42), "sim-000042")
+        XCTAssertEqual(padded.endpointName(index: 999_999), "sim-999999")
+        XCTAssertEqual(padded.endpointName(index: 1_000_000), "sim-1000000")
+        XCTAssertEqual(padded.endpointName(index: UInt32.max), "sim-4294967295")
+        let bare = ClientConfiguration(endpointPrefix: "", indexWidth: 0)
+        XCTAssertEqual(bare.endpointName(index: 0), "0")
+        XCTAssertEqual(bare.endpointName(index: 70), "70")
+        XCTAssertEqual(ClientConfiguration(endpointPrefix: "капля-", indexWidth: 3).endpointName(index: 7), "капля-007")
+    }
+
     func testRegisterMatchesTheCapturedVector() throws {
         let url = SharedVectors.directory.appendingPathComponent("registration-requests.json")
         guard let data = try? Data(contentsOf: url) else { throw XCTSkip("../shared/vectors not found at \(url.path)") }

@@ -217,6 +217,14 @@ final class RegistrationParametersTests: XCTestCase {
         }
     }
 
+    func testBindingTextIsReadLetterByLetterAndRefusesRepeatsAndOtherLetters() {
+        XCTAssertEqual(LwM2MBinding("U"), LwM2MBinding([.udp]))
+        XCTAssertEqual(LwM2MBinding("UQS")?.modes, [.udp, .queue, .sms])
+        for refused in ["", "UU", "u", "X", "U ", "\u{00DA}", "U\u{0301}", "Ü"] {
+            XCTAssertNil(LwM2MBinding(refused), refused)
+        }
+    }
+
     func testBindingsValidPerVersionAreAccepted() throws {
         let valid = [("1.0", ["U", "UQ", "S", "SQ", "US", "UQS"]), ("1.1", ["U", "T", "S", "N", "UT", "US", "UTSN"]), ("1.2", ["UM", "H", "TUS"])]
         for (version, bindings) in valid {

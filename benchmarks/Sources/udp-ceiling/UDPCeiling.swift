@@ -92,12 +92,22 @@ struct Measure: ParsableCommand {
     @Option(name: .long, help: "raw or coap.")
     var mode: LoadGenerator.Mode = .raw
 
+    @Flag(name: .long, help: "Measure the whole device path (fleet mode) instead of --mode, e.g. to profile it alone.")
+    var fleet = false
+
     @Option(name: .long, help: "Connected sockets.")
     var sockets: Int = 10_000
 
     @OptionGroup var load: LoadOptions
 
     func run() throws {
+        if fleet {
+            let fleetLoad = try FleetLoad(sockets: sockets, port: port)
+            let rate = try fleetLoad.measure(seconds: load.seconds)
+            return print("fleet sockets=\(sockets) registrations_per_second=\(Int(rate))"
+                + " user_us_per_registration=\(String(format: "%.2f", fleetLoad.userMicrosecondsPerRegistration))"
+                + " system_us_per_registration=\(String(format: "%.2f", fleetLoad.systemMicrosecondsPerRegistration))")
+        }
         let result = try LoadGenerator(mode: mode, sockets: sockets, port: port).measure(seconds: load.seconds)
         print("\(mode) sockets=\(sockets) round_trips_per_second=\(Int(result.roundTripsPerSecond)) lost=\(result.lost)")
     }
