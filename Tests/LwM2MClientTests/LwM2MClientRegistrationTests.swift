@@ -37,8 +37,29 @@ final class LwM2MClientRegistrationTests: XCTestCase {
         XCTAssertEqual(network.finished(.register).map(\.0), [.succeeded])
     }
 
-    /// The captured LwM2M Register of the shared vectors: same type, method, path, content format
-    /// and the same parameters for the same settings (lt=300, lwm2m=1.1, b=U), the endpoint aside.
+    /// Register payloads are cached per profile: a device that created or deleted instances must
+    /// still list its own, and the untouched devices of its profile theirs.
+    func testDevicesOfOneProfileEachListTheirOwnInstances() throws {
+        let configuration = ClientConfiguration(lwm2mVersion: .v1_1)
+        let profile = F.profile(F.serverAccount())
+        var untouched = LwM2MClient(configuration: configuration, profile: profile, index: 1, seed: 1)
+        var changed = LwM2MClient(configuration: configuration, profile: profile, index: 2, seed: 2)
+        changed.store.replaceInstance(InstanceKey(objectID: 3, instanceID: 4), with: [LwM2MRecord(path: F.path("/3/4/0"), value: .string("B"))])
+        changed.store.replaceInstance(InstanceKey(objectID: 1, instanceID: 0), with: F.serverAccount().filter { $0.path.objectID == 1 })
+        func links(_ client: LwM2MClient) throws -> [String] {
+            let text = String(decoding: client.registrationLinks.bytes, as: UTF8.self)
+            return try RegistrationPayload.parse(text, lwm2mVersion: .v1_1).get().availableInstances.map(\.description)
+        }
+        XCTAssertEqual(try links(changed), ["/1/0", "/3/0", "/3/4"], "a written instance that the profile has is listed once")
+        XCTAssertEqual(try links(untouched), ["/1/0", "/3/0"])
+        XCTAssertTrue(changed.store.deleteInstance(InstanceKey(objectID: 3, instanceID: 0)))
+        XCTAssertEqual(try links(changed), ["/1/0", "/3/4"])
+        XCTAssertEqual(try links(untouched), ["/1/0", "/3/0"])
+        XCTAssertNotEqual(changed.registrationLinks.hash, untouched.registrationLinks.hash)
+        untouched.store.replaceInstance(InstanceKey(objectID: 3, instanceID: 4), with: [LwM2MRecord(path: F.path("/3/4/0"), value: .string("B"))])
+        XCTAssertEqual(try links(untouched), ["/1/0", "/3/0", "/3/4"])
+    }
+
     func testEndpointNamesArePaddedToTheWidthAndNeverCut() {
         let padded = ClientConfiguration(endpointPrefix: "sim-", indexWidth: 6)
         XCTAssertEqual(padded.endpointName(index: 0), "sim-000000")
@@ -52,6 +73,8 @@ final class LwM2MClientRegistrationTests: XCTestCase {
         XCTAssertEqual(ClientConfiguration(endpointPrefix: "капля-", indexWidth: 3).endpointName(index: 7), "капля-007")
     }
 
+    /// The captured LwM2M Register of the shared vectors: same type, method, path, content format
+    /// and the same parameters for the same settings (lt=300, lwm2m=1.1, b=U), the endpoint aside.
     func testRegisterMatchesTheCapturedVector() throws {
         let url = SharedVectors.directory.appendingPathComponent("registration-requests.json")
         guard let data = try? Data(contentsOf: url) else { throw XCTSkip("../shared/vectors not found at \(url.path)") }
