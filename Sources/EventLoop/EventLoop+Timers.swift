@@ -1,14 +1,16 @@
 import CLibUV
+import Glibc
 
-// One uv timer serves the whole TimerQueue, so thousands of actor wake-ups cost one libuv
-// handle and a heap entry each.
+// One timerfd serves the whole TimerQueue, so thousands of actor wake-ups cost one watched
+// descriptor and a heap entry each.
 extension EventLoop {
-    /// Schedules `timerFired(tag, now)` for when `now` reaches `deadlineNanoseconds` (never earlier;
-    /// at millisecond granularity, as libuv's timer). A deadline already past fires on the
-    /// next dispatch, or in the current one when scheduled from `timerFired`.
+    /// Schedules `timerFired(tag, now)` for when `now` reaches `deadlineNanoseconds` (never
+    /// earlier). A deadline already past fires on the next dispatch, or in the current one when
+    /// scheduled from `timerFired`.
     public func schedule(at deadlineNanoseconds: UInt64, tag: UInt64) -> TimerHandle {
         let handle = timerQueue.schedule(at: deadlineNanoseconds, tag: tag)
-        if !isDispatchingTimers {
+        // Only an earlier deadline moves the timerfd; a later one waits for the next dispatch.
+        if !isDispatchingTimers, armedDeadline.map({ deadlineNanoseconds < $0 }) ?? true {
             rearmTimer()
         }
         return handle
@@ -17,7 +19,9 @@ extension EventLoop {
     /// Cancels a pending entry; a no-op for a handle whose entry already fired or was cancelled.
     public func cancel(_ handle: TimerHandle) {
         timerQueue.cancel(handle)
-        if !isDispatchingTimers {
+        // The timerfd may stay set for the cancelled deadline (it then fires and finds nothing
+        // due), but an empty queue must not keep the loop alive.
+        if !isDispatchingTimers, timerQueue.count == 0 {
             rearmTimer()
         }
     }
@@ -26,8 +30,10 @@ extension EventLoop {
     public var pendingTimerCount: Int { timerQueue.count }
 
     func dispatchDueTimers() {
-        // libuv stopped the one-shot timer before calling us.
-        armedTimerMilliseconds = nil
+        var expirations: UInt64 = 0
+        // Clears the readable state; nothing to read (EAGAIN) is fine: the queue decides what is due.
+        _ = Glibc.read(timerDescriptor, &expirations, MemoryLayout<UInt64>.size)
+        armedDeadline = nil
         let now = uv_hrtime()
         isDispatchingTimers = true
         while let entry = timerQueue.popDue(now: now) {
@@ -37,30 +43,34 @@ extension EventLoop {
         rearmTimer()
     }
 
-    // Sets the uv timer to the earliest deadline, or stops it so an empty queue does not keep
-    // the loop alive.
+    // Sets the timerfd to the earliest deadline and watches it, or stops watching so an empty
+    // queue does not keep the loop alive.
     private func rearmTimer() {
         guard let deadline = timerQueue.nextDeadline else {
-            if armedTimerMilliseconds != nil {
-                uv_timer_stop(timer)
-                armedTimerMilliseconds = nil
+            // A deadline left in the timerfd only makes a later dispatch find nothing due.
+            if isWatchingTimer {
+                uv_poll_stop(timerWatcher)
+                isWatchingTimer = false
             }
+            armedDeadline = nil
             return
         }
-        // uv timers fire once the loop clock, in whole milliseconds of the same monotonic clock
-        // and never ahead of uv_hrtime, reaches their target; rounding the deadline up makes
-        // that target no earlier than the deadline. Aiming at an absolute millisecond keeps
-        // the wake-up right however stale uv_now is.
-        let target = deadline / 1_000_000 + (deadline % 1_000_000 == 0 ? 0 : 1)
-        guard target != armedTimerMilliseconds else {
-            return
-        }
-        let loopNow = uv_now(loop)
-        uv_timer_start(timer, { timer in
-            if let timer {
-                EventLoop.owning(timer.pointee.loop).dispatchDueTimers()
+        guard deadline != armedDeadline else { return }
+        // An absolute time of 0 would disarm the timerfd: a deadline at or before the epoch of
+        // the monotonic clock is due now, which 1 ns expresses.
+        let target = max(deadline, 1)
+        var setting = itimerspec()
+        setting.it_value.tv_sec = Int(target / 1_000_000_000)
+        setting.it_value.tv_nsec = Int(target % 1_000_000_000)
+        timerfd_settime(timerDescriptor, Int32(TFD_TIMER_ABSTIME), &setting, nil)
+        if !isWatchingTimer {
+            uv_poll_start(timerWatcher, Int32(UV_READABLE.rawValue)) { watcher, _, _ in
+                if let watcher {
+                    EventLoop.owning(watcher.pointee.loop).dispatchDueTimers()
+                }
             }
-        }, target > loopNow ? target - loopNow : 0, 0)
-        armedTimerMilliseconds = target
+            isWatchingTimer = true
+        }
+        armedDeadline = deadline
     }
 }

@@ -38,6 +38,9 @@ public struct ArrivalSchedule: Sendable {
         self.deviceCount = deviceCount
     }
 
+    /// The highest arrival rate of any segment, per second.
+    public var peakRate: Double { segments.map { max($0.startRate, $0.endRate) }.max() ?? 0 }
+
     /// How many arrivals the segments can hold (a fleet larger than this never fully arrives).
     public var capacity: Double { segments.reduce(0) { $0 + $1.arrivals } }
 

@@ -28,6 +28,11 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
     public private(set) var droppedArrivals: UInt64 = 0
     /// How late the event loop ran its timers, in nanoseconds.
     public private(set) var loopLag = LatencyHistogram()
+    /// How long after its intended arrival time each scheduled device started, in nanoseconds.
+    public private(set) var arrivalLateness = LatencyHistogram()
+    /// By stage (the index of the fleet file's stage; one past the last for starts after the
+    /// stages ended): scheduled arrivals intended in it and scheduled arrivals that started in it.
+    public private(set) var stageArrivals: [StageArrivals] = []
     /// Devices in each state now (`LwM2MClient.stateName`); states with none are left out.
     public private(set) var devicesByState: [String: Int] = [:]
     /// One point per closed interval, oldest first.
@@ -57,6 +62,21 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
             completed.merge(other.completed, uniquingKeysWith: +)
             failures += other.failures
             violations += other.violations
+        }
+    }
+
+    /// Scheduled arrivals of one stage: what the schedule asked for and what the generator did.
+    public struct StageArrivals: Sendable, Codable, Equatable {
+        /// Arrivals whose intended time lies in the stage.
+        public fileprivate(set) var intended: UInt64 = 0
+        /// Arrivals that actually started during the stage, whenever they were intended.
+        public fileprivate(set) var started: UInt64 = 0
+
+        public init() {}
+
+        /// How far the stage's achieved arrival rate is from its target, as a fraction of the target.
+        public var rateError: Double {
+            intended == 0 ? 0 : abs(Double(started) - Double(intended)) / Double(intended)
         }
     }
 
@@ -142,6 +162,21 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
         openInterval.arrivals += 1
     }
 
+    /// A device started by the arrival schedule: `recordArrival`, plus where it fell in the stages
+    /// and how late it started.
+    public mutating func recordScheduledArrival(intendedStage: Int, startedStage: Int, latenessNanoseconds: UInt64) {
+        recordArrival()
+        let needed = max(intendedStage, startedStage) + 1
+        if stageArrivals.count < needed { stageArrivals += Array(repeating: StageArrivals(), count: needed - stageArrivals.count) }
+        stageArrivals[intendedStage].intended += 1
+        stageArrivals[startedStage].started += 1
+        arrivalLateness.record(latenessNanoseconds)
+    }
+
+    /// The largest `rateError` of any stage with scheduled arrivals: 0.01 means some stage's
+    /// achieved arrival rate was 1 % off its target.
+    public var arrivalRateError: Double { stageArrivals.map(\.rateError).max() ?? 0 }
+
     public mutating func recordDroppedArrival() {
         droppedArrivals += 1
         openInterval.droppedArrivals += 1
@@ -188,8 +223,11 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
         case "devices.failed": return Double(failedDevices)
         case "bytes.sent": return Double(bytesSent)
         case "bytes.received": return Double(bytesReceived)
+        case "arrivals.rate_error": return arrivalRateError
         case _ where metric.hasPrefix("loop_lag.") && MetricCatalog.runFields.contains(metric):
             return loopLag.value(forStatistic: metric.dropFirst("loop_lag.".count))
+        case _ where metric.hasPrefix("arrival_lateness.") && MetricCatalog.runFields.contains(metric):
+            return arrivalLateness.value(forStatistic: metric.dropFirst("arrival_lateness.".count))
         default:
             guard let (operation, field) = Self.operationAndField(of: metric) else { return nil }
             return (operations[operation] ?? Self.noOperations).value(for: field)
@@ -226,6 +264,12 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
         arrivals += other.arrivals
         droppedArrivals += other.droppedArrivals
         loopLag.merge(other.loopLag)
+        arrivalLateness.merge(other.arrivalLateness)
+        for (stage, counts) in other.stageArrivals.enumerated() {
+            if stage == stageArrivals.count { stageArrivals.append(StageArrivals()) }
+            stageArrivals[stage].intended += counts.intended
+            stageArrivals[stage].started += counts.started
+        }
         devicesByState = Self.adding(devicesByState, other.devicesByState)
         for (index, point) in other.timeSeries.enumerated() {
             if index < timeSeries.count { timeSeries[index].merge(point) } else { timeSeries.append(point) }

@@ -134,7 +134,12 @@ public final class FleetRunner {
             guard due <= now else { break }
             let device = nextArrival
             nextArrival += 1
-            metrics.recordArrival()
+            let startedSeconds = Double(now - start) / 1e9
+            metrics.recordScheduledArrival(
+                intendedStage: plan.schedule.segmentIndex(at: seconds),
+                startedStage: startedSeconds < plan.schedule.durationSeconds
+                    ? plan.schedule.segmentIndex(at: startedSeconds) : plan.schedule.segments.count,
+                latenessNanoseconds: now - due)
             let inFlight = (devicesInState["bootstrapping"] ?? 0) + (devicesInState["registering"] ?? 0)
             if let limit = plan.inFlightLimit, inFlight >= limit {
                 // Over the cap: counted, never silently skipped.

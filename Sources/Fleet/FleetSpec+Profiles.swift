@@ -78,7 +78,8 @@ extension FleetSpec {
                 }))
             let configuration = ClientConfiguration(
                 endpointPrefix: group.endpoint.prefix, indexWidth: group.endpoint.indexWidth, lwm2mVersion: group.lwm2mVersion,
-                bootstrapMode: group.bootstrap, preferredContentFormat: group.preferredContentFormat)
+                bootstrapMode: group.bootstrap, preferredContentFormat: group.preferredContentFormat,
+                sessionSeconds: group.sessionSeconds)
             let addresses = group.localAddresses.isEmpty
                 ? [Self.defaultLocalAddress(for: [serverURI, bootstrapURI].compactMap { $0 })] : group.localAddresses
             // The loader checked every listed address.

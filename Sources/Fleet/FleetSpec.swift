@@ -35,6 +35,9 @@ import LwM2MClient
 ///     lifetime: 300s            # registration lifetime, whole seconds (default 300s); with the embedded servers
 ///                               # the Bootstrap-Server writes it; an external Bootstrap-Server decides its own
 ///     binding: U                # default U; checked against lwm2m-version
+///     session: 30s              # optional: each device deregisters this long after its registration is
+///                               # acknowledged and goes off for good, its socket closed (devices that wake,
+///                               # report and leave; 0s leaves at once). Default: online until the end.
 ///     objects:                  # optional: objects beyond Security (0), Server (1) and Device (3)
 ///       - { id: 4, values: { "2": -70, "4": ["10.0.0.2"] } }   # values typed by the object definition;
 ///       - { id: 3303, instances: 2, values: { "5700": 21.5 } } # a list gives a multiple-instance resource's instances;
@@ -180,13 +183,15 @@ public struct FleetSpec: Sendable {
         public var model: LwM2MModel
         /// Numeric IP addresses device sockets bind to, in turn; empty: chosen by `deviceSetup`.
         public var localAddresses: [String]
+        /// How long each device stays registered before it leaves for good; nil: until the end.
+        public var sessionSeconds: Double?
 
         public init(
             name: String? = nil, count: Int, endpoint: EndpointPattern = EndpointPattern(prefix: "sim-", indexWidth: 6),
             bootstrap: ClientConfiguration.BootstrapMode = .none, lwm2mVersion: LwM2MVersion = .v1_1,
             preferredContentFormat: LwM2MContentFormat? = nil, lifetimeSeconds: UInt32 = 300, binding: LwM2MBinding = .udp,
             objects: [ObjectSpec] = [], generators: [GeneratorSpec] = [], ddfDirectory: String? = nil,
-            model: LwM2MModel = .core, localAddresses: [String] = []
+            model: LwM2MModel = .core, localAddresses: [String] = [], sessionSeconds: Double? = nil
         ) {
             self.name = name
             self.count = count
@@ -201,6 +206,7 @@ public struct FleetSpec: Sendable {
             self.ddfDirectory = ddfDirectory
             self.model = model
             self.localAddresses = localAddresses
+            self.sessionSeconds = sessionSeconds
         }
     }
 
@@ -238,6 +244,17 @@ public struct FleetSpec: Sendable {
 
     /// Devices in all groups.
     public var deviceCount: Int { devices.reduce(0) { $0 + $1.count } }
+
+    /// About how many devices hold sockets at once: all of a group that stays to the end, but of a
+    /// group with sessions only those that arrived within a session (plus 2 s for registering) at
+    /// the peak arrival rate.
+    public var devicesOnlineAtOnce: Int {
+        let peakRate = arrivalSchedule.peakRate
+        return devices.reduce(0) { online, group in
+            guard let session = group.sessionSeconds else { return online + group.count }
+            return online + min(group.count, Int((peakRate * (session + 2)).rounded(.up)))
+        }
+    }
 
     /// The global device indices of each group, in order.
     public var deviceIndexRanges: [Range<UInt32>] {

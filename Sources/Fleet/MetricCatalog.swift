@@ -22,11 +22,18 @@ public enum MetricCatalog {
         "violations", "dropped", "retransmissions", "arrivals", "devices.registered", "devices.failed",
         "bytes.sent", "bytes.received",
         "loop_lag.p50", "loop_lag.p99", "loop_lag.p999", "loop_lag.max",
+        "arrivals.rate_error", "arrival_lateness.p50", "arrival_lateness.p99", "arrival_lateness.p999", "arrival_lateness.max",
     ]
 
     /// Whether the field is a duration (so a threshold may give it a time unit).
+    /// Fractions, which thresholds also take as percentages: failure rates and the arrival rate error.
+    public static func isFraction(_ field: String) -> Bool {
+        field.hasSuffix("rate") || field.hasSuffix("rate_error")
+    }
+
     public static func isDuration(_ field: String) -> Bool {
         field.hasPrefix("latency.") || field.hasPrefix("service.") || field.hasPrefix("loop_lag.")
+            || field.hasPrefix("arrival_lateness.")
     }
 
     /// Every valid metric name, for error messages that list what would be valid.

@@ -41,6 +41,12 @@ public enum SummaryTable {
         lines.append(pad("retransmissions", labelWidth, left: true) + " \(metrics.retransmissions)")
         let lag = metrics.loopLag.isEmpty ? "-" : milliseconds(metrics.loopLag.value(atPercentile: 99)) + " ms"
         lines.append(pad("loop lag p99", labelWidth, left: true) + " " + lag)
+        if !metrics.arrivalLateness.isEmpty {
+            lines.append(pad("arrival lateness p99", labelWidth, left: true)
+                + " \(milliseconds(metrics.arrivalLateness.value(atPercentile: 99))) ms")
+            lines.append(pad("arrival rate error", labelWidth, left: true)
+                + " \(fixed(metrics.arrivalRateError * 100, decimals: 2)) % (worst stage: achieved vs target)")
+        }
 
         if !thresholds.isEmpty {
             lines.append("")

@@ -128,7 +128,7 @@ public struct Threshold: Hashable, Sendable, CustomStringConvertible {
             }
             return number * seconds * 1e9
         }
-        if field.hasSuffix("rate") {
+        if MetricCatalog.isFraction(field) {
             switch unit {
             case "": return number
             case "%": return number / 100
@@ -146,7 +146,7 @@ public struct Threshold: Hashable, Sendable, CustomStringConvertible {
         if MetricCatalog.isDuration(field) {
             return "\(metric) is a duration: give a number with ns, us, ms, s, m or h, such as 200ms"
         }
-        if field.hasSuffix("rate") { return "\(metric) is a fraction: give a number such as 0.001 or a percentage such as 0.1%" }
+        if MetricCatalog.isFraction(field) { return "\(metric) is a fraction: give a number such as 0.001 or a percentage such as 0.1%" }
         return "\(metric) is a count: give a plain number such as 0"
     }
 

@@ -33,6 +33,9 @@ public final class ClientConfiguration: Sendable {
     /// Notifications as CON (acknowledged, and a Reset cancels) or NON.
     public let confirmableNotifications: Bool
     public let transmission: CoAPTransmissionParameters
+    /// How long a device stays registered before it deregisters and goes off for good (devices
+    /// that wake, report and leave); nil: until the fleet ends.
+    public let sessionSeconds: Double?
     /// Register's Uri-Query items after `ep`, by lifetime and binding: the same for every device.
     let registerQueryTails = SharedCache<RegisterQueryTailKey, [String]>(capacity: 64)
 
@@ -41,7 +44,7 @@ public final class ClientConfiguration: Sendable {
         bootstrapMode: BootstrapMode = .none, preferredContentFormat: LwM2MContentFormat? = nil, binding: LwM2MBinding? = nil,
         queueMode: Bool = false, bootstrapTimeoutSeconds: UInt32 = 60, bootstrapRetryBaseSeconds: UInt32 = 5,
         bootstrapRetryMaximumSeconds: UInt32 = 300, updateMarginSeconds: UInt32 = 10, confirmableNotifications: Bool = false,
-        transmission: CoAPTransmissionParameters = CoAPTransmissionParameters()
+        transmission: CoAPTransmissionParameters = CoAPTransmissionParameters(), sessionSeconds: Double? = nil
     ) {
         self.endpointPrefix = endpointPrefix
         self.indexWidth = indexWidth
@@ -56,6 +59,7 @@ public final class ClientConfiguration: Sendable {
         self.updateMarginSeconds = updateMarginSeconds
         self.confirmableNotifications = confirmableNotifications
         self.transmission = transmission
+        self.sessionSeconds = sessionSeconds
     }
 
     /// The endpoint name of device `index`, built on demand so devices do not store it.

@@ -69,7 +69,7 @@ extension LwM2MClient {
         registrationSequence = 0
         let registration = Registration(
             location: response.locationPath, lifetimeSeconds: account.lifetimeSeconds, binding: configuration.binding(for: account),
-            refreshedAt: now, objectLinksHash: registeringLinksHash)
+            refreshedAt: now, registeredAt: now, objectLinksHash: registeringLinksHash)
         transition(to: .registered(registration), actions: &actions)
         if deregisterWhenRegistered { stop(now: now, deregister: true, actions: &actions) }
     }
@@ -103,6 +103,11 @@ extension LwM2MClient {
         let lifetime = UInt64(registration.lifetimeSeconds) * 1000
         let margin = min(max(UInt64(configuration.updateMarginSeconds) * 1000, 1000), lifetime / 2)
         return registration.refreshedAt.adding(milliseconds: lifetime - margin)
+    }
+
+    /// When a device with a session deregisters for good.
+    func sessionEnd(_ registration: Registration) -> Timestamp? {
+        configuration.sessionSeconds.map { registration.registeredAt.adding(milliseconds: UInt64(($0 * 1000).rounded())) }
     }
 
     /// Sends Update with only what changed since the last Register or Update (TS Core 6.2.2).

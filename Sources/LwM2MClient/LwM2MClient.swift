@@ -36,6 +36,8 @@ public struct LwM2MClient: Sendable {
         public var binding: LwM2MBinding
         /// When the last Register or Update was acknowledged.
         public var refreshedAt: Timestamp
+        /// When the Register was acknowledged: a device's session counts from there.
+        public var registeredAt: Timestamp
         /// A hash of the object links last sent, so an Update carries them only when they changed.
         public var objectLinksHash: Int
         /// An Update in flight, with when it started.
@@ -163,6 +165,8 @@ public struct LwM2MClient: Sendable {
             case .bootstrap: requestBootstrap(now: now, actions: &actions)
             case .register: register(now: now, actions: &actions)
             }
+        case .registered(let registration) where sessionEnd(registration).map({ $0 <= now }) ?? false:
+            return stop(now: now, deregister: true, actions: &actions)
         case .registered(let registration) where registration.update == nil:
             if registration.updateRequested || updateDeadline(registration) <= now {
                 sendUpdate(now: now, actions: &actions)
@@ -203,8 +207,11 @@ public struct LwM2MClient: Sendable {
         case .holdingOff(let until): consider(until)
         case .bootstrapping(_, let deadline, _): consider(deadline)
         case .waiting(let until, _): consider(until)
-        case .registered(let registration) where registration.update == nil:
-            consider(registration.updateRequested ? registration.refreshedAt : updateDeadline(registration))
+        case .registered(let registration):
+            if registration.update == nil {
+                consider(registration.updateRequested ? registration.refreshedAt : updateDeadline(registration))
+            }
+            consider(sessionEnd(registration))
         default: break
         }
         consider(nextObservationDeadline())

@@ -72,12 +72,14 @@ struct RunCommand: ParsableCommand {
         // Small fleets are not worth a process per core.
         let requested = workers ?? ProcessInfo.processInfo.activeProcessorCount
         let processes = shard == nil ? min(requested, max(spec.deviceCount / 100, 1)) : 1
-        let stripeSize = (spec.deviceCount + processes - 1) / processes
+        // A shard (a worker of --workers, too) runs every Nth device of the fleet.
+        let stripesOfTheFleet = processes * (try shardStripe().count)
+        let onlineInOneProcess = (spec.devicesOnlineAtOnce + stripesOfTheFleet - 1) / stripesOfTheFleet
         let limit = OpenFileLimit.raiseToHardLimit()
         // Two sockets per device at most during a bootstrap, plus the loop's own descriptors.
-        if UInt64(stripeSize) * 2 + 64 > limit.soft {
+        if UInt64(onlineInOneProcess) * 2 + 64 > limit.soft {
             throw ValidationError(
-                "\(stripeSize) devices in one process need up to \(stripeSize * 2) sockets, but a process may open only \(limit.soft) files; raise the hard limit (ulimit -Hn), use more --workers or split the fleet with --shard")
+                "\(onlineInOneProcess) devices online at once in one process need up to \(onlineInOneProcess * 2) sockets, but a process may open only \(limit.soft) files; raise the hard limit (ulimit -Hn), use more --workers or split the fleet with --shard")
         }
 
         var embedded: EmbeddedServerProcess?

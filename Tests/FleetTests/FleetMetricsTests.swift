@@ -265,7 +265,13 @@ final class FleetMetricsTests: XCTestCase {
                 let outcome: OperationOutcome = device % 11 == 0 ? .timedOut : .succeeded
                 for index in [device % 2, 2] {
                     func record(_ metrics: inout FleetMetrics) {
-                        if interval == 0 { metrics.recordArrival(); metrics.recordStateChange(from: "idle", to: "registering") }
+                        if interval == 0 {
+                            // Worker 1 has no device that starts in stage 3: merging must still line the stages up.
+                            let stage = device % 3
+                            metrics.recordScheduledArrival(
+                                intendedStage: stage, startedStage: device % 4 == 0 ? stage + 1 : stage, latenessNanoseconds: lag)
+                            metrics.recordStateChange(from: "idle", to: "registering")
+                        }
                         metrics.recordOperation("register", outcome: outcome, code: outcome == .succeeded ? .created : nil,
                                                 latencyNanoseconds: latency, serviceNanoseconds: latency / 3)
                         metrics.recordRequestHandled("observe", code: .content)
@@ -290,6 +296,25 @@ final class FleetMetricsTests: XCTestCase {
         for name in MetricCatalog.allNames {
             XCTAssertEqual(merged.value(for: name), single.value(for: name), name)
         }
+    }
+
+    func testArrivalRateErrorIsTheWorstStagesShortfallOrExcessOverWhatItIntended() throws {
+        var metrics = FleetMetrics()
+        XCTAssertEqual(metrics.value(for: "arrivals.rate_error"), 0, "no scheduled arrival, no error")
+        // Stage 0 intends 100 and starts 98 of them in time; 2 spill into stage 1, a hold.
+        for index in 0..<100 {
+            metrics.recordScheduledArrival(intendedStage: 0, startedStage: index < 98 ? 0 : 1, latenessNanoseconds: UInt64(index) * 1_000)
+        }
+        // Stage 2 intends 50 and starts them all in time, plus nothing else.
+        for _ in 0..<50 { metrics.recordScheduledArrival(intendedStage: 2, startedStage: 2, latenessNanoseconds: 0) }
+        XCTAssertEqual(metrics.stageArrivals.map(\.intended), [100, 0, 50])
+        XCTAssertEqual(metrics.stageArrivals.map(\.started), [98, 2, 50])
+        XCTAssertEqual(try XCTUnwrap(metrics.value(for: "arrivals.rate_error")), 0.02, accuracy: 1e-12, "the hold intends none, so it has no error")
+        XCTAssertEqual(metrics.arrivals, 150)
+        XCTAssertEqual(try XCTUnwrap(metrics.value(for: "arrival_lateness.max")), 99_000, accuracy: 99)
+        XCTAssertTrue(SummaryTable.render(metrics, thresholds: [], elapsedSeconds: 1).contains("arrival rate error"))
+        XCTAssertEqual(try Threshold("arrivals.rate_error < 1%").limit, 0.01, accuracy: 1e-15)
+        XCTAssertEqual(try Threshold("arrival_lateness.p99 < 1ms").limit, 1_000_000)
     }
 
     func testMergingALongerTimeSeriesAppendsItsPoints() {

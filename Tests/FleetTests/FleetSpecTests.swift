@@ -166,7 +166,7 @@ final class FleetSpecTests: XCTestCase {
     func testUnknownKeysSuggestTheClosestAndListTheValidOnes() {
         XCTAssertEqual(problems(Self.fleet(group: "    lifetme: 20s\n")), [
             "broken.yaml:4:5: devices[0].lifetme: unknown key 'lifetme'; did you mean 'lifetime'? valid keys: name, count, endpoint, "
-                + "bootstrap, lwm2m-version, preferred-content-format, lifetime, binding, objects, generators, ddf, local-addresses",
+                + "bootstrap, lwm2m-version, preferred-content-format, lifetime, binding, objects, generators, ddf, local-addresses, session",
         ])
         XCTAssertEqual(problems(Self.fleet(rest: "colour: blue\n")), [
             "broken.yaml:6:1: colour: unknown key 'colour'; valid keys: seed, duration-limit, server, in-flight-limit, devices, stages, end, thresholds",
@@ -385,6 +385,29 @@ final class FleetSpecTests: XCTestCase {
         XCTAssertNil(FleetSpec.perSecond(inRate: "100"))
         XCTAssertEqual(FleetSpec.fractionPerSecond(inChurn: "6%/min") ?? 0, 0.001, accuracy: 1e-12)
         XCTAssertNil(FleetSpec.fractionPerSecond(inChurn: "6/min"))
+    }
+
+    func testSessionsBoundTheDevicesOnlineAtOnceAndReachTheClients() throws {
+        let spec = try FleetSpec(yaml: """
+            server: { server: coap://127.0.0.1:5683 }
+            devices:
+              - { name: visitors, count: 30000, session: 500ms }
+              - { name: residents, count: 1000 }
+            stages:
+              - { duration: 3s, rate: 10000/s }
+              - { duration: 1s, rate: 1000/s }
+            """, source: "sessions.yaml", baseDirectory: nil)
+        XCTAssertEqual(spec.devices.map(\.sessionSeconds), [0.5, nil])
+        XCTAssertEqual(spec.devicesOnlineAtOnce, 25_000 + 1_000, "10,000/s for 0.5 s plus 2 s of registering, and every resident")
+        let setups = try spec.deviceSetup(serverURI: "coap://127.0.0.1:5683", bootstrapURI: nil)
+        XCTAssertEqual(setups.map(\.configuration.sessionSeconds), [0.5, nil])
+        XCTAssertTrue(problems("""
+            server: embedded
+            devices:
+              - { count: 1, session: -1s }
+            stages:
+              - { duration: 1s, rate: 1/s }
+            """).contains { $0.contains("devices[0].session") }, "a negative session is refused where it is")
     }
 
     // MARK: Device setup

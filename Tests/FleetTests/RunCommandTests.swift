@@ -279,4 +279,59 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(run.result?.metrics.value(for: "register.succeeded"), 60)
         XCTAssertEqual(serverCounts(run.output)["registered"], 60)
     }
+
+    func testDevicesWithASessionDeregisterAndLeaveWhileTheRunGoesOn() throws {
+        let run = try run("""
+            seed: 11
+            server: embedded
+            devices:
+              - count: 400
+                session: 500ms
+            stages:
+              - { duration: 2s, rate: 200/s }
+              - { duration: 2s, hold: true }
+            thresholds:
+              - register.failed.rate == 0
+              - arrivals.rate_error < 5%
+            """, extraArguments: ["--workers", "1"])
+        XCTAssertEqual(run.status, 0, run.output)
+        let metrics = try XCTUnwrap(run.result?.metrics, run.output)
+        XCTAssertEqual(metrics.value(for: "register.succeeded"), 400)
+        XCTAssertEqual(metrics.value(for: "deregister.succeeded"), 400)
+        XCTAssertEqual(serverCounts(run.output)["deregistered"], 400, run.output)
+        // The last arrival is due at 2 s and leaves half a second after registering: at 3 s into
+        // the hold nobody is registered any more, although the run only ends at 4 s.
+        let third = try XCTUnwrap(metrics.timeSeries.dropFirst(2).first, "\(metrics.timeSeries.count) points")
+        XCTAssertEqual(third.registeredDevices, 0)
+        XCTAssertEqual(third.devicesByState["stopped"], 400)
+        XCTAssertEqual(metrics.stageArrivals.first?.intended, 400)
+        XCTAssertLessThan(metrics.value(for: "arrival_lateness.p99") ?? .infinity, 1e9)
+    }
+
+    func testAFleetThatCannotFitTheOpenFileLimitIsRefusedBeforeItStarts() throws {
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        // Two sockets per device while bootstrapping: this many devices cannot fit even the hard limit.
+        let count = min(Int(limit.rlim_max), 10_000_000)
+        let file = try fleetFile("""
+            server: embedded
+            devices:
+              - count: \(count)
+            stages:
+              - { duration: 1s, rate: \(count)/s }
+            """)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let process = Process()
+        process.executableURL = ServeProcess.executable
+        process.arguments = ["run", file, "--workers", "1", "--quiet"]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 104, message)
+        XCTAssertTrue(message.contains("\(count) devices online at once in one process"), message)
+        XCTAssertTrue(message.contains("--workers"), "says what to do: \(message)")
+    }
 }

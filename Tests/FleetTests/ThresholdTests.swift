@@ -32,6 +32,7 @@ final class ThresholdTests: XCTestCase {
     func testRatesTakeFractionsOrPercentagesAndCountsPlainNumbers() throws {
         XCTAssertEqual(try Threshold("bootstrap.failed.rate < 0.001").limit, 0.001)
         XCTAssertEqual(try Threshold("bootstrap.failed.rate < 0.1%").limit, 0.001, accuracy: 1e-15)
+        XCTAssertEqual(try Threshold("arrivals.rate_error <= 0.5%").limit, 0.005, accuracy: 1e-15)
         let violations = try Threshold("violations == 0")
         XCTAssertEqual(violations.comparator, .equal)
         XCTAssertEqual(violations.limit, 0)
@@ -73,7 +74,7 @@ final class ThresholdTests: XCTestCase {
         let nothingClose = try XCTUnwrap(syntaxError("throughput > 5"))
         XCTAssertTrue(nothingClose.message.hasPrefix("unknown metric 'throughput'; a metric is OPERATION.FIELD with OPERATION one of bootstrap, "),
                       nothingClose.message)
-        XCTAssertTrue(nothingClose.message.hasSuffix("loop_lag.p999, loop_lag.max"), nothingClose.message)
+        XCTAssertTrue(nothingClose.message.hasSuffix("arrival_lateness.p999, arrival_lateness.max"), nothingClose.message)
     }
 
     func testEvaluationComparesTheRunsValueWithTheLimit() throws {

@@ -54,13 +54,13 @@ enum ClientFixtures {
 
     static func client(
         _ records: [LwM2MRecord], mode: ClientConfiguration.BootstrapMode = .none, version: LwM2MVersion = .v1_1,
-        updateMargin: UInt32 = 10, confirmableNotifications: Bool = false
+        updateMargin: UInt32 = 10, confirmableNotifications: Bool = false, sessionSeconds: Double? = nil
     ) -> LwM2MClient {
         var transmission = CoAPTransmissionParameters()
         transmission.ackRandomFactor = 1
         let configuration = ClientConfiguration(
             lwm2mVersion: version, bootstrapMode: mode, updateMarginSeconds: updateMargin,
-            confirmableNotifications: confirmableNotifications, transmission: transmission)
+            confirmableNotifications: confirmableNotifications, transmission: transmission, sessionSeconds: sessionSeconds)
         return LwM2MClient(configuration: configuration, profile: profile(records), index: 1, seed: 42)
     }
 

@@ -107,6 +107,39 @@ final class LwM2MClientRegistrationTests: XCTestCase {
         XCTAssertEqual(network.finished(.update).count, 2)
     }
 
+    func testDeviceWithASessionUpdatesThenDeregistersWhenItEndsAndStops() throws {
+        let network = Lockstep(client: F.client(F.serverAccount(lifetime: 30), sessionSeconds: 45))
+        network.server.handler = { request in
+            if request.uriPath == ["rd"] { return F.created() }
+            return CoAPMessage(type: .acknowledgement, code: request.code == .delete ? .deleted : .changed)
+        }
+        network.start()
+        XCTAssertEqual(network.client.stateName, "registered")
+        network.advance(seconds: 44.9)
+        XCTAssertEqual(network.server.requests.map(\.code), [.post, .post, .post], "Register, then Updates at 20 s and 40 s")
+        network.advance(seconds: 0.2)
+        XCTAssertEqual(network.server.requests.last?.code, .delete, "the session ends 45 s after the Register was acknowledged")
+        XCTAssertEqual(network.server.requests.last?.uriPath, ["rd", "5a3f"])
+        XCTAssertEqual(network.finished(.deregister).map(\.0), [.succeeded])
+        XCTAssertEqual(network.client.stateName, "stopped")
+        XCTAssertNil(network.client.nextDeadline, "nothing left to do")
+        XCTAssertNil(network.connected[.server], "its socket is closed")
+        network.advance(seconds: 600)
+        XCTAssertEqual(network.server.requests.count, 4, "a finished session stays finished")
+    }
+
+    func testZeroSessionDeregistersRightAfterTheRegistrationIsAcknowledged() throws {
+        let network = Lockstep(client: F.client(F.serverAccount(), sessionSeconds: 0))
+        network.server.handler = { request in
+            request.uriPath == ["rd"] ? F.created() : CoAPMessage(type: .acknowledgement, code: .deleted)
+        }
+        network.start()
+        network.advance(seconds: 0.001)
+        XCTAssertEqual(network.server.requests.map(\.code), [.post, .delete])
+        XCTAssertEqual(network.finished(.register).map(\.0), [.succeeded])
+        XCTAssertEqual(network.client.stateName, "stopped")
+    }
+
     func testUpdateAfterLifetimeChangeCarriesOnlyLifetime() throws {
         let network = registered(lifetime: 300)
         let write = network.request(F.request(.put, "/1/0/1", payload: Array("120".utf8), format: .plainText), from: .server)
