@@ -23,6 +23,18 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
+            name: "FleetHotPaths",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "CoAP", package: fleetPackage),
+                .product(name: "LwM2M", package: fleetPackage),
+                .product(name: "LwM2MClient", package: fleetPackage),
+                .product(name: "LwM2MServer", package: fleetPackage),
+            ],
+            path: "Benchmarks/FleetHotPaths",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "LwM2MFormats",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),

@@ -7,6 +7,9 @@ cd "$(dirname "$0")"
 echo "## CoAP codec micro-benchmarks (ordo-one/benchmark, allocations counted)"
 swift package --disable-sandbox benchmark --target CoAPCodec --no-progress
 
+echo "## Fleet hot paths: client Register/Update, server Register/De-register, CoAP endpoint round trip"
+swift package --disable-sandbox benchmark --target FleetHotPaths --no-progress
+
 echo "## Raw UDP ceiling vs the CoAP endpoint path (same run, same responder process)"
 swift build -c release --product udp-ceiling
 .build/release/udp-ceiling compare --sockets 1000 10000 --seconds "${SECONDS_PER_RUN:-10}"
