@@ -245,14 +245,15 @@ public struct FleetSpec: Sendable {
     /// Devices in all groups.
     public var deviceCount: Int { devices.reduce(0) { $0 + $1.count } }
 
-    /// About how many devices hold sockets at once: all of a group that stays to the end, but of a
-    /// group with sessions only those that arrived within a session (plus 2 s for registering) at
-    /// the peak arrival rate.
-    public var devicesOnlineAtOnce: Int {
+    /// About how many sockets the fleet holds open at once: every device of a group that stays to
+    /// the end, but of a group with sessions only those that arrived within a session (plus 2 s
+    /// for registering) at the peak arrival rate; two per bootstrapping device, one otherwise.
+    public var socketsOnlineAtOnce: Int {
         let peakRate = arrivalSchedule.peakRate
-        return devices.reduce(0) { online, group in
-            guard let session = group.sessionSeconds else { return online + group.count }
-            return online + min(group.count, Int((peakRate * (session + 2)).rounded(.up)))
+        return devices.reduce(0) { sockets, group in
+            let perDevice = group.bootstrap == .none ? 1 : 2
+            guard let session = group.sessionSeconds else { return sockets + group.count * perDevice }
+            return sockets + min(group.count, Int((peakRate * (session + 2)).rounded(.up))) * perDevice
         }
     }
 

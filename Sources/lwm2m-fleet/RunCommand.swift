@@ -74,12 +74,12 @@ struct RunCommand: ParsableCommand {
         let processes = shard == nil ? min(requested, max(spec.deviceCount / 100, 1)) : 1
         // A shard (a worker of --workers, too) runs every Nth device of the fleet.
         let stripesOfTheFleet = processes * (try shardStripe().count)
-        let onlineInOneProcess = (spec.devicesOnlineAtOnce + stripesOfTheFleet - 1) / stripesOfTheFleet
+        let socketsInOneProcess = (spec.socketsOnlineAtOnce + stripesOfTheFleet - 1) / stripesOfTheFleet
         let limit = OpenFileLimit.raiseToHardLimit()
-        // Two sockets per device at most during a bootstrap, plus the loop's own descriptors.
-        if UInt64(onlineInOneProcess) * 2 + 64 > limit.soft {
+        // Plus the loop's own descriptors.
+        if UInt64(socketsInOneProcess) + 64 > limit.soft {
             throw ValidationError(
-                "\(onlineInOneProcess) devices online at once in one process need up to \(onlineInOneProcess * 2) sockets, but a process may open only \(limit.soft) files; raise the hard limit (ulimit -Hn), use more --workers or split the fleet with --shard")
+                "one process of this fleet holds up to \(socketsInOneProcess) sockets at once, but a process may open only \(limit.soft) files; raise the hard limit (ulimit -Hn), use more --workers or split the fleet with --shard")
         }
 
         var embedded: EmbeddedServerProcess?

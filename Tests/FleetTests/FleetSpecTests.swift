@@ -16,7 +16,7 @@ final class FleetSpecTests: XCTestCase {
 
     private static let readyFleets = [
         "bootstrap-storm.yaml", "churn.yaml", "quickstart.yaml", "rebootstrap-storm.yaml", "registration-ramp.yaml",
-        "server-initiated-bootstrap.yaml", "steady-state.yaml",
+        "scheduling-accuracy.yaml", "server-initiated-bootstrap.yaml", "steady-state.yaml",
     ]
 
     /// The problems `yaml` is refused with, one line each; fails when it loads.
@@ -389,18 +389,19 @@ final class FleetSpecTests: XCTestCase {
 
     func testSessionsBoundTheDevicesOnlineAtOnceAndReachTheClients() throws {
         let spec = try FleetSpec(yaml: """
-            server: { server: coap://127.0.0.1:5683 }
+            server: { server: coap://127.0.0.1:5683, bootstrap: coap://127.0.0.1:5783 }
             devices:
               - { name: visitors, count: 30000, session: 500ms }
               - { name: residents, count: 1000 }
+              - { name: bootstrappers, count: 100, bootstrap: client-initiated, endpoint: "b-{index}" }
             stages:
               - { duration: 3s, rate: 10000/s }
-              - { duration: 1s, rate: 1000/s }
+              - { duration: 1s, rate: 1100/s }
             """, source: "sessions.yaml", baseDirectory: nil)
-        XCTAssertEqual(spec.devices.map(\.sessionSeconds), [0.5, nil])
-        XCTAssertEqual(spec.devicesOnlineAtOnce, 25_000 + 1_000, "10,000/s for 0.5 s plus 2 s of registering, and every resident")
-        let setups = try spec.deviceSetup(serverURI: "coap://127.0.0.1:5683", bootstrapURI: nil)
-        XCTAssertEqual(setups.map(\.configuration.sessionSeconds), [0.5, nil])
+        XCTAssertEqual(spec.devices.map(\.sessionSeconds), [0.5, nil, nil])
+        XCTAssertEqual(spec.socketsOnlineAtOnce, 25_000 + 1_000 + 200, "10,000/s for 0.5 s plus 2 s of registering, every resident, two per bootstrapper")
+        let setups = try spec.deviceSetup(serverURI: "coap://127.0.0.1:5683", bootstrapURI: "coap://127.0.0.1:5783")
+        XCTAssertEqual(setups.map(\.configuration.sessionSeconds), [0.5, nil, nil])
         XCTAssertTrue(problems("""
             server: embedded
             devices:

@@ -311,7 +311,7 @@ final class RunCommandTests: XCTestCase {
     func testAFleetThatCannotFitTheOpenFileLimitIsRefusedBeforeItStarts() throws {
         var limit = rlimit()
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-        // Two sockets per device while bootstrapping: this many devices cannot fit even the hard limit.
+        // One socket per device: this many devices cannot fit even the hard limit.
         let count = min(Int(limit.rlim_max), 10_000_000)
         let file = try fleetFile("""
             server: embedded
@@ -331,7 +331,7 @@ final class RunCommandTests: XCTestCase {
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 104, message)
-        XCTAssertTrue(message.contains("\(count) devices online at once in one process"), message)
+        XCTAssertTrue(message.contains("holds up to \(count) sockets at once"), message)
         XCTAssertTrue(message.contains("--workers"), "says what to do: \(message)")
     }
 }
