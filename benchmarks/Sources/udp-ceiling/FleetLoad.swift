@@ -1,6 +1,5 @@
 import CoAP
 import EventLoop
-import Foundation
 import Fleet
 import LwM2M
 import LwM2MClient
@@ -34,17 +33,16 @@ final class FleetLoad {
         driver = DeviceDriver(loop: loop, devices: devices, localAddress: try SocketAddress(ipAddress: "127.0.0.1", port: 0))
     }
 
-    /// What the measured window cost: CPU time of this process per registration, in microseconds.
-    private(set) var userMicrosecondsPerRegistration = 0.0
-    private(set) var systemMicrosecondsPerRegistration = 0.0
+    /// What the measured window cost: CPU time of this process per registration.
+    private(set) var cpuPerRegistration = ProcessCPUTime(userMicroseconds: 0, systemMicroseconds: 0)
 
     /// Registrations per second over `seconds`, after one second of warm-up.
     func measure(seconds: Double) throws -> Double {
         var measuring = false
         var windowStart: UInt64 = 0
         var windowEnd: UInt64 = 0
-        var usageAtStart = rusage()
-        var usageAtEnd = rusage()
+        var cpuAtStart = ProcessCPUTime.now()
+        var cpuAtEnd = cpuAtStart
         driver.observer = { [unowned self] device, action, now in
             guard case .operationFinished(.register, .succeeded, _, _) = action else { return }
             if measuring { completed += 1 }
@@ -58,10 +56,10 @@ final class FleetLoad {
             case warmUp:
                 measuring = true
                 windowStart = now
-                getrusage(RUSAGE_SELF.rawValue, &usageAtStart)
+                cpuAtStart = ProcessCPUTime.now()
             case end:
                 windowEnd = now
-                getrusage(RUSAGE_SELF.rawValue, &usageAtEnd)
+                cpuAtEnd = ProcessCPUTime.now()
                 loop.stop()
             default:
                 break
@@ -72,10 +70,9 @@ final class FleetLoad {
         _ = loop.schedule(at: start + 1_000_000_000, tag: warmUp)
         _ = loop.schedule(at: start + 1_000_000_000 + UInt64(seconds * 1e9), tag: end)
         loop.run()
-        func microseconds(_ time: timeval) -> Double { Double(time.tv_sec) * 1e6 + Double(time.tv_usec) }
-        let registrations = Double(max(completed, 1))
-        userMicrosecondsPerRegistration = (microseconds(usageAtEnd.ru_utime) - microseconds(usageAtStart.ru_utime)) / registrations
-        systemMicrosecondsPerRegistration = (microseconds(usageAtEnd.ru_stime) - microseconds(usageAtStart.ru_stime)) / registrations
+        cpuPerRegistration = cpuAtEnd.perOperation(since: cpuAtStart, operations: completed)
+        // A loop too slow to run the warm-up and end timers apart (under strace, say) measured nothing.
+        guard windowEnd > windowStart else { return 0 }
         return Double(completed) / (Double(windowEnd - windowStart) / 1e9)
     }
 }

@@ -15,10 +15,12 @@ final class LoadGenerator {
         var description: String { rawValue }
     }
 
-    /// Round trips per second over the measured window, and how many requests were lost.
+    /// Round trips per second over the measured window, how many requests were lost, and the
+    /// CPU time of this process per round trip.
     struct Result {
         var roundTripsPerSecond: Double
         var lost: Int
+        var cpuPerRoundTrip: ProcessCPUTime
     }
 
     private let mode: Mode
@@ -66,6 +68,8 @@ final class LoadGenerator {
         var measuring = false
         var windowStart: UInt64 = 0
         var windowEnd: UInt64 = 0
+        var cpuAtStart = ProcessCPUTime.now()
+        var cpuAtEnd = cpuAtStart
         loop.datagramReceived = { [unowned self] _, tag, bytes, _, now in
             let index = Int(tag)
             switch mode {
@@ -84,8 +88,10 @@ final class LoadGenerator {
                 completed = 0
                 lost = 0
                 windowStart = now
+                cpuAtStart = ProcessCPUTime.now()
             case Self.endTag:
                 windowEnd = now
+                cpuAtEnd = ProcessCPUTime.now()
                 loop.stop()
             case Self.resendScanTag:
                 for index in sockets.indices where now - lastSent[index] > Self.rawResendNanoseconds {
@@ -116,7 +122,9 @@ final class LoadGenerator {
         if loop.sendErrorCount + loop.queuedSendCount + loop.receiveErrorCount > 0 {
             print("\(mode): send errors \(loop.sendErrorCount), queued sends \(loop.queuedSendCount), receive errors \(loop.receiveErrorCount)")
         }
-        return Result(roundTripsPerSecond: Double(completed) / elapsed, lost: lost)
+        return Result(
+            roundTripsPerSecond: Double(completed) / elapsed, lost: lost,
+            cpuPerRoundTrip: cpuAtEnd.perOperation(since: cpuAtStart, operations: completed))
     }
 
     private func sendRaw(_ index: Int, now: UInt64) {

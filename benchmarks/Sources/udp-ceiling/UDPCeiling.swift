@@ -47,16 +47,21 @@ struct Compare: ParsableCommand {
               let port = UInt16(line.replacingOccurrences(of: "port ", with: ""))
         else { throw ValidationError("the responder did not report its port") }
 
-        print("| sockets | raw round trips/s | CoAP round trips/s | CoAP / raw | fleet registrations/s | fleet / raw | raw lost | CoAP retransmissions |")
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("| sockets | raw round trips/s | CoAP round trips/s | CoAP / raw | fleet registrations/s | fleet / raw "
+            + "| raw CPU µs per round trip | fleet CPU µs per registration (user + system) | raw / fleet CPU | raw lost | CoAP retransmissions |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for count in sockets {
             let raw = try LoadGenerator(mode: .raw, sockets: count, port: port).measure(seconds: load.seconds)
             let coap = try LoadGenerator(mode: .coap, sockets: count, port: port).measure(seconds: load.seconds)
-            let fleet = try FleetLoad(sockets: count, port: port).measure(seconds: load.seconds)
-            let ratio = coap.roundTripsPerSecond / raw.roundTripsPerSecond
+            let fleetLoad = try FleetLoad(sockets: count, port: port)
+            let fleet = try fleetLoad.measure(seconds: load.seconds)
+            let cpu = fleetLoad.cpuPerRegistration
+            func decimals(_ value: Double) -> String { String(format: "%.2f", value) }
             print("| \(count) | \(Int(raw.roundTripsPerSecond)) | \(Int(coap.roundTripsPerSecond)) | "
-                + "\(String(format: "%.2f", ratio)) | \(Int(fleet)) | \(String(format: "%.2f", fleet / raw.roundTripsPerSecond)) | "
-                + "\(raw.lost) | \(coap.lost) |")
+                + "\(decimals(coap.roundTripsPerSecond / raw.roundTripsPerSecond)) | \(Int(fleet)) | "
+                + "\(decimals(fleet / raw.roundTripsPerSecond)) | \(decimals(raw.cpuPerRoundTrip.totalMicroseconds)) | "
+                + "\(decimals(cpu.totalMicroseconds)) (\(decimals(cpu.userMicroseconds)) + \(decimals(cpu.systemMicroseconds))) | "
+                + "\(decimals(raw.cpuPerRoundTrip.totalMicroseconds / cpu.totalMicroseconds)) | \(raw.lost) | \(coap.lost) |")
         }
     }
 
@@ -105,10 +110,12 @@ struct Measure: ParsableCommand {
             let fleetLoad = try FleetLoad(sockets: sockets, port: port)
             let rate = try fleetLoad.measure(seconds: load.seconds)
             return print("fleet sockets=\(sockets) registrations_per_second=\(Int(rate))"
-                + " user_us_per_registration=\(String(format: "%.2f", fleetLoad.userMicrosecondsPerRegistration))"
-                + " system_us_per_registration=\(String(format: "%.2f", fleetLoad.systemMicrosecondsPerRegistration))")
+                + " user_us_per_registration=\(String(format: "%.2f", fleetLoad.cpuPerRegistration.userMicroseconds))"
+                + " system_us_per_registration=\(String(format: "%.2f", fleetLoad.cpuPerRegistration.systemMicroseconds))")
         }
         let result = try LoadGenerator(mode: mode, sockets: sockets, port: port).measure(seconds: load.seconds)
-        print("\(mode) sockets=\(sockets) round_trips_per_second=\(Int(result.roundTripsPerSecond)) lost=\(result.lost)")
+        print("\(mode) sockets=\(sockets) round_trips_per_second=\(Int(result.roundTripsPerSecond)) lost=\(result.lost)"
+            + " user_us_per_round_trip=\(String(format: "%.2f", result.cpuPerRoundTrip.userMicroseconds))"
+            + " system_us_per_round_trip=\(String(format: "%.2f", result.cpuPerRoundTrip.systemMicroseconds))")
     }
 }
