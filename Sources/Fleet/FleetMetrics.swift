@@ -24,6 +24,8 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
     public private(set) var bytesReceived: UInt64 = 0
     /// Devices started on schedule.
     public private(set) var arrivals: UInt64 = 0
+    /// Churned devices that deregistered and started again, as rebooted devices do.
+    public private(set) var returns: UInt64 = 0
     /// Devices the generator could not start when due (it was the bottleneck).
     public private(set) var droppedArrivals: UInt64 = 0
     /// How late the event loop ran its timers, in nanoseconds.
@@ -177,6 +179,11 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
     /// achieved arrival rate was 1 % off its target.
     public var arrivalRateError: Double { stageArrivals.map(\.rateError).max() ?? 0 }
 
+    /// A churned device started again.
+    public mutating func recordReturn() {
+        returns += 1
+    }
+
     public mutating func recordDroppedArrival() {
         droppedArrivals += 1
         openInterval.droppedArrivals += 1
@@ -219,6 +226,7 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
         case "dropped": return Double(droppedArrivals)
         case "retransmissions": return Double(retransmissions)
         case "arrivals": return Double(arrivals)
+        case "returns": return Double(returns)
         case "devices.registered": return Double(registeredDevices)
         case "devices.failed": return Double(failedDevices)
         case "bytes.sent": return Double(bytesSent)
@@ -262,6 +270,7 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
         bytesSent += other.bytesSent
         bytesReceived += other.bytesReceived
         arrivals += other.arrivals
+        returns += other.returns
         droppedArrivals += other.droppedArrivals
         loopLag.merge(other.loopLag)
         arrivalLateness.merge(other.arrivalLateness)

@@ -25,8 +25,9 @@ public final class FleetRunner {
         public var shardCount = 1
         /// Per stage: the fraction of registered devices that deregister and come back each second.
         public var churnPerSecond: [Double] = []
-        /// Builds device `k` of `devices` afresh, for churn.
-        public var makeDevice: (@Sendable (Int) -> LwM2MClient)?
+        /// Builds device `k` of `devices` afresh for its `incarnation`-th return after churn (1, 2,
+        /// ...): a rebooted device, whose CoAP message IDs and tokens must not repeat the last ones'.
+        public var makeDevice: (@Sendable (_ device: Int, _ incarnation: UInt32) -> LwM2MClient)?
         /// Source addresses, and which one each device binds to (empty: `localAddress` for all).
         public var sourceAddresses: [SocketAddress] = []
         public var sourceAddressOfDevice: [UInt8] = []
@@ -73,7 +74,11 @@ public final class FleetRunner {
     /// Devices deregistering for churn, to be started again once stopped.
     private var churning: Set<Int> = []
     private var churnCarry = 0.0
+    /// Churned devices that will deregister, by when, soonest last; spread over the second after
+    /// the tick that chose them, so churn is a steady trickle rather than a storm at each tick.
+    private var departures: [(at: UInt64, device: Int)] = []
     private var returning: [Int] = []
+    private var incarnations: [Int: UInt32] = [:]
     private var churnRandom = SeededRandom(seed: 0xC4_0124)
     private var lastProgress = ProgressSnapshot()
     private let progress: ProgressPrinter
@@ -81,6 +86,11 @@ public final class FleetRunner {
     private static let arrivalTag = DeviceDriver.firstOwnerTag
     private static let tickTag = DeviceDriver.firstOwnerTag + 1
     private static let lagProbeTag = DeviceDriver.firstOwnerTag + 2
+    private static let departureTag = DeviceDriver.firstOwnerTag + 3
+    private static let returnTag = DeviceDriver.firstOwnerTag + 4
+    /// Arrivals started in one loop turn at most: a generator that fell behind still reads its
+    /// sockets, signals and end of run between batches.
+    private static let arrivalsPerTurn = 256
     private static let lagProbeNanoseconds: UInt64 = 10_000_000
     private var lagProbeDue: UInt64 = 0
 
@@ -122,18 +132,23 @@ public final class FleetRunner {
         return plan.schedule.intendedStart(of: plan.shardIndex + device * plan.shardCount)
     }
 
-    private func scheduleNextArrival() {
+    /// Schedules the arrival timer for the next device, but after `now` (a later loop turn) when
+    /// it is already due, so a backlog is worked off in turns.
+    private func scheduleNextArrival(after now: UInt64? = nil) {
         guard case .arriving = phase else { return }
         guard let seconds = intendedStart(ofLocal: nextArrival) else { return }
-        _ = loop.schedule(at: start + UInt64(seconds * 1e9), tag: Self.arrivalTag)
+        let due = start + UInt64(seconds * 1e9)
+        _ = loop.schedule(at: now.map { max(due, $0 + 1) } ?? due, tag: Self.arrivalTag)
     }
 
     private func startDueArrivals(now: UInt64) {
-        while case .arriving = phase, let seconds = intendedStart(ofLocal: nextArrival) {
+        var startedThisTurn = 0
+        while case .arriving = phase, startedThisTurn < Self.arrivalsPerTurn, let seconds = intendedStart(ofLocal: nextArrival) {
             let due = start + UInt64(seconds * 1e9)
             guard due <= now else { break }
             let device = nextArrival
             nextArrival += 1
+            startedThisTurn += 1
             let startedSeconds = Double(now - start) / 1e9
             metrics.recordScheduledArrival(
                 intendedStage: plan.schedule.segmentIndex(at: seconds),
@@ -149,7 +164,7 @@ public final class FleetRunner {
             intendedStart[device] = due
             driver.start(device: device, now: Timestamp(nanoseconds: now))
         }
-        scheduleNextArrival()
+        scheduleNextArrival(after: now)
     }
 
     // MARK: Timers
@@ -166,6 +181,12 @@ public final class FleetRunner {
         case Self.tickTag:
             tick(now: now)
             _ = loop.schedule(at: now + 1_000_000_000, tag: Self.tickTag)
+        case Self.departureTag:
+            departDue(now: now)
+        case Self.returnTag:
+            let due = returning
+            returning.removeAll()
+            for device in due { comeBack(device, now: Timestamp(nanoseconds: now)) }
         default:
             break
         }
@@ -189,8 +210,6 @@ public final class FleetRunner {
             loopLagP99: metrics.value(for: "loop_lag.p99") ?? 0)
         progress.show(snapshot, since: lastProgress)
         lastProgress = snapshot
-        for device in returning { comeBack(device, now: Timestamp(nanoseconds: now)) }
-        returning.removeAll()
         if case .arriving = phase { churn(elapsed: elapsed, now: now) }
         switch phase {
         case .arriving:
@@ -205,30 +224,48 @@ public final class FleetRunner {
         }
     }
 
-    /// Sends the stage's share of registered devices away; each comes back once deregistered.
+    /// Picks the stage's share of registered devices for the coming second; each deregisters at
+    /// a random moment of that second and comes back once deregistered.
     private func churn(elapsed: Double, now: UInt64) {
         let stage = plan.schedule.segmentIndex(at: elapsed)
         guard stage < plan.churnPerSecond.count, plan.churnPerSecond[stage] > 0, plan.makeDevice != nil else { return }
-        let registered = (0..<nextArrival).filter { plan.devices.indices.contains($0) && driver.devices[$0].isRegistered && !churning.contains($0) }
-        churnCarry += Double(registered.count) * plan.churnPerSecond[stage]
+        var candidates = (0..<nextArrival).filter { plan.devices.indices.contains($0) && driver.devices[$0].isRegistered && !churning.contains($0) }
+        churnCarry += Double(candidates.count) * plan.churnPerSecond[stage]
         var leaving = Int(churnCarry)
         churnCarry -= Double(leaving)
-        var candidates = registered
         while leaving > 0, !candidates.isEmpty {
-            let device = candidates.remove(at: Int(churnRandom.next() % UInt64(candidates.count)))
+            // Swap-remove: picking stays linear in the leavers however many devices run.
+            let pick = Int(churnRandom.next() % UInt64(candidates.count))
+            candidates.swapAt(pick, candidates.count - 1)
+            let device = candidates.removeLast()
             churning.insert(device)
-            driver.stop(device: device, deregister: true, now: Timestamp(nanoseconds: now))
+            departures.append((now + churnRandom.next() % 1_000_000_000, device))
             leaving -= 1
         }
+        departures.sort { $0.at > $1.at }
+        if let next = departures.last { _ = loop.schedule(at: next.at, tag: Self.departureTag) }
     }
 
-    /// A churned device that finished deregistering comes back as a new arrival.
+    /// Deregisters the churned devices whose moment came.
+    private func departDue(now: UInt64) {
+        while let next = departures.last, next.at <= now {
+            departures.removeLast()
+            guard case .arriving = phase else { continue }
+            driver.stop(device: next.device, deregister: true, now: Timestamp(nanoseconds: now))
+        }
+        if let next = departures.last { _ = loop.schedule(at: next.at, tag: Self.departureTag) }
+    }
+
+    /// A churned device that finished deregistering comes back as a rebooted device, at once.
     private func comeBack(_ device: Int, now: Timestamp) {
         guard churning.remove(device) != nil, case .arriving = phase, let makeDevice = plan.makeDevice else { return }
-        driver.replace(device: device, with: makeDevice(device))
+        let incarnation = incarnations[device, default: 0] + 1
+        incarnations[device] = incarnation
+        driver.replace(device: device, with: makeDevice(device, incarnation))
         devicesInState["stopped", default: 0] -= 1
         devicesInState["idle", default: 0] += 1
-        metrics.recordArrival()
+        metrics.recordStateChange(from: "stopped", to: "idle")
+        metrics.recordReturn()
         intendedStart[device] = now.nanoseconds
         driver.start(device: device, now: now)
     }
@@ -284,8 +321,11 @@ public final class FleetRunner {
             devicesInState[from, default: 0] -= 1
             devicesInState[to, default: 0] += 1
             metrics.recordStateChange(from: from, to: to)
-            // Started again at the next tick, outside the driver's handling of this device's actions.
-            if to == "stopped", churning.contains(device) { return returning.append(device) }
+            // Started again in the next loop turn, outside the driver's handling of this device's actions.
+            if to == "stopped", churning.contains(device) {
+                if returning.isEmpty { _ = loop.schedule(at: now.nanoseconds + 1, tag: Self.returnTag) }
+                return returning.append(device)
+            }
             if case .ending = phase, allStopped { finish() }
         case .notificationSent:
             metrics.recordRequestHandled(LwM2MOperation.notify.rawValue, code: .content)

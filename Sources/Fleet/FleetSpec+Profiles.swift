@@ -79,7 +79,7 @@ extension FleetSpec {
             let configuration = ClientConfiguration(
                 endpointPrefix: group.endpoint.prefix, indexWidth: group.endpoint.indexWidth, lwm2mVersion: group.lwm2mVersion,
                 bootstrapMode: group.bootstrap, preferredContentFormat: group.preferredContentFormat,
-                sessionSeconds: group.sessionSeconds)
+                sessionSeconds: group.sessionSeconds, sessionRepeats: group.sessionRepeats)
             let addresses = group.localAddresses.isEmpty
                 ? [Self.defaultLocalAddress(for: [serverURI, bootstrapURI].compactMap { $0 })] : group.localAddresses
             // The loader checked every listed address.

@@ -70,7 +70,7 @@ private struct FleetReader {
     static let topKeys = ["seed", "duration-limit", "server", "in-flight-limit", "devices", "stages", "end", "thresholds"]
     static let groupKeys = [
         "name", "count", "endpoint", "bootstrap", "lwm2m-version", "preferred-content-format", "lifetime", "binding",
-        "objects", "generators", "ddf", "local-addresses", "session",
+        "objects", "generators", "ddf", "local-addresses", "session", "session-repeat",
     ]
     static let versions: [LwM2MVersion] = [.v1_0, .v1_1, .v1_2]
     static let contentFormats: [(name: String, format: LwM2MContentFormat)] = [
@@ -437,6 +437,12 @@ private struct FleetReader {
         }
         if let node = fields["session"] {
             group.sessionSeconds = duration(node, at: fields.path("session"), allowZero: true)
+        }
+        if let node = fields["session-repeat"] {
+            group.sessionRepeats = boolean(node, at: fields.path("session-repeat")) ?? false
+            if group.sessionRepeats, fields["session"] == nil {
+                report(node, fields.path("session-repeat"), "a session repeats only with a session length; add session: DURATION (such as 600ms)")
+            }
         }
         if let node = fields["binding"] {
             group.binding = binding(node, at: fields.path("binding"), version: group.lwm2mVersion) ?? group.binding

@@ -38,6 +38,8 @@ import LwM2MClient
 ///     session: 30s              # optional: each device deregisters this long after its registration is
 ///                               # acknowledged and goes off for good, its socket closed (devices that wake,
 ///                               # report and leave; 0s leaves at once). Default: online until the end.
+///     session-repeat: true      # optional, with session: instead of leaving, register again at once on the
+///                               # same socket, over and over (a closed Register/Update/De-register loop)
 ///     objects:                  # optional: objects beyond Security (0), Server (1) and Device (3)
 ///       - { id: 4, values: { "2": -70, "4": ["10.0.0.2"] } }   # values typed by the object definition;
 ///       - { id: 3303, instances: 2, values: { "5700": 21.5 } } # a list gives a multiple-instance resource's instances;
@@ -185,13 +187,16 @@ public struct FleetSpec: Sendable {
         public var localAddresses: [String]
         /// How long each device stays registered before it leaves for good; nil: until the end.
         public var sessionSeconds: Double?
+        /// Whether a device whose session ended registers again at once instead of leaving.
+        public var sessionRepeats: Bool
 
         public init(
             name: String? = nil, count: Int, endpoint: EndpointPattern = EndpointPattern(prefix: "sim-", indexWidth: 6),
             bootstrap: ClientConfiguration.BootstrapMode = .none, lwm2mVersion: LwM2MVersion = .v1_1,
             preferredContentFormat: LwM2MContentFormat? = nil, lifetimeSeconds: UInt32 = 300, binding: LwM2MBinding = .udp,
             objects: [ObjectSpec] = [], generators: [GeneratorSpec] = [], ddfDirectory: String? = nil,
-            model: LwM2MModel = .core, localAddresses: [String] = [], sessionSeconds: Double? = nil
+            model: LwM2MModel = .core, localAddresses: [String] = [], sessionSeconds: Double? = nil,
+            sessionRepeats: Bool = false
         ) {
             self.name = name
             self.count = count
@@ -207,6 +212,7 @@ public struct FleetSpec: Sendable {
             self.model = model
             self.localAddresses = localAddresses
             self.sessionSeconds = sessionSeconds
+            self.sessionRepeats = sessionRepeats
         }
     }
 
@@ -252,7 +258,7 @@ public struct FleetSpec: Sendable {
         let peakRate = arrivalSchedule.peakRate
         return devices.reduce(0) { sockets, group in
             let perDevice = group.bootstrap == .none ? 1 : 2
-            guard let session = group.sessionSeconds else { return sockets + group.count * perDevice }
+            guard let session = group.sessionSeconds, !group.sessionRepeats else { return sockets + group.count * perDevice }
             return sockets + min(group.count, Int((peakRate * (session + 2)).rounded(.up))) * perDevice
         }
     }

@@ -8,7 +8,8 @@ public enum SummaryTable {
     public static func render(_ metrics: FleetMetrics, thresholds: [ThresholdResult], elapsedSeconds: Double) -> String {
         var lines = [
             "\(metrics.arrivals) devices started in \(fixed(elapsedSeconds, decimals: 1)) s"
-                + " (\(fixed(rate(metrics.arrivals, elapsedSeconds), decimals: 1))/s)",
+                + " (\(fixed(rate(metrics.arrivals, elapsedSeconds), decimals: 1))/s)"
+                + (metrics.returns > 0 ? ", \(metrics.returns) returns after churn" : ""),
             "",
         ]
 

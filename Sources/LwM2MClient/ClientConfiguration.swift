@@ -36,6 +36,9 @@ public final class ClientConfiguration: Sendable {
     /// How long a device stays registered before it deregisters and goes off for good (devices
     /// that wake, report and leave); nil: until the fleet ends.
     public let sessionSeconds: Double?
+    /// A device whose session ended registers again at once on the same connection, over and over
+    /// (Register, Updates, De-register, Register, ...), as a script cycling devices would.
+    public let sessionRepeats: Bool
     /// Register's Uri-Query items after `ep`, by lifetime and binding: the same for every device.
     let registerQueryTails = SharedCache<RegisterQueryTailKey, [String]>(capacity: 64)
 
@@ -44,7 +47,8 @@ public final class ClientConfiguration: Sendable {
         bootstrapMode: BootstrapMode = .none, preferredContentFormat: LwM2MContentFormat? = nil, binding: LwM2MBinding? = nil,
         queueMode: Bool = false, bootstrapTimeoutSeconds: UInt32 = 60, bootstrapRetryBaseSeconds: UInt32 = 5,
         bootstrapRetryMaximumSeconds: UInt32 = 300, updateMarginSeconds: UInt32 = 10, confirmableNotifications: Bool = false,
-        transmission: CoAPTransmissionParameters = CoAPTransmissionParameters(), sessionSeconds: Double? = nil
+        transmission: CoAPTransmissionParameters = CoAPTransmissionParameters(), sessionSeconds: Double? = nil,
+        sessionRepeats: Bool = false
     ) {
         self.endpointPrefix = endpointPrefix
         self.indexWidth = indexWidth
@@ -60,6 +64,7 @@ public final class ClientConfiguration: Sendable {
         self.confirmableNotifications = confirmableNotifications
         self.transmission = transmission
         self.sessionSeconds = sessionSeconds
+        self.sessionRepeats = sessionRepeats
     }
 
     /// The endpoint name of device `index`, built on demand so devices do not store it.

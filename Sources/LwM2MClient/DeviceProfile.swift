@@ -14,6 +14,8 @@ public final class DeviceProfile: Sendable {
     public let generators: [ResourceKey: ValueGenerator]
     /// Register payloads already built for devices of this profile.
     let registrationLinks = SharedCache<RegistrationLinks.Key, RegistrationLinks>(capacity: 64)
+    /// The LwM2M Server accounts of a device that was not written to, read once (one entry, keyed `true`).
+    let untouchedServerAccounts = SharedCache<Bool, [ServerAccount]>(capacity: 1)
 
     /// A profile with `records` as its initial values (resource or resource-instance paths).
     public init(

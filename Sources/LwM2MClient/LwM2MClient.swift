@@ -70,6 +70,8 @@ public struct LwM2MClient: Sendable {
     /// Stop was asked while a Register was in flight: De-register as soon as it is acknowledged,
     /// so no registration is left behind on the server.
     var deregisterWhenRegistered = false
+    /// The De-register in flight ends a session that repeats: Register again once it is answered.
+    var registersAgainAfterDeregister = false
     /// Hash of the object links the Register in flight carries, kept for its acknowledgement.
     var registeringLinksHash = 0
     /// What the server wrote with Write-Attributes.
@@ -166,7 +168,9 @@ public struct LwM2MClient: Sendable {
             case .register: register(now: now, actions: &actions)
             }
         case .registered(let registration) where sessionEnd(registration).map({ $0 <= now }) ?? false:
-            return stop(now: now, deregister: true, actions: &actions)
+            stop(now: now, deregister: true, actions: &actions)
+            registersAgainAfterDeregister = configuration.sessionRepeats
+            return
         case .registered(let registration) where registration.update == nil:
             if registration.updateRequested || updateDeadline(registration) <= now {
                 sendUpdate(now: now, actions: &actions)
@@ -179,6 +183,8 @@ public struct LwM2MClient: Sendable {
 
     /// Ends the device: De-register when registered (TS Core 6.2.3), otherwise just stop.
     public mutating func stop(now: Timestamp, deregister: Bool, actions: inout [ClientAction]) {
+        // Whoever stops the device ends a repeating session for good.
+        registersAgainAfterDeregister = false
         if deregister, case .registering = state {
             deregisterWhenRegistered = true
             return
@@ -314,6 +320,10 @@ public struct LwM2MClient: Sendable {
             updateAnswered(response, outcome: outcome, registration: registration, now: now, actions: &actions)
         case .deregistering(let startedAt, let request) where request == id:
             actions.append(.operationFinished(.deregister, outcome, code: response?.code, startedAt: startedAt))
+            if registersAgainAfterDeregister {
+                registersAgainAfterDeregister = false
+                return register(now: now, actions: &actions)
+            }
             finish(actions: &actions)
         default:
             break

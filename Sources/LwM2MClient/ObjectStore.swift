@@ -20,6 +20,9 @@ public struct ObjectStore: Sendable {
 
     public var model: LwM2MModel { profile.model }
 
+    /// Nothing was written, created or deleted: the store holds exactly its profile's instances.
+    var isUntouched: Bool { overlay.isEmpty }
+
     // MARK: Reading
 
     /// Every instance the device has, in order.

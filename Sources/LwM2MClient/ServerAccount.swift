@@ -59,7 +59,12 @@ extension ObjectStore {
     }
 
     /// Every usable LwM2M Server account, by Security instance id.
-    public var serverAccounts: [ServerAccount] { serverAccountSurvey().accounts }
+    public var serverAccounts: [ServerAccount] {
+        // Every fresh device of a profile has the same accounts (stored values only, no generator
+        // applies): reading them once per profile spares each arrival the survey.
+        guard isUntouched else { return serverAccountSurvey().accounts }
+        return profile.untouchedServerAccounts.value(for: true) { serverAccountSurvey().accounts }
+    }
 
     /// The usable accounts, and for each non-bootstrap Security instance that does not make one, why.
     func serverAccountSurvey() -> (accounts: [ServerAccount], problems: [String]) {

@@ -139,9 +139,12 @@ struct RunCommand: ParsableCommand {
         plan.sourceAddresses = sourceAddresses
         plan.sourceAddressOfDevice = sourceAddressOfDevice
         let localDevices = devices
-        plan.makeDevice = { localIndex in
+        plan.makeDevice = { localIndex, incarnation in
             let old = localDevices[localIndex]
-            return LwM2MClient(configuration: old.configuration, profile: old.store.profile, index: old.index, seed: runSeed)
+            // A new seed per incarnation: the rebooted device's message IDs and tokens differ from
+            // the last ones', which the server may still hold in its duplicate cache for that port.
+            let seed = runSeed &+ UInt64(incarnation) &* 0xD1B5_4A32_D192_ED03
+            return LwM2MClient(configuration: old.configuration, profile: old.store.profile, index: old.index, seed: seed)
         }
         let startedAt = Date()
         let prefix = shard.map { "shard \($0): " } ?? ""

@@ -166,7 +166,7 @@ final class FleetSpecTests: XCTestCase {
     func testUnknownKeysSuggestTheClosestAndListTheValidOnes() {
         XCTAssertEqual(problems(Self.fleet(group: "    lifetme: 20s\n")), [
             "broken.yaml:4:5: devices[0].lifetme: unknown key 'lifetme'; did you mean 'lifetime'? valid keys: name, count, endpoint, "
-                + "bootstrap, lwm2m-version, preferred-content-format, lifetime, binding, objects, generators, ddf, local-addresses, session",
+                + "bootstrap, lwm2m-version, preferred-content-format, lifetime, binding, objects, generators, ddf, local-addresses, session, session-repeat",
         ])
         XCTAssertEqual(problems(Self.fleet(rest: "colour: blue\n")), [
             "broken.yaml:6:1: colour: unknown key 'colour'; valid keys: seed, duration-limit, server, in-flight-limit, devices, stages, end, thresholds",
@@ -409,6 +409,22 @@ final class FleetSpecTests: XCTestCase {
             stages:
               - { duration: 1s, rate: 1/s }
             """).contains { $0.contains("devices[0].session") }, "a negative session is refused where it is")
+        XCTAssertTrue(problems("""
+            server: embedded
+            devices:
+              - { count: 1, session-repeat: true }
+            stages:
+              - { duration: 1s, rate: 1/s }
+            """).contains { $0.contains("devices[0].session-repeat") && $0.contains("add session:") })
+        let cycling = try FleetSpec(yaml: """
+            server: { server: coap://127.0.0.1:5683 }
+            devices:
+              - { count: 5000, session: 600ms, session-repeat: true }
+            stages:
+              - { duration: 1s, rate: 5000/s }
+            """, source: "cycling.yaml", baseDirectory: nil)
+        XCTAssertEqual(cycling.socketsOnlineAtOnce, 5_000, "devices that cycle stay online")
+        XCTAssertEqual(try cycling.deviceSetup(serverURI: "coap://127.0.0.1:5683", bootstrapURI: nil).first?.configuration.sessionRepeats, true)
     }
 
     // MARK: Device setup

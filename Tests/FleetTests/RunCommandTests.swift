@@ -233,6 +233,14 @@ final class RunCommandTests: XCTestCase {
         XCTAssertGreaterThan(registers, 115, "churned devices register again")
         XCTAssertEqual(metrics.value(for: "deregister.succeeded"), registers, "every registration ends in a De-register")
         XCTAssertEqual(serverCounts(run.output)["registrations"], 0, run.output)
+        XCTAssertEqual(metrics.returns, UInt64(registers) - 100, "each Register past the first hundred is a return")
+        XCTAssertEqual(metrics.arrivals, 100)
+        XCTAssertEqual(metrics.devicesByState, ["stopped": 100], "a return is the same device, counted once")
+        // A returning device is a rebooted one: new message IDs and tokens, so the server never
+        // answers it from the duplicate cache of its last life (which would show as 2.04 to a
+        // De-register or 2.02 to a Register).
+        XCTAssertEqual(metrics.operations["register"]?.responseCodes, ["2.01": UInt64(registers)])
+        XCTAssertEqual(metrics.operations["deregister"]?.responseCodes, ["2.02": UInt64(registers)])
     }
 
     /// The seed change request: a Bootstrap-Request Trigger sends registered devices back to
@@ -306,6 +314,32 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(third.devicesByState["stopped"], 400)
         XCTAssertEqual(metrics.stageArrivals.first?.intended, 400)
         XCTAssertLessThan(metrics.value(for: "arrival_lateness.p99") ?? .infinity, 1e9)
+    }
+
+    func testRepeatingSessionsCycleOnTheirOwnSocketsAndEndDeregistered() throws {
+        let run = try run("""
+            seed: 12
+            server: embedded
+            devices:
+              - count: 50
+                lifetime: 1s
+                session: 600ms
+                session-repeat: true
+            stages:
+              - { duration: 1s, rate: 50/s }
+              - { duration: 2s, hold: true }
+            thresholds:
+              - register.failed.rate == 0
+            """, extraArguments: ["--workers", "1"])
+        XCTAssertEqual(run.status, 0, run.output)
+        let metrics = try XCTUnwrap(run.result?.metrics, run.output)
+        // About 2.5 s online each at one cycle per 0.6 s: three to five Registers per device.
+        let registers = try XCTUnwrap(metrics.value(for: "register.succeeded"))
+        XCTAssertGreaterThanOrEqual(registers, 150)
+        XCTAssertGreaterThan(try XCTUnwrap(metrics.value(for: "update.succeeded")), 100, "each session has its Update")
+        XCTAssertEqual(metrics.value(for: "deregister.succeeded"), registers, "every cycle and the end deregister")
+        XCTAssertEqual(metrics.returns, 0, "cycling is not churn: same device, same socket")
+        XCTAssertEqual(serverCounts(run.output)["registrations"], 0, run.output)
     }
 
     func testAFleetThatCannotFitTheOpenFileLimitIsRefusedBeforeItStarts() throws {

@@ -54,13 +54,15 @@ enum ClientFixtures {
 
     static func client(
         _ records: [LwM2MRecord], mode: ClientConfiguration.BootstrapMode = .none, version: LwM2MVersion = .v1_1,
-        updateMargin: UInt32 = 10, confirmableNotifications: Bool = false, sessionSeconds: Double? = nil
+        updateMargin: UInt32 = 10, confirmableNotifications: Bool = false, sessionSeconds: Double? = nil,
+        sessionRepeats: Bool = false
     ) -> LwM2MClient {
         var transmission = CoAPTransmissionParameters()
         transmission.ackRandomFactor = 1
         let configuration = ClientConfiguration(
             lwm2mVersion: version, bootstrapMode: mode, updateMarginSeconds: updateMargin,
-            confirmableNotifications: confirmableNotifications, transmission: transmission, sessionSeconds: sessionSeconds)
+            confirmableNotifications: confirmableNotifications, transmission: transmission, sessionSeconds: sessionSeconds,
+            sessionRepeats: sessionRepeats)
         return LwM2MClient(configuration: configuration, profile: profile(records), index: 1, seed: 42)
     }
 

@@ -116,6 +116,13 @@ final class Lockstep {
         apply(produced)
     }
 
+    /// Stops the device, as the fleet does at its end.
+    func stop(deregister: Bool) {
+        var produced: [ClientAction] = []
+        client.stop(now: now, deregister: deregister, actions: &produced)
+        apply(produced)
+    }
+
     /// Sends a request from a server to the device and delivers everything that follows.
     @discardableResult
     func request(_ message: CoAPMessage, from role: ServerRole) -> CoAPRequestID {

@@ -128,6 +128,34 @@ final class LwM2MClientRegistrationTests: XCTestCase {
         XCTAssertEqual(network.server.requests.count, 4, "a finished session stays finished")
     }
 
+    func testRepeatingSessionRegistersAgainOnTheSameConnectionUntilStopped() throws {
+        let network = Lockstep(client: F.client(F.serverAccount(lifetime: 1), sessionSeconds: 0.6, sessionRepeats: true))
+        network.server.handler = { request in
+            if request.uriPath == ["rd"] { return F.created() }
+            return CoAPMessage(type: .acknowledgement, code: request.code == .delete ? .deleted : .changed)
+        }
+        network.start()
+        network.advance(seconds: 1.25)
+        // Register, Update at 0.5 s, De-register at 0.6 s, Register again at once, and so on.
+        XCTAssertEqual(network.server.requests.map(\.code), [.post, .post, .delete, .post, .post, .delete, .post])
+        XCTAssertEqual(network.server.requests.filter { $0.uriPath == ["rd"] }.count, 3)
+        XCTAssertEqual(network.actions.filter { if case .connect = $0 { true } else { false } }.count, 1, "one connection throughout")
+        XCTAssertEqual(network.client.stateName, "registered")
+        // Stopped while a session-ending De-register is in flight: no Register follows it.
+        network.server.handler = { request in
+            if request.uriPath == ["rd"] { return F.created() }
+            return request.code == .delete ? nil : CoAPMessage(type: .acknowledgement, code: .changed)
+        }
+        network.advance(seconds: 0.6)
+        XCTAssertEqual(network.server.requests.last?.code, .delete, "the third session ends at 1.8 s")
+        XCTAssertEqual(network.client.stateName, "deregistering")
+        network.stop(deregister: true)
+        // The De-register is never answered: it times out, and the device stops without registering.
+        network.advance(seconds: 300)
+        XCTAssertEqual(network.server.requests.filter { $0.uriPath == ["rd"] }.count, 3, "no Register after the stop")
+        XCTAssertEqual(network.client.stateName, "stopped")
+    }
+
     func testZeroSessionDeregistersRightAfterTheRegistrationIsAcknowledged() throws {
         let network = Lockstep(client: F.client(F.serverAccount(), sessionSeconds: 0))
         network.server.handler = { request in
