@@ -251,15 +251,24 @@ public struct FleetSpec: Sendable {
     /// Devices in all groups.
     public var deviceCount: Int { devices.reduce(0) { $0 + $1.count } }
 
-    /// About how many sockets the fleet holds open at once: every device of a group that stays to
-    /// the end, but of a group with sessions only those that arrived within a session (plus 2 s
-    /// for registering) at the peak arrival rate; two per bootstrapping device, one otherwise.
+    /// About how many sockets the fleet holds open at once: one per device online (every device
+    /// of a group that stays to the end; of a group with sessions that end, those that arrived
+    /// within a session plus 2 s for registering, at the peak arrival rate), plus the bootstrap
+    /// sockets: kept by server-initiated devices, held by client-initiated ones only while they
+    /// bootstrap (the arrivals of 10 s at the peak rate at most).
     public var socketsOnlineAtOnce: Int {
         let peakRate = arrivalSchedule.peakRate
         return devices.reduce(0) { sockets, group in
-            let perDevice = group.bootstrap == .none ? 1 : 2
-            guard let session = group.sessionSeconds, !group.sessionRepeats else { return sockets + group.count * perDevice }
-            return sockets + min(group.count, Int((peakRate * (session + 2)).rounded(.up))) * perDevice
+            var online = group.count
+            if let session = group.sessionSeconds, !group.sessionRepeats {
+                online = min(group.count, Int((peakRate * (session + 2)).rounded(.up)))
+            }
+            let bootstrapping = switch group.bootstrap {
+            case .none: 0
+            case .serverInitiated: online
+            case .clientInitiated: min(online, Int((peakRate * 10).rounded(.up)))
+            }
+            return sockets + online + bootstrapping
         }
     }
 

@@ -424,6 +424,16 @@ final class FleetSpecTests: XCTestCase {
               - { duration: 1s, rate: 5000/s }
             """, source: "cycling.yaml", baseDirectory: nil)
         XCTAssertEqual(cycling.socketsOnlineAtOnce, 5_000, "devices that cycle stay online")
+        let bootstrapping = try FleetSpec(yaml: """
+            server: { server: coap://127.0.0.1:5683, bootstrap: coap://127.0.0.1:5783 }
+            devices:
+              - { name: client, count: 50000, bootstrap: client-initiated, endpoint: "c-{index}" }
+              - { name: server, count: 1000, bootstrap: server-initiated, endpoint: "s-{index}" }
+            stages:
+              - { duration: 51s, rate: 1000/s }
+            """, source: "bootstrapping.yaml", baseDirectory: nil)
+        XCTAssertEqual(bootstrapping.socketsOnlineAtOnce, 50_000 + 10_000 + 1_000 + 1_000,
+                       "a client-initiated bootstrap socket lives through the bootstrap only; a server-initiated one stays")
         XCTAssertEqual(try cycling.deviceSetup(serverURI: "coap://127.0.0.1:5683", bootstrapURI: nil).first?.configuration.sessionRepeats, true)
     }
 
