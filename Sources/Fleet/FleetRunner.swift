@@ -91,6 +91,11 @@ public final class FleetRunner {
     /// Arrivals started in one loop turn at most: a generator that fell behind still reads its
     /// sockets, signals and end of run between batches.
     private static let arrivalsPerTurn = 256
+    /// De-registers in flight at once at the end: 100,000 sent together would overflow the
+    /// server's receive buffer and come back as retransmissions past the grace period.
+    private static let endingDeregistersInFlight = 1_000
+    /// Started devices not yet told to stop, once the run is ending; the next is at the end.
+    private var stillToStop: [Int] = []
     private static let lagProbeNanoseconds: UInt64 = 10_000_000
     private var lagProbeDue: UInt64 = 0
 
@@ -218,6 +223,7 @@ public final class FleetRunner {
             let pastLimit = plan.durationLimitSeconds.map { elapsed >= $0 } ?? false
             if (arrivalsDone && pastStages) || pastLimit { beginEnding(now: now) }
         case .ending(let deadline):
+            stopMore(now: now)
             if now >= deadline || allStopped { finish() }
         case .finished:
             break
@@ -274,14 +280,23 @@ public final class FleetRunner {
         (devicesInState["stopped"] ?? 0) + (devicesInState["idle"] ?? 0) >= plan.devices.count
     }
 
-    /// Stops arrivals; deregisters or drops every started device.
+    /// Stops arrivals; deregisters (at most `endingDeregistersInFlight` at a time) or drops every started device.
     private func beginEnding(now: UInt64) {
         guard case .arriving = phase else { return }
         phase = .ending(deadline: now + UInt64(plan.endGraceSeconds * 1e9))
-        for device in 0..<nextArrival {
+        departures.removeAll()
+        stillToStop = Array((0..<nextArrival).reversed())
+        stopMore(now: now)
+        if allStopped { finish() }
+    }
+
+    /// Tells more devices to stop while fewer than the window are deregistering.
+    private func stopMore(now: UInt64) {
+        while let device = stillToStop.last {
+            if plan.deregisterAtEnd, devicesInState["deregistering", default: 0] >= Self.endingDeregistersInFlight { return }
+            stillToStop.removeLast()
             driver.stop(device: device, deregister: plan.deregisterAtEnd, now: Timestamp(nanoseconds: now))
         }
-        if allStopped { finish() }
     }
 
     private func finish() {
@@ -326,7 +341,10 @@ public final class FleetRunner {
                 if returning.isEmpty { _ = loop.schedule(at: now.nanoseconds + 1, tag: Self.returnTag) }
                 return returning.append(device)
             }
-            if case .ending = phase, allStopped { finish() }
+            if case .ending = phase {
+                if from == "deregistering" { stopMore(now: now.nanoseconds) }
+                if allStopped { finish() }
+            }
         case .notificationSent:
             metrics.recordRequestHandled(LwM2MOperation.notify.rawValue, code: .content)
         default:
