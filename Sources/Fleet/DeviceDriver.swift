@@ -163,8 +163,7 @@ public final class DeviceDriver {
         }
     }
 
-    /// Through the buffer: `devices[device].nextDeadline` would copy the whole client first.
     private func nextDeadline(of device: Int) -> Timestamp? {
-        devices.withUnsafeBufferPointer { $0[device].nextDeadline }
+        devices[device].nextDeadlineWithoutCopy()
     }
 }

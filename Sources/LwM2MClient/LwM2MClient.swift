@@ -201,6 +201,13 @@ public struct LwM2MClient: Sendable {
         finish(actions: &actions)
     }
 
+    /// `nextDeadline` for a device kept in a collection: being `mutating`, it reads the device
+    /// where it lies, where the getter is handed a copy of the whole struct (retaining each of
+    /// its references) by callers in other modules.
+    public mutating func nextDeadlineWithoutCopy() -> Timestamp? {
+        nextDeadline
+    }
+
     /// The earliest time `handleDeadline` has work to do.
     public var nextDeadline: Timestamp? {
         var earliest: Timestamp?
