@@ -5,6 +5,9 @@ import Foundation
 public final class EmbeddedServerProcess {
     private let process = Process()
     private let output = Pipe()
+    /// Where the server's stderr goes (a file, so its status lines never fill a pipe nobody reads):
+    /// when it fails to start, the reason is there.
+    private let errorLog = FileManager.default.temporaryDirectory.appendingPathComponent("lwm2m-fleet-serve-\(UUID().uuidString).log")
     public let bootstrapURI: String
     public let serverURI: String
 
@@ -13,7 +16,9 @@ public final class EmbeddedServerProcess {
         process.executableURL = executable
         process.arguments = ["serve", "--port", "0", "--bootstrap-port", "0"] + arguments
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        let errorLog = errorLog
+        _ = FileManager.default.createFile(atPath: errorLog.path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: errorLog)
         try process.run()
         var buffer = Data()
         while !buffer.contains(UInt8(ascii: "\n")) {
@@ -24,7 +29,9 @@ public final class EmbeddedServerProcess {
         let fields = String(decoding: buffer, as: UTF8.self).split(whereSeparator: \.isWhitespace)
         func address(_ key: String) throws -> String {
             guard let field = fields.first(where: { $0.hasPrefix(key + "=") }) else {
-                throw EmbeddedServerError(reason: "the embedded server did not start (no '\(key)=' in its ready line)")
+                let said = (try? String(contentsOf: errorLog, encoding: .utf8))?.split(separator: "\n").last.map { ": \($0)" } ?? ""
+                try? FileManager.default.removeItem(at: errorLog)
+                throw EmbeddedServerError(reason: "the embedded server did not start\(said.isEmpty ? " (no '\(key)=' in its ready line)" : said)")
             }
             return "coap://" + field.dropFirst(key.count + 1)
         }
@@ -38,6 +45,7 @@ public final class EmbeddedServerProcess {
         process.interrupt()
         let rest = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        try? FileManager.default.removeItem(at: errorLog)
         let summary = String(decoding: rest, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("summary ") }
         return summary.map { String($0.dropFirst("summary ".count)) } ?? ""
     }
@@ -47,6 +55,7 @@ public final class EmbeddedServerProcess {
             process.terminate()
             process.waitUntilExit()
         }
+        try? FileManager.default.removeItem(at: errorLog)
     }
 }
 

@@ -300,8 +300,31 @@ public final class FleetRunner {
     }
 
     private func finish() {
+        guard !isFinished else { return }
+        recordOperationsCutOff(now: loop.now)
         phase = .finished
         loop.stop()
+    }
+
+    private var isFinished: Bool {
+        if case .finished = phase { true } else { false }
+    }
+
+    /// Operations still unanswered when the run stops (the end grace ran out, or a second
+    /// interrupt) count as timeouts: a De-register cut off must not pass `deregister.failed == 0`.
+    private func recordOperationsCutOff(now: UInt64) {
+        for device in 0..<min(nextArrival, driver.devices.count) {
+            let cutOff: (LwM2MOperation, Timestamp)? = switch driver.devices[device].state {
+            case .bootstrapping(let startedAt, _, _): (.bootstrap, startedAt)
+            case .registering(let startedAt, _): (.register, startedAt)
+            case .deregistering(let startedAt, _): (.deregister, startedAt)
+            case .registered(let registration): registration.update.map { (.update, $0.startedAt) }
+            default: nil
+            }
+            guard let (operation, startedAt) = cutOff else { continue }
+            let elapsed = now - min(startedAt.nanoseconds, now)
+            metrics.recordOperation(operation.rawValue, outcome: .timedOut, code: nil, latencyNanoseconds: elapsed, serviceNanoseconds: elapsed)
+        }
     }
 
     private func interrupted() {

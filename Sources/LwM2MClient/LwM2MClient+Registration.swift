@@ -62,7 +62,10 @@ extension LwM2MClient {
     ) {
         actions.append(.operationFinished(.register, outcome, code: response?.code, startedAt: startedAt))
         guard let response, response.code == .created, let account else {
-            if deregisterWhenRegistered { return finish(actions: &actions) }
+            if deregisterWhenRegistered {
+                deregisterWhenRegistered = false
+                return finish(actions: &actions)
+            }
             return registrationFailed(now: now, actions: &actions)
         }
         registrationAttempt = 0
@@ -71,7 +74,17 @@ extension LwM2MClient {
             location: response.locationPath, lifetimeSeconds: account.lifetimeSeconds, binding: configuration.binding(for: account),
             refreshedAt: now, registeredAt: now, objectLinksHash: registeringLinksHash)
         transition(to: .registered(registration), actions: &actions)
-        if deregisterWhenRegistered { stop(now: now, deregister: true, actions: &actions) }
+        deregisterIfAsked(now: now, actions: &actions)
+    }
+
+    /// The De-register that `stop` put off until the Register or Update in flight was answered;
+    /// a session that repeats still repeats after it.
+    mutating func deregisterIfAsked(now: Timestamp, actions: inout [ClientAction]) {
+        guard deregisterWhenRegistered else { return }
+        deregisterWhenRegistered = false
+        let registerAgain = registersAgainAfterDeregister
+        stop(now: now, deregister: true, actions: &actions)
+        registersAgainAfterDeregister = registerAgain
     }
 
     /// Retries per the Server object (TS 1.1 6.2.1.1): Communication Retry Count attempts spaced by
@@ -147,5 +160,6 @@ extension LwM2MClient {
         refreshed.binding = registration.pendingBinding ?? registration.binding
         refreshed.objectLinksHash = registration.pendingObjectLinksHash ?? registration.objectLinksHash
         transition(to: .registered(refreshed), actions: &actions)
+        deregisterIfAsked(now: now, actions: &actions)
     }
 }

@@ -167,7 +167,7 @@ public struct LwM2MClient: Sendable {
             case .bootstrap: requestBootstrap(now: now, actions: &actions)
             case .register: register(now: now, actions: &actions)
             }
-        case .registered(let registration) where sessionEnd(registration).map({ $0 <= now }) ?? false:
+        case .registered(let registration) where !deregisterWhenRegistered && sessionEnd(registration).map({ $0 <= now }) ?? false:
             stop(now: now, deregister: true, actions: &actions)
             registersAgainAfterDeregister = configuration.sessionRepeats
             return
@@ -191,6 +191,11 @@ public struct LwM2MClient: Sendable {
         }
         // A De-register in flight finishes on its own; cutting it off would lose its outcome.
         if case .deregistering = state { return }
+        // So does an Update: De-register once it is answered.
+        if deregister, case .registered(let registration) = state, registration.update != nil {
+            deregisterWhenRegistered = true
+            return
+        }
         if deregister, case .registered(let registration) = state, serverEndpoint != nil {
             var request = CoAPMessage(type: .confirmable, code: .delete)
             for segment in registration.location { request.options.append(.uriPath, string: segment) }
@@ -224,7 +229,8 @@ public struct LwM2MClient: Sendable {
             if registration.update == nil {
                 consider(registration.updateRequested ? registration.refreshedAt : updateDeadline(registration))
             }
-            consider(sessionEnd(registration))
+            // A session's end already waiting for an Update's answer is no deadline any more.
+            if !deregisterWhenRegistered { consider(sessionEnd(registration)) }
         default: break
         }
         consider(nextObservationDeadline())

@@ -96,7 +96,10 @@ struct RunCommand: ParsableCommand {
             arguments += actions.observe.flatMap { ["--observe", $0.description] }
             arguments += actions.execute.flatMap { ["--execute", $0.description] }
             if let violate = actions.violate { arguments += ["--violate", violate] }
-            arguments += ["--config", try embeddedBootstrapConfiguration(spec)]
+            let configuration = try embeddedBootstrapConfiguration(spec)
+            arguments += ["--config", configuration]
+            // The server has read its configuration once it is ready (or failed): no file left behind.
+            defer { try? FileManager.default.removeItem(atPath: configuration) }
             let server = try EmbeddedServerProcess(
                 executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(), arguments: arguments)
             embedded = server

@@ -116,6 +116,17 @@ final class Lockstep {
         apply(produced)
     }
 
+    /// Hands the device the piggybacked answer to `request`, as if its server sent it now (for a
+    /// late answer the script held back: return nil from the handler, then call this).
+    func answer(_ request: CoAPMessage, with code: CoAPCode, from role: ServerRole = .server) {
+        var reply = CoAPMessage(type: .acknowledgement, code: code)
+        reply.messageID = request.messageID
+        reply.token = request.token
+        var produced: [ClientAction] = []
+        client.receive(reply.encoded(), from: role, now: now, actions: &produced)
+        apply(produced)
+    }
+
     /// Stops the device, as the fleet does at its end.
     func stop(deregister: Bool) {
         var produced: [ClientAction] = []

@@ -272,4 +272,41 @@ final class LwM2MClientRegistrationTests: XCTestCase {
         network.client.stop(now: network.now, deregister: true, actions: &actions)
         XCTAssertEqual(network.client.stateName, "deregistering")
     }
+
+    func testStopDuringAnUpdateDeregistersOnceTheUpdateIsAnswered() throws {
+        let network = Lockstep(client: F.client(F.serverAccount(lifetime: 60)))
+        network.server.handler = { request in
+            if request.uriPath == ["rd"] { return F.created() }
+            return request.code == .delete ? CoAPMessage(type: .acknowledgement, code: .deleted) : nil
+        }
+        network.start()
+        network.advance(seconds: 50.5)
+        XCTAssertEqual(network.client.stateName, "updating", "the Update at 50 s waits for its answer")
+        network.stop(deregister: true)
+        XCTAssertEqual(network.server.requests.map(\.code), [.post, .post], "no De-register while the Update is unanswered")
+        XCTAssertNotEqual(network.client.nextDeadline, network.now, "waiting is no busy deadline")
+        // The Update's answer comes: its outcome is reported, then the De-register goes.
+        network.answer(try XCTUnwrap(network.server.requests.last), with: .changed)
+        XCTAssertEqual(network.finished(.update).map(\.0), [.succeeded])
+        XCTAssertEqual(network.server.requests.last?.code, .delete)
+        XCTAssertEqual(network.finished(.deregister).map(\.0), [.succeeded])
+        XCTAssertEqual(network.client.stateName, "stopped")
+    }
+
+    func testASessionEndingDuringAnUpdateWaitsForItThenRepeats() throws {
+        // Lifetime 2 s: Update at 1 s; the session ends at 1.05 s, while that Update is unanswered.
+        let network = Lockstep(client: F.client(F.serverAccount(lifetime: 2), sessionSeconds: 1.05, sessionRepeats: true))
+        network.server.handler = { request in
+            if request.uriPath == ["rd"] { return F.created() }
+            return request.code == .delete ? CoAPMessage(type: .acknowledgement, code: .deleted) : nil
+        }
+        network.start()
+        network.advance(seconds: 1.5)
+        XCTAssertEqual(network.server.requests.map(\.code), [.post, .post], "the session's end waits for the Update")
+        XCTAssertGreaterThan(try XCTUnwrap(network.client.nextDeadline), network.now, "waiting is no busy deadline")
+        network.answer(try XCTUnwrap(network.server.requests.last), with: .changed)
+        XCTAssertEqual(network.server.requests.map(\.code), [.post, .post, .delete, .post], "Update answered, De-register, Register again")
+        XCTAssertEqual(network.finished(.update).first?.0, .succeeded)
+        XCTAssertEqual(network.client.stateName, "registered")
+    }
 }
