@@ -28,7 +28,7 @@ extension CoAPEndpoint {
         case .acknowledgement, .reset:
             receiveAcknowledgementOrReset(message, now: now, output: &output)
         case .confirmable, .nonConfirmable:
-            if let cached = duplicates.reply(for: message.messageID, now: now) {
+            if let cached = duplicates.reply(to: message, now: now) {
                 // A retransmission: answer as before, deliver nothing twice.
                 if let reply = cached { output.datagrams.append(reply) }
                 return
@@ -36,7 +36,7 @@ extension CoAPEndpoint {
             let lifetime = message.type == .confirmable
                 ? parameters.exchangeLifetimeNanoseconds : parameters.nonLifetimeNanoseconds
             duplicates.remember(
-                message.messageID, until: now.adding(nanoseconds: lifetime), now: now,
+                message, until: now.adding(nanoseconds: lifetime), now: now,
                 capacity: Int(parameters.duplicateCacheCapacity))
             if message.code.isRequest {
                 receiveRequest(message, now: now, output: &output)

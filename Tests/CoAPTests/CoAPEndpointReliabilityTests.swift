@@ -135,6 +135,30 @@ final class CoAPEndpointReliabilityTests: XCTestCase {
         XCTAssertEqual(output.events.count, 1)
     }
 
+    /// A new sender on a recycled address and port can pick a message ID the server saw
+    /// recently from the old one: a different token makes it a new message, not a duplicate.
+    func testSameMessageIDWithAnotherTokenIsANewMessageNotADuplicate() throws {
+        var server = CoAPEndpoint(seed: 6)
+        var output = CoAPEndpointOutput()
+        var old = CoAPMessage(type: .confirmable, code: .post, messageID: 77, token: CoAPToken(value: 0xA1, length: 1))
+        old.setPath("/rd")
+        server.receive(old.encoded(), now: .zero, output: &output)
+        guard case .request(let incoming) = output.events.first else { return XCTFail("no request") }
+        output.removeAll()
+        server.respond(to: incoming, with: CoAPMessage(type: .acknowledgement, code: .created), now: .zero, output: &output)
+        output.removeAll()
+
+        var new = CoAPMessage(type: .confirmable, code: .post, messageID: 77, token: CoAPToken(value: 0xB2, length: 1))
+        new.setPath("/rd")
+        server.receive(new.encoded(), now: .seconds(1), output: &output)
+        XCTAssertEqual(output.events.count, 1, "delivered: it is another message")
+        XCTAssertTrue(output.datagrams.isEmpty, "not answered with the old sender's reply")
+        output.removeAll()
+        // Its own retransmission is a duplicate again.
+        server.receive(new.encoded(), now: .seconds(2), output: &output)
+        XCTAssertTrue(output.events.isEmpty)
+    }
+
     func testDuplicateCacheMemoryIsBounded() {
         var parameters = CoAPTransmissionParameters()
         parameters.duplicateCacheCapacity = 4
