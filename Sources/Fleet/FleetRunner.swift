@@ -25,9 +25,10 @@ public final class FleetRunner {
         public var shardCount = 1
         /// Per stage: the fraction of registered devices that deregister and come back each second.
         public var churnPerSecond: [Double] = []
-        /// Builds device `k` of `devices` afresh for its `incarnation`-th return after churn (1, 2,
-        /// ...): a rebooted device, whose CoAP message IDs and tokens must not repeat the last ones'.
-        public var makeDevice: (@Sendable (_ device: Int, _ incarnation: UInt32) -> LwM2MClient)?
+        /// Builds a device afresh from the one it replaces, for its `incarnation`-th return after
+        /// churn (1, 2, ...): a rebooted device, whose CoAP message IDs and tokens must not repeat
+        /// the last ones'.
+        public var makeDevice: (@Sendable (_ replacing: LwM2MClient, _ incarnation: UInt32) -> LwM2MClient)?
         /// Source addresses, and which one each device binds to (empty: `localAddress` for all).
         public var sourceAddresses: [SocketAddress] = []
         public var sourceAddressOfDevice: [UInt8] = []
@@ -60,7 +61,10 @@ public final class FleetRunner {
         case finished
     }
 
+    /// The plan without its devices, which the driver owns: a second array of them would keep
+    /// a copy of every device alive once the driver changes one.
     private let plan: Plan
+    private let deviceCount: Int
     private let loop: EventLoop
     private let driver: DeviceDriver
     private var metrics = FleetMetrics()
@@ -100,13 +104,16 @@ public final class FleetRunner {
     private var lagProbeDue: UInt64 = 0
 
     public init(plan: Plan, progress: ProgressPrinter = ProgressPrinter()) throws {
-        self.plan = plan
         self.progress = progress
         loop = try EventLoop()
+        var plan = plan
         driver = DeviceDriver(loop: loop, devices: plan.devices, localAddress: plan.localAddress)
+        deviceCount = plan.devices.count
+        plan.devices = []
+        self.plan = plan
         driver.sourceAddresses = plan.sourceAddresses
         driver.sourceAddressOfDevice = plan.sourceAddressOfDevice
-        intendedStart = Array(repeating: 0, count: plan.devices.count)
+        intendedStart = Array(repeating: 0, count: deviceCount)
     }
 
     /// Runs the fleet to its end (or an interrupt) and returns what was measured.
@@ -116,7 +123,7 @@ public final class FleetRunner {
         try loop.watchSignals([SIGINT, SIGTERM])
         loop.signalReceived = { [unowned self] _ in interrupted() }
         start = loop.now
-        devicesInState["idle"] = plan.devices.count
+        devicesInState["idle"] = deviceCount
         scheduleNextArrival()
         _ = loop.schedule(at: start + 1_000_000_000, tag: Self.tickTag)
         lagProbeDue = start + Self.lagProbeNanoseconds
@@ -133,7 +140,7 @@ public final class FleetRunner {
 
     /// When this process's next device is due, in seconds from the start; nil when none is left.
     private func intendedStart(ofLocal device: Int) -> Double? {
-        guard device < plan.devices.count else { return nil }
+        guard device < deviceCount else { return nil }
         return plan.schedule.intendedStart(of: plan.shardIndex + device * plan.shardCount)
     }
 
@@ -235,7 +242,7 @@ public final class FleetRunner {
     private func churn(elapsed: Double, now: UInt64) {
         let stage = plan.schedule.segmentIndex(at: elapsed)
         guard stage < plan.churnPerSecond.count, plan.churnPerSecond[stage] > 0, plan.makeDevice != nil else { return }
-        var candidates = (0..<nextArrival).filter { plan.devices.indices.contains($0) && driver.devices[$0].isRegistered && !churning.contains($0) }
+        var candidates = (0..<nextArrival).filter { $0 < deviceCount && driver.devices[$0].isRegistered && !churning.contains($0) }
         churnCarry += Double(candidates.count) * plan.churnPerSecond[stage]
         var leaving = Int(churnCarry)
         churnCarry -= Double(leaving)
@@ -267,7 +274,7 @@ public final class FleetRunner {
         guard churning.remove(device) != nil, case .arriving = phase, let makeDevice = plan.makeDevice else { return }
         let incarnation = incarnations[device, default: 0] + 1
         incarnations[device] = incarnation
-        driver.replace(device: device, with: makeDevice(device, incarnation))
+        driver.replace(device: device, with: makeDevice(driver.devices[device], incarnation))
         devicesInState["stopped", default: 0] -= 1
         devicesInState["idle", default: 0] += 1
         metrics.recordStateChange(from: "stopped", to: "idle")
@@ -277,7 +284,7 @@ public final class FleetRunner {
     }
 
     private var allStopped: Bool {
-        (devicesInState["stopped"] ?? 0) + (devicesInState["idle"] ?? 0) >= plan.devices.count
+        (devicesInState["stopped"] ?? 0) + (devicesInState["idle"] ?? 0) >= deviceCount
     }
 
     /// Stops arrivals; deregisters (at most `endingDeregistersInFlight` at a time) or drops every started device.

@@ -131,8 +131,10 @@ struct RunCommand: ParsableCommand {
             }
         }
         let localAddress = try setups.first?.localAddresses.first ?? SocketAddress(ipAddress: "127.0.0.1", port: 0)
+        // The devices move into the plan and from it into the runner's driver: a copy left here
+        // would keep every device twice once the driver changes one.
         var plan = FleetRunner.Plan(
-            devices: devices, schedule: spec.arrivalSchedule,
+            devices: consume devices, schedule: spec.arrivalSchedule,
             stageNames: spec.stages.enumerated().map { "stage \($0.offset + 1)/\(spec.stages.count)" },
             deregisterAtEnd: spec.end == .deregister, inFlightLimit: spec.inFlightLimit,
             durationLimitSeconds: spec.durationLimitSeconds, localAddress: localAddress)
@@ -141,9 +143,7 @@ struct RunCommand: ParsableCommand {
         plan.churnPerSecond = spec.stages.map(\.churnPerSecond)
         plan.sourceAddresses = sourceAddresses
         plan.sourceAddressOfDevice = sourceAddressOfDevice
-        let localDevices = devices
-        plan.makeDevice = { localIndex, incarnation in
-            let old = localDevices[localIndex]
+        plan.makeDevice = { old, incarnation in
             // A new seed per incarnation: the rebooted device's message IDs and tokens differ from
             // the last ones', which the server may still hold in its duplicate cache for that port.
             let seed = runSeed &+ UInt64(incarnation) &* 0xD1B5_4A32_D192_ED03
@@ -151,7 +151,9 @@ struct RunCommand: ParsableCommand {
         }
         let startedAt = Date()
         let prefix = shard.map { "shard \($0): " } ?? ""
-        let outcome = try FleetRunner(plan: plan, progress: ProgressPrinter(enabled: !quiet, prefix: prefix)).run()
+        let runner = try FleetRunner(plan: plan, progress: ProgressPrinter(enabled: !quiet, prefix: prefix))
+        plan.devices = []
+        let outcome = try runner.run()
         let serverSummary = embedded?.stop()
 
         let thresholds = spec.thresholdResults(for: outcome.metrics)
