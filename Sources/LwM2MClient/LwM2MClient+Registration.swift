@@ -71,7 +71,7 @@ extension LwM2MClient {
         registrationAttempt = 0
         registrationSequence = 0
         let registration = Registration(
-            location: response.locationPath, lifetimeSeconds: account.lifetimeSeconds, binding: configuration.binding(for: account),
+            location: RegistrationLocation(of: response), lifetimeSeconds: account.lifetimeSeconds, binding: configuration.binding(for: account),
             refreshedAt: now, registeredAt: now, objectLinksHash: registeringLinksHash)
         transition(to: .registered(registration), actions: &actions)
         deregisterIfAsked(now: now, actions: &actions)
@@ -131,7 +131,7 @@ extension LwM2MClient {
         let binding = configuration.binding(for: account)
         if binding != registration.binding { parameters.binding = binding }
         var request = CoAPMessage(type: .confirmable, code: .post)
-        for segment in registration.location { request.options.append(.uriPath, string: segment) }
+        registration.location.appendURIPath(to: &request.options)
         for item in parameters.queryItems { request.options.append(.uriQuery, string: item) }
         let links = registrationLinks
         if links.hash != registration.objectLinksHash {

@@ -31,7 +31,7 @@ public struct LwM2MClient: Sendable {
     /// An acknowledged registration (TS Core 6.2.1).
     public struct Registration: Sendable {
         /// The Location-Path the server gave (`["rd", "5a3f"]`).
-        public var location: [String]
+        public var location: RegistrationLocation
         public var lifetimeSeconds: UInt32
         public var binding: LwM2MBinding
         /// When the last Register or Update was acknowledged.
@@ -198,7 +198,7 @@ public struct LwM2MClient: Sendable {
         }
         if deregister, case .registered(let registration) = state, serverEndpoint != nil {
             var request = CoAPMessage(type: .confirmable, code: .delete)
-            for segment in registration.location { request.options.append(.uriPath, string: segment) }
+            registration.location.appendURIPath(to: &request.options)
             let id = send(request, to: .server, now: now, actions: &actions)
             transition(to: .deregistering(startedAt: now, request: id), actions: &actions)
             return

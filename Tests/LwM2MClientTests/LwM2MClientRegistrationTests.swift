@@ -60,6 +60,20 @@ final class LwM2MClientRegistrationTests: XCTestCase {
         XCTAssertEqual(try links(untouched), ["/1/0", "/3/0", "/3/4"])
     }
 
+    func testRegistrationLocationKeepsEverySegmentEvenWithSlashesAndPercents() {
+        for segments in [["rd", "5a3f"], ["rd"], ["a/b", "50%", "%2F"], ["", "x"], ["x", ""], []] {
+            var created = CoAPMessage(type: .acknowledgement, code: .created)
+            for segment in segments { created.options.append(.locationPath, string: segment) }
+            let location = RegistrationLocation(of: created)
+            XCTAssertEqual(location.segments, segments)
+            XCTAssertEqual(location, RegistrationLocation(segments: segments))
+            var update = CoAPMessage(type: .confirmable, code: .post)
+            location.appendURIPath(to: &update.options)
+            XCTAssertEqual(update.uriPath, segments, "\(location)")
+        }
+        XCTAssertEqual(RegistrationLocation(segments: ["rd", "5a3f"]).path, "rd/5a3f")
+    }
+
     func testEndpointNamesArePaddedToTheWidthAndNeverCut() {
         let padded = ClientConfiguration(endpointPrefix: "sim-", indexWidth: 6)
         XCTAssertEqual(padded.endpointName(index: 0), "sim-000000")

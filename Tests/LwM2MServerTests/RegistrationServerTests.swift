@@ -366,7 +366,7 @@ final class RegistrationServerTests: XCTestCase {
         for client in network.clients {
             guard case .registered(let held) = client.state else { return XCTFail("\(client.endpointName) is \(client.stateName)") }
             let registration = try XCTUnwrap(network.server.registration(endpoint: client.endpointName))
-            XCTAssertEqual(held.location, ["rd", registration.registrationID])
+            XCTAssertEqual(held.location.segments, ["rd", registration.registrationID])
             XCTAssertEqual(registration.lifetimeSeconds, 60)
             XCTAssertEqual(registration.lwm2mVersion, .v1_1)
             XCTAssertEqual(registration.objects.objects.map(\.id), [1, 3])
@@ -443,7 +443,7 @@ final class RegistrationServerTests: XCTestCase {
         for client in network.clients {
             guard case .registered(let held) = client.state else { return XCTFail("\(client.endpointName) is \(client.stateName)") }
             let registration = try XCTUnwrap(network.server.registration(endpoint: client.endpointName))
-            XCTAssertEqual(held.location, ["rd", registration.registrationID], "the device holds the new location")
+            XCTAssertEqual(held.location.segments, ["rd", registration.registrationID], "the device holds the new location")
             let locations = network.events.compactMap {
                 if case .registered(client.endpointName, let location) = $0 { location } else { nil }
             }

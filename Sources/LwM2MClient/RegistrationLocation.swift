@@ -1,0 +1,69 @@
+import CoAP
+
+/// Where the server keeps a registration (the Location-Path of its 2.01, TS Core 6.2.1), as the
+/// URI path text `rd/5a3f`: one small string per device instead of an array of segments, which
+/// costs every registered device a heap block of its own.
+public struct RegistrationLocation: Hashable, Sendable, CustomStringConvertible {
+    /// The segments joined by `/`, a `/` or `%` inside a segment percent-encoded as in a URI.
+    /// Empty: no segment (a lone empty segment reads back as none, as in a URI).
+    public private(set) var path: String
+
+    /// The location given by the Location-Path options of `response`.
+    public init(of response: CoAPMessage) {
+        var path = ""
+        var first = true
+        for option in response.options where option.number == .locationPath {
+            if !first { path += "/" }
+            first = false
+            Self.appendEncoded(option.value, to: &path)
+        }
+        self.path = path
+    }
+
+    public init(segments: [String]) {
+        var path = ""
+        for (index, segment) in segments.enumerated() {
+            if index > 0 { path += "/" }
+            Self.appendEncoded(Array(segment.utf8)[...], to: &path)
+        }
+        self.path = path
+    }
+
+    /// The segments as the server gave them.
+    public var segments: [String] {
+        path.isEmpty ? [] : path.split(separator: "/", omittingEmptySubsequences: false).map { Self.decoded($0) }
+    }
+
+    /// Adds one Uri-Path option per segment: the target of Update and De-register.
+    public func appendURIPath(to options: inout CoAPOptions) {
+        guard !path.isEmpty else { return }
+        for segment in path.split(separator: "/", omittingEmptySubsequences: false) {
+            if segment.contains("%") {
+                options.append(.uriPath, string: Self.decoded(segment))
+            } else {
+                var text = String(segment)
+                text.withUTF8 { options.append(.uriPath, bytes: $0) }
+            }
+        }
+    }
+
+    public var description: String { path }
+
+    private static func appendEncoded(_ bytes: ArraySlice<UInt8>, to path: inout String) {
+        guard bytes.contains(where: { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "%") }) else {
+            return path += String(decoding: bytes, as: UTF8.self)
+        }
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "/"): path += "%2F"
+            case UInt8(ascii: "%"): path += "%25"
+            default: path += String(decoding: [byte], as: UTF8.self)
+            }
+        }
+    }
+
+    private static func decoded(_ segment: Substring) -> String {
+        guard segment.contains("%") else { return String(segment) }
+        return String(segment).replacingOccurrences(of: "%2F", with: "/").replacingOccurrences(of: "%25", with: "%")
+    }
+}
