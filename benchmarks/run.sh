@@ -22,3 +22,19 @@ swift build -c release --product register-flood
 echo "## Client memory per registered device"
 swift build -c release --product client-memory
 .build/release/client-memory 100000
+
+echo "## LwM2M wire formats (ordo-one/benchmark)"
+swift package --disable-sandbox benchmark --target LwM2MFormats --no-progress
+
+echo "## Memory per registered device with real sockets (RSS and kernel Slab)"
+swift build -c release --product fleet-memory
+for count in 1000 10000 19000; do .build/release/fleet-memory "$(cd .. && pwd)/.build/release/lwm2m-fleet" "$count"; done
+
+echo "## Scheduling accuracy: 10,000 arrivals/s for 30 s"
+./scheduling-accuracy.sh "$(cd .. && pwd)/.build/release/lwm2m-fleet" || echo "(a threshold failed: exit $?)"
+
+echo "## 100,000 devices on this machine"
+OUT="$(mktemp -d)/capacity-100k-result.json" ./capacity-100k.sh "$(cd .. && pwd)/.build/release/lwm2m-fleet" || echo "(a threshold failed: exit $?)"
+
+echo "## Against asyncio + aiocoap, same server"
+./alternatives/compare.sh "$(cd .. && pwd)/.build/release/lwm2m-fleet" --ours-modes cycle,churn
