@@ -13,6 +13,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
+        .target(
+            name: "BenchmarkDevices",
+            dependencies: [
+                .product(name: "LwM2M", package: fleetPackage),
+                .product(name: "LwM2MClient", package: fleetPackage),
+            ],
+            path: "Sources/BenchmarkDevices"
+        ),
         .executableTarget(
             name: "CoAPCodec",
             dependencies: [
@@ -25,6 +33,7 @@ let package = Package(
         .executableTarget(
             name: "FleetHotPaths",
             dependencies: [
+                "BenchmarkDevices",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "CoAP", package: fleetPackage),
                 .product(name: "LwM2M", package: fleetPackage),
@@ -46,6 +55,7 @@ let package = Package(
         .executableTarget(
             name: "client-memory",
             dependencies: [
+                "BenchmarkDevices",
                 .product(name: "CoAP", package: fleetPackage),
                 .product(name: "LwM2M", package: fleetPackage),
                 .product(name: "LwM2MClient", package: fleetPackage),

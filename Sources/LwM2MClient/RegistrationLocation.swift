@@ -34,16 +34,22 @@ public struct RegistrationLocation: Hashable, Sendable, CustomStringConvertible 
         path.isEmpty ? [] : path.split(separator: "/", omittingEmptySubsequences: false).map { Self.decoded($0) }
     }
 
-    /// Adds one Uri-Path option per segment: the target of Update and De-register.
+    /// Adds one Uri-Path option per segment: the target of Update and De-register. Reads the
+    /// segments in place, so an Update allocates nothing for its path.
     public func appendURIPath(to options: inout CoAPOptions) {
         guard !path.isEmpty else { return }
-        for segment in path.split(separator: "/", omittingEmptySubsequences: false) {
-            if segment.contains("%") {
-                options.append(.uriPath, string: Self.decoded(segment))
+        let utf8 = path.utf8
+        var start = utf8.startIndex
+        while true {
+            let end = utf8[start...].firstIndex(of: UInt8(ascii: "/")) ?? utf8.endIndex
+            let segment = utf8[start..<end]
+            if segment.contains(UInt8(ascii: "%")) {
+                options.append(.uriPath, string: Self.decoded(Substring(segment)))
             } else {
-                var text = String(segment)
-                text.withUTF8 { options.append(.uriPath, bytes: $0) }
+                options.append(.uriPath, bytes: segment)
             }
+            guard end < utf8.endIndex else { return }
+            start = utf8.index(after: end)
         }
     }
 

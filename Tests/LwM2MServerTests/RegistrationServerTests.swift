@@ -346,6 +346,10 @@ private struct RegistrationVector: Decodable {
 // MARK: - Tests
 
 final class RegistrationServerTests: XCTestCase {
+    override func setUpWithError() throws {
+        try SharedVectors.requireVectors()
+    }
+
     private func vectors() throws -> [String: RegistrationVector] {
         let file = try SharedVectors.load("registration-requests.json", as: RegistrationVectorFile.self)
         return Dictionary(file.vectors.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })

@@ -51,6 +51,10 @@ private struct RegistrationRequestVector: Decodable {
 }
 
 final class RegistrationParametersTests: XCTestCase {
+    override func setUpWithError() throws {
+        try SharedVectors.requireVectors()
+    }
+
     private func loadVectors() throws -> [RegistrationRequestVector] {
         try SharedVectors.load("registration-requests.json", as: RegistrationRequestFile.self).vectors
     }

@@ -5,6 +5,10 @@ import XCTest
 /// Register/Update payloads and (Bootstrap-)Discover answers, built and read as LwM2M, checked
 /// against `../shared/vectors/link-format.json`.
 final class RegistrationPayloadTests: XCTestCase {
+    override func setUpWithError() throws {
+        try SharedVectors.requireVectors()
+    }
+
     private func vector(_ id: String) throws -> LinkFormatVector {
         try XCTUnwrap(try LinkFormatVectorFile.load().first { $0.id == id }, "no vector \(id)")
     }

@@ -6,6 +6,10 @@ import XCTest
 /// SenML CBOR (112) against ../shared/vectors/senml-cbor.json, plus reader robustness, float
 /// widths and round trips. Vector helpers live in SenMLJSONFormatTests.swift.
 final class SenMLCBORFormatTests: XCTestCase {
+    override func setUpWithError() throws {
+        try SharedVectors.requireVectors()
+    }
+
     /// What re-encoding the decoded records of each valid vector must give (see SenMLJSONFormatTests).
     static let reencoding: [String: SenMLReencoding] = [
         "device-instance": .payload,

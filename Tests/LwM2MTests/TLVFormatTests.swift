@@ -5,6 +5,10 @@ import XCTest
 
 /// OMA TLV against ../shared/vectors/lwm2m-tlv.json, plus edge cases the vectors do not reach.
 final class TLVFormatTests: XCTestCase {
+    override func setUpWithError() throws {
+        try SharedVectors.requireVectors()
+    }
+
     /// The README of ../shared/vectors counts 22 TLV vectors; a new one must get a test here.
     static let vectorCount = 22
 

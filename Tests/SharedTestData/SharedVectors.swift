@@ -16,6 +16,14 @@ public enum SharedVectors {
 
     public static var directory: URL { sharedDirectory.appendingPathComponent("vectors") }
 
+    /// Skips the whole test case when `../shared/vectors` is absent: tests that read vectors inside
+    /// an assertion would otherwise report the skip as a failure.
+    public static func requireVectors() throws {
+        guard FileManager.default.fileExists(atPath: directory.path) else {
+            throw XCTSkip("../shared/vectors not found at \(directory.path)")
+        }
+    }
+
     /// `../shared/lwm2m-registry` (the OMA DDF files); skips the calling test when it is absent.
     public static func registryDirectory() throws -> URL {
         let url = sharedDirectory.appendingPathComponent("lwm2m-registry")

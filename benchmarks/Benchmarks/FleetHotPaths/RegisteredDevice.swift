@@ -1,4 +1,5 @@
 import Benchmark
+import BenchmarkDevices
 import CoAP
 import LwM2MClient
 

@@ -1,3 +1,4 @@
+import BenchmarkDevices
 import CoAP
 import Foundation
 import LwM2M
@@ -13,27 +14,6 @@ enum ClientMemory {
         let text = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? ""
         let pages = text.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
-    }
-
-    static func defaultProfile() -> DeviceProfile {
-        func path(_ text: String) -> LwM2MPath { try! LwM2MPath(parsing: text) }
-        let records: [LwM2MRecord] = [
-            LwM2MRecord(path: path("/0/0/0"), value: .string("coap://127.0.0.1:5683")),
-            LwM2MRecord(path: path("/0/0/1"), value: .boolean(false)),
-            LwM2MRecord(path: path("/0/0/2"), value: .integer(3)),
-            LwM2MRecord(path: path("/0/0/10"), value: .integer(1)),
-            LwM2MRecord(path: path("/1/0/0"), value: .integer(1)),
-            LwM2MRecord(path: path("/1/0/1"), value: .integer(300)),
-            LwM2MRecord(path: path("/1/0/6"), value: .boolean(false)),
-            LwM2MRecord(path: path("/1/0/7"), value: .string("U")),
-            LwM2MRecord(path: path("/3/0/0"), value: .string("lwm2m-fleet")),
-            LwM2MRecord(path: path("/3/0/1"), value: .string("simulated device")),
-            LwM2MRecord(path: path("/3/0/9"), value: .integer(100)),
-            LwM2MRecord(path: path("/3/0/16"), value: .string("U")),
-        ]
-        return DeviceProfile(
-            model: .core, records: records, supportedObjects: [0, 1, 3],
-            generators: [ResourceKey(objectID: 3, resourceID: 9): .uniform(minimum: 0, maximum: 100, periodSeconds: 60)])
     }
 
     /// Starts a device and answers its Register with 2.01, as a server would.
@@ -57,7 +37,7 @@ enum ClientMemory {
     static func main() {
         let count = CommandLine.arguments.dropFirst().first.flatMap { Int($0) } ?? 100_000
         let configuration = ClientConfiguration()
-        let profile = defaultProfile()
+        let profile = DefaultDevice.profile()
         // Warm up allocator and lazily loaded model outside the measurement.
         _ = registeredDevice(index: 0, configuration: configuration, profile: profile)
         var devices: [LwM2MClient] = []
