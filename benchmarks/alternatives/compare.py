@@ -440,6 +440,19 @@ def main():
                 ours["not_sustained"] = "; ".join(problems)
             rows.append(ours)
     memory = next((row for row in rows[1:] if row["devices"] == theirs["devices"] and row["rss_per_device_bytes"]), None)
+    # The same measure on both sides: RSS slope between the two counts aiocoap's slope uses.
+    compared_index = tried.index(sustained[-1])
+    slope_line = None
+    steady = next((mode for mode in arguments.ours_modes if mode in STEADY_MODES), None)
+    same_count = next((row for row in rows[1:] if row["devices"] == theirs["devices"] and row["mode"] == steady), None)
+    if compared_index > 0 and steady and same_count and same_count["processes"] == 1:
+        previous_count = tried[compared_index - 1]["devices"]
+        previous = run_ours(arguments, steady, previous_count, window_seconds=arguments.seconds, warmup_seconds=arguments.warmup)
+        if previous["processes"] == 1:
+            ours_slope = round(1024 * (same_count["rss_kib"] - previous["rss_kib"]) / (theirs["devices"] - previous_count))
+            slope_line = (f"Memory by the same measure on both sides (RSS slope from {previous_count:,} to {theirs['devices']:,} devices): "
+                          f"aiocoap {theirs['rss_per_device_bytes']:,} B, lwm2m-fleet ({steady}) {ours_slope:,} B per device: "
+                          f"{theirs['rss_per_device_bytes'] / max(ours_slope, 1):.1f}x.")
 
     print(f"Same server process (`lwm2m-fleet serve` at {arguments.server}), loopback, window {arguments.seconds} s after "
           f"{arguments.warmup} s of warm-up; load average {' '.join(load_before)} before, "
@@ -459,6 +472,9 @@ def main():
         print(f"| {label} | {row['devices']:,} | {row['registrations_per_cpu_second'] / theirs['registrations_per_cpu_second']:.1f}x "
               f"| {requests_per_cpu_second(row) / requests_per_cpu_second(theirs):.1f}x "
               f"| {theirs['rss_per_device_bytes'] / own_memory:.1f}x |")
+    if slope_line:
+        print()
+        print(slope_line)
     print()
     print("Rate per core = registrations per CPU-second (user+sys) of the generator process(es) over the window: the "
           "server is shared, so the absolute rate may be the server's limit, not the generator's. aiocoap cycles each "
