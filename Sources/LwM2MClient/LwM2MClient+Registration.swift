@@ -47,11 +47,10 @@ extension LwM2MClient {
         let instanceKeys = store.instanceKeys
         let key = RegistrationLinks.Key(instanceKeys: instanceKeys, lwm2mVersion: configuration.lwm2mVersion)
         return store.profile.registrationLinks.value(for: key) {
-            let objectIDs = Set(store.profile.objectIDs).union(instanceKeys.map(\.objectID)).sorted()
-            let objects = objectIDs.filter { $0 != 0 && $0 != 21 }.map { objectID in
+            // Built once per key, so reading the store again costs nothing that matters.
+            let objects = store.objectIDs.filter { $0 != 0 && $0 != 21 }.map { objectID in
                 let version = store.model.object(objectID).flatMap { LwM2MVersion($0.objectVersion) } ?? .v1_0
-                let instanceIDs = instanceKeys.filter { $0.objectID == objectID }.map(\.instanceID)
-                return RegistrationPayload.SupportedObject(id: objectID, version: version, instanceIDs: instanceIDs)
+                return RegistrationPayload.SupportedObject(id: objectID, version: version, instanceIDs: store.instanceIDs(of: objectID))
             }
             return RegistrationLinks(text: RegistrationPayload(lwm2mVersion: configuration.lwm2mVersion, objects: objects).text)
         }
@@ -118,9 +117,11 @@ extension LwM2MClient {
         return registration.refreshedAt.adding(milliseconds: lifetime - margin)
     }
 
-    /// When a device with a session deregisters for good.
+    /// When a device with a session deregisters; nil without a session, or once that De-register
+    /// already waits for an Update's answer (then it is no deadline any more).
     func sessionEnd(_ registration: Registration) -> Timestamp? {
-        configuration.sessionSeconds.map { registration.registeredAt.adding(milliseconds: UInt64(($0 * 1000).rounded())) }
+        guard !deregisterWhenRegistered else { return nil }
+        return configuration.sessionSeconds.map { registration.registeredAt.adding(milliseconds: UInt64(($0 * 1000).rounded())) }
     }
 
     /// Sends Update with only what changed since the last Register or Update (TS Core 6.2.2).

@@ -167,7 +167,7 @@ public struct LwM2MClient: Sendable {
             case .bootstrap: requestBootstrap(now: now, actions: &actions)
             case .register: register(now: now, actions: &actions)
             }
-        case .registered(let registration) where !deregisterWhenRegistered && sessionEnd(registration).map({ $0 <= now }) ?? false:
+        case .registered(let registration) where sessionEnd(registration).map({ $0 <= now }) ?? false:
             stop(now: now, deregister: true, actions: &actions)
             registersAgainAfterDeregister = configuration.sessionRepeats
             return
@@ -229,8 +229,7 @@ public struct LwM2MClient: Sendable {
             if registration.update == nil {
                 consider(registration.updateRequested ? registration.refreshedAt : updateDeadline(registration))
             }
-            // A session's end already waiting for an Update's answer is no deadline any more.
-            if !deregisterWhenRegistered { consider(sessionEnd(registration)) }
+            consider(sessionEnd(registration))
         default: break
         }
         consider(nextObservationDeadline())

@@ -31,23 +31,31 @@ public struct RegistrationLocation: Hashable, Sendable, CustomStringConvertible 
 
     /// The segments as the server gave them.
     public var segments: [String] {
-        path.isEmpty ? [] : path.split(separator: "/", omittingEmptySubsequences: false).map { Self.decoded($0) }
+        var segments: [String] = []
+        forEachSegment { segments.append(Self.decoded(Substring($0))) }
+        return segments
     }
 
     /// Adds one Uri-Path option per segment: the target of Update and De-register. Reads the
     /// segments in place, so an Update allocates nothing for its path.
     public func appendURIPath(to options: inout CoAPOptions) {
-        guard !path.isEmpty else { return }
-        let utf8 = path.utf8
-        var start = utf8.startIndex
-        while true {
-            let end = utf8[start...].firstIndex(of: UInt8(ascii: "/")) ?? utf8.endIndex
-            let segment = utf8[start..<end]
+        forEachSegment { segment in
             if segment.contains(UInt8(ascii: "%")) {
                 options.append(.uriPath, string: Self.decoded(Substring(segment)))
             } else {
                 options.append(.uriPath, bytes: segment)
             }
+        }
+    }
+
+    /// Calls `body` with each segment of `path`, still encoded, without copying it.
+    private func forEachSegment(_ body: (Substring.UTF8View) -> Void) {
+        guard !path.isEmpty else { return }
+        let utf8 = path.utf8
+        var start = utf8.startIndex
+        while true {
+            let end = utf8[start...].firstIndex(of: UInt8(ascii: "/")) ?? utf8.endIndex
+            body(utf8[start..<end])
             guard end < utf8.endIndex else { return }
             start = utf8.index(after: end)
         }
