@@ -6,7 +6,7 @@
 /// duplicate detection, token and message-ID matching, separate responses and block-wise
 /// transfers in both directions; it never reads a clock or touches a socket.
 public struct CoAPEndpoint: Sendable {
-    public var parameters: CoAPTransmissionParameters
+    private var sharedParameters: SharedTransmissionParameters
     var random: SeededRandom
     var nextMessageID: UInt16
     var nextRequestID: UInt32 = 0
@@ -20,9 +20,19 @@ public struct CoAPEndpoint: Sendable {
     var peerTransfers: [PeerTransfer] = []
 
     public init(parameters: CoAPTransmissionParameters = CoAPTransmissionParameters(), seed: UInt64) {
-        self.parameters = parameters
+        self.init(sharedParameters: SharedTransmissionParameters(parameters), seed: seed)
+    }
+
+    /// An endpoint that shares its parameters with others: what a fleet of devices uses.
+    public init(sharedParameters: SharedTransmissionParameters, seed: UInt64) {
+        self.sharedParameters = sharedParameters
         random = SeededRandom(seed: seed)
         nextMessageID = UInt16(truncatingIfNeeded: random.next())
+    }
+
+    public var parameters: CoAPTransmissionParameters {
+        get { sharedParameters.value }
+        set { sharedParameters = SharedTransmissionParameters(newValue) }
     }
 
     /// The earliest time at which `handleDeadline` has work to do, nil when nothing waits.

@@ -85,6 +85,16 @@ extension EventLoop {
         try check(uv_send_buffer_size(asHandle(handle), &send), "set the send buffer size")
     }
 
+    /// Makes room for `sockets` open at once (the timer queue too, for as many timers), so that a
+    /// fleet's start does not regrow the tables and its steady state carries no unused half. No
+    /// more than the open-file limit is reserved: a fleet of sessions has far fewer devices
+    /// online than it has devices.
+    public func reserveCapacity(sockets count: Int) {
+        let capacity = min(count, Int(clamping: OpenFileLimit.current))
+        sockets.reserveCapacity(capacity)
+        timerQueue.reserveCapacity(capacity)
+    }
+
     /// Sockets whose handle is still held: open ones and closed ones whose close callback has
     /// not run yet.
     public var openSocketCount: Int { sockets.count }

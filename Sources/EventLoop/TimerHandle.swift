@@ -4,4 +4,7 @@
 public struct TimerHandle: Hashable, Sendable {
     let slot: UInt32
     let generation: UInt32
+
+    /// A handle of no entry (its slot is past any queue): cancelling it does nothing.
+    public static let none = TimerHandle(slot: .max, generation: 0)
 }

@@ -13,6 +13,12 @@ struct UDPSocketTable {
     private var slots: [Slot] = []
     private var freeSlots: [UInt32] = []
 
+    /// Makes room for `capacity` sockets, so that opening them does not regrow (and, at the
+    /// end, leave up to half unused) the table.
+    mutating func reserveCapacity(_ capacity: Int) {
+        slots.reserveCapacity(capacity)
+    }
+
     /// Handles not yet released by their close callback, including those being closed.
     private(set) var count = 0
 
@@ -23,6 +29,7 @@ struct UDPSocketTable {
             slots[Int(slot)].handle = handle
             slots[Int(slot)].tag = tag
         } else {
+            // UInt32.max is `UDPSocketID.none`'s slot.
             precondition(slots.count < Int(UInt32.max), "too many UDP sockets")
             slot = UInt32(slots.count)
             slots.append(Slot(handle: handle, tag: tag, generation: 0))

@@ -20,8 +20,9 @@ public final class DeviceDriver {
     /// `sourceAddresses[sourceAddressOfDevice[k]]` when these are set.
     public var sourceAddresses: [SocketAddress] = []
     public var sourceAddressOfDevice: [UInt8] = []
-    private var sockets: [(bootstrap: UDPSocketID?, server: UDPSocketID?)]
-    private var timers: [(handle: TimerHandle, deadline: Timestamp)?]
+    // Per device, with `UDPSocketID.none` for a socket not open (an optional costs 4 bytes more).
+    private var sockets: [(bootstrap: UDPSocketID, server: UDPSocketID)]
+    private var timers: [DeviceTimer]
     private var actions: [ClientAction] = []
     /// Connections that could not be opened (bad URI, bind failure).
     public private(set) var connectionFailures = 0
@@ -36,8 +37,9 @@ public final class DeviceDriver {
         self.loop = loop
         self.devices = devices
         self.localAddress = localAddress
-        sockets = Array(repeating: (nil, nil), count: devices.count)
-        timers = Array(repeating: nil, count: devices.count)
+        sockets = Array(repeating: (.none, .none), count: devices.count)
+        timers = Array(repeating: .none, count: devices.count)
+        loop.reserveCapacity(sockets: devices.count)
     }
 
     /// Routes the loop's datagrams and the device timers to this driver. `ownerTimer` receives
@@ -54,7 +56,7 @@ public final class DeviceDriver {
         loop.timerFired = { [unowned self] tag, now in
             guard tag < Self.firstOwnerTag else { return ownerTimer(tag, now) }
             let device = Int(tag)
-            timers[device] = nil
+            timers[device] = .none
             // The timer may be earlier than the device's deadline (see `reschedule`): then it only moves.
             if let deadline = nextDeadline(of: device), deadline.nanoseconds <= now {
                 devices[device].handleDeadline(now: Timestamp(nanoseconds: now), actions: &actions)
@@ -89,7 +91,7 @@ public final class DeviceDriver {
 
     /// Sockets currently open for devices.
     public var openSockets: Int {
-        sockets.reduce(0) { $0 + ($1.bootstrap == nil ? 0 : 1) + ($1.server == nil ? 0 : 1) }
+        sockets.reduce(0) { $0 + ($1.bootstrap == .none ? 0 : 1) + ($1.server == .none ? 0 : 1) }
     }
 
     private func carryOut(device: Int, now: Timestamp) {
@@ -110,7 +112,8 @@ public final class DeviceDriver {
             case .disconnect(let role):
                 close(role, of: device)
             case .send(let role, let datagram):
-                if let socket = role == .server ? sockets[device].server : sockets[device].bootstrap {
+                let socket = role == .server ? sockets[device].server : sockets[device].bootstrap
+                if socket != .none {
                     bytesSent += datagram.count
                     loop.send(datagram, on: socket)
                 }
@@ -138,32 +141,44 @@ public final class DeviceDriver {
     }
 
     private func close(_ role: ServerRole, of device: Int) {
-        if role == .server, let socket = sockets[device].server {
-            loop.close(socket)
-            sockets[device].server = nil
-        } else if role == .bootstrapServer, let socket = sockets[device].bootstrap {
-            loop.close(socket)
-            sockets[device].bootstrap = nil
+        if role == .server, sockets[device].server != .none {
+            loop.close(sockets[device].server)
+            sockets[device].server = .none
+        } else if role == .bootstrapServer, sockets[device].bootstrap != .none {
+            loop.close(sockets[device].bootstrap)
+            sockets[device].bootstrap = .none
         }
     }
 
     /// Keeps one loop timer entry per device, at or before its next deadline.
     private func reschedule(_ device: Int) {
         let deadline = nextDeadline(of: device)
-        if let current = timers[device] {
+        let current = timers[device]
+        if current.isSet {
             // A later deadline keeps the earlier timer, which then fires early and only moves:
             // every request pushes the retransmission deadline back, and moving the timer in the
             // queue on each of them cost more than the occasional early wake-up.
-            if let deadline, deadline >= current.deadline { return }
+            if let deadline, deadline.nanoseconds >= current.deadline { return }
             loop.cancel(current.handle)
-            timers[device] = nil
+            timers[device] = .none
         }
         if let deadline {
-            timers[device] = (loop.schedule(at: deadline.nanoseconds, tag: UInt64(device)), deadline)
+            timers[device] = DeviceTimer(handle: loop.schedule(at: deadline.nanoseconds, tag: UInt64(device)), deadline: deadline.nanoseconds)
         }
     }
 
     private func nextDeadline(of device: Int) -> Timestamp? {
         devices[device].nextDeadlineWithoutCopy()
     }
+}
+
+/// A device's one loop timer and the deadline it is set for; `none` when it has no timer.
+private struct DeviceTimer {
+    var handle: TimerHandle
+    var deadline: UInt64
+
+    /// No timer: a deadline no timer ever has, where an optional would cost 8 bytes more.
+    static let none = DeviceTimer(handle: .none, deadline: .max)
+
+    var isSet: Bool { deadline != .max }
 }

@@ -33,6 +33,8 @@ public final class ClientConfiguration: Sendable {
     /// Notifications as CON (acknowledged, and a Reset cancels) or NON.
     public let confirmableNotifications: Bool
     public let transmission: CoAPTransmissionParameters
+    /// `transmission`, shared by every endpoint of the devices of this configuration.
+    let sharedTransmission: SharedTransmissionParameters
     /// How long a device stays registered before it deregisters and goes off for good (devices
     /// that wake, report and leave); nil: until the fleet ends.
     public let sessionSeconds: Double?
@@ -63,6 +65,7 @@ public final class ClientConfiguration: Sendable {
         self.updateMarginSeconds = updateMarginSeconds
         self.confirmableNotifications = confirmableNotifications
         self.transmission = transmission
+        sharedTransmission = SharedTransmissionParameters(transmission)
         self.sessionSeconds = sessionSeconds
         self.sessionRepeats = sessionRepeats
     }

@@ -63,7 +63,7 @@ extension LwM2MClient {
         }
         let result = BootstrapInterface.handle(request.message, store: &store, lwm2mVersion: configuration.lwm2mVersion, now: now)
         // The Bootstrap-Server may have rewritten the accounts: read them again at the next Register.
-        account = nil
+        accountSource = []
         respond(to: request, with: result.response, from: .bootstrapServer, now: now, actions: &actions)
         actions.append(.requestHandled(result.operation, .bootstrapServer, code: result.response.code))
         if result.finished {

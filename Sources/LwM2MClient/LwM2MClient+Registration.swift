@@ -7,16 +7,18 @@ extension LwM2MClient {
     mutating func register(now: Timestamp, actions: inout [ClientAction]) {
         // The account read last stays valid until a bootstrap or a Write to the Server object
         // (which reset or refresh it); reading it from the store costs more than the Register.
-        guard let account = self.account ?? store.serverAccounts.first else {
+        let isFreshlyRead = accountSource.isEmpty
+        if isFreshlyRead { accountSource = store.serverAccounts }
+        guard let account else {
             if store.bootstrapAccount != nil { return requestBootstrap(now: now, actions: &actions) }
             actions.append(.operationFinished(.register, .failed, code: nil, startedAt: now))
             return finish(actions: &actions)
         }
-        if serverEndpoint == nil || self.account?.serverURI != account.serverURI {
+        // An account read again (after a bootstrap) gets a new connection, even to the same URI.
+        if serverEndpoint == nil || isFreshlyRead {
             disconnect(.server, actions: &actions)
             connect(.server, uri: account.serverURI, actions: &actions)
         }
-        self.account = account
         observations.removeAll()
         var request = CoAPMessage(type: .confirmable, code: .post)
         request.options.reserveCapacity(options: 8, bytes: 64)
@@ -70,8 +72,8 @@ extension LwM2MClient {
         registrationAttempt = 0
         registrationSequence = 0
         let registration = Registration(
-            location: RegistrationLocation(of: response), lifetimeSeconds: account.lifetimeSeconds, binding: configuration.binding(for: account),
-            refreshedAt: now, registeredAt: now, objectLinksHash: registeringLinksHash)
+            location: RegistrationLocation(of: response), binding: configuration.binding(for: account),
+            refreshedAt: now, registeredAt: now, objectLinksHash: registeringLinksHash, lifetimeSeconds: account.lifetimeSeconds)
         transition(to: .registered(registration), actions: &actions)
         deregisterIfAsked(now: now, actions: &actions)
     }
@@ -140,11 +142,9 @@ extension LwM2MClient {
             request.payload = links.bytes[...]
         }
         let id = send(request, to: .server, now: now, actions: &actions)
-        registration.update = (id, now)
+        registration.updateInFlight = OutOfLine(UpdateInFlight(
+            request: id, startedAt: now, lifetimeSeconds: account.lifetimeSeconds, binding: binding, objectLinksHash: links.hash))
         registration.updateRequested = false
-        registration.pendingLifetimeSeconds = account.lifetimeSeconds
-        registration.pendingBinding = binding
-        registration.pendingObjectLinksHash = links.hash
         transition(to: .registered(registration), actions: &actions)
     }
 
@@ -155,11 +155,13 @@ extension LwM2MClient {
         actions.append(.operationFinished(.update, outcome, code: response?.code, startedAt: registration.update?.startedAt ?? now))
         guard outcome == .succeeded else { return register(now: now, actions: &actions) }
         var refreshed = registration
-        refreshed.update = nil
+        refreshed.updateInFlight = nil
         refreshed.refreshedAt = now
-        refreshed.lifetimeSeconds = registration.pendingLifetimeSeconds ?? registration.lifetimeSeconds
-        refreshed.binding = registration.pendingBinding ?? registration.binding
-        refreshed.objectLinksHash = registration.pendingObjectLinksHash ?? registration.objectLinksHash
+        if let sent = registration.updateInFlight?.value {
+            refreshed.lifetimeSeconds = sent.lifetimeSeconds
+            refreshed.binding = sent.binding
+            refreshed.objectLinksHash = sent.objectLinksHash
+        }
         transition(to: .registered(refreshed), actions: &actions)
         deregisterIfAsked(now: now, actions: &actions)
     }

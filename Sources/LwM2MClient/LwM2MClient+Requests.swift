@@ -65,7 +65,7 @@ extension LwM2MClient {
         guard let current = account,
               let refreshed = store.serverAccounts.first(where: { $0.shortServerID == current.shortServerID })
         else { return }
-        account = refreshed
+        accountSource = [refreshed]
         if case .registered(let registration) = state,
            refreshed.lifetimeSeconds != registration.lifetimeSeconds || configuration.binding(for: refreshed) != registration.binding {
             requestUpdate()

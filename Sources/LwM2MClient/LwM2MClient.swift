@@ -32,7 +32,6 @@ public struct LwM2MClient: Sendable {
     public struct Registration: Sendable {
         /// The Location-Path the server gave (`["rd", "5a3f"]`).
         public var location: RegistrationLocation
-        public var lifetimeSeconds: UInt32
         public var binding: LwM2MBinding
         /// When the last Register or Update was acknowledged.
         public var refreshedAt: Timestamp
@@ -40,42 +39,61 @@ public struct LwM2MClient: Sendable {
         public var registeredAt: Timestamp
         /// A hash of the object links last sent, so an Update carries them only when they changed.
         public var objectLinksHash: Int
-        /// An Update in flight, with when it started.
-        public var update: (request: CoAPRequestID, startedAt: Timestamp)?
+        /// The Update in flight, out of line: a device is updating for a moment of its life, and
+        /// inline it would cost every device 40 bytes.
+        var updateInFlight: OutOfLine<UpdateInFlight>?
         /// Set by the Registration Update Trigger or an object-list change: send an Update now.
         public var updateRequested = false
-        /// What the Update in flight sends, applied once it is acknowledged.
-        var pendingLifetimeSeconds: UInt32?
-        var pendingBinding: LwM2MBinding?
-        var pendingObjectLinksHash: Int?
+        // After the 8-byte fields, so that it packs with `updateRequested` instead of padding.
+        public var lifetimeSeconds: UInt32
+
+        /// An Update in flight, with when it started.
+        public var update: (request: CoAPRequestID, startedAt: Timestamp)? {
+            updateInFlight.map { ($0.value.request, $0.value.startedAt) }
+        }
     }
 
+    /// An Update sent and not answered yet, and what it told the server: applied to the
+    /// registration once it is acknowledged.
+    struct UpdateInFlight: Sendable {
+        var request: CoAPRequestID
+        var startedAt: Timestamp
+        var lifetimeSeconds: UInt32
+        var binding: LwM2MBinding
+        var objectLinksHash: Int
+    }
+
+    // Stored properties run from the widest to the narrowest, so the struct has no padding: a
+    // fleet holds one per device.
     public let configuration: ClientConfiguration
-    /// The device's index in the fleet: its endpoint name and seed derive from it.
-    public let index: UInt32
     public internal(set) var store: ObjectStore
     public internal(set) var state: State = .idle
-    var bootstrapEndpoint: CoAPEndpoint?
+    /// Out of line: only a bootstrapping device has one, and inline it would cost every device 56 bytes.
+    var bootstrapEndpoint: OutOfLine<CoAPEndpoint>?
     var serverEndpoint: CoAPEndpoint?
-    /// The server the device registers with (the first usable account after bootstrap).
-    var account: ServerAccount?
+    /// The server the device registers with (the first usable account after bootstrap), as the
+    /// first element of the accounts it was read from: every untouched device of a profile then
+    /// shares the profile's one array, where a copy would cost each device 68 bytes.
+    var accountSource: [ServerAccount] = []
+    var observations: [Observation] = []
+    /// Hash of the object links the Register in flight carries, kept for its acknowledgement.
+    var registeringLinksHash = 0
+    /// What the server wrote with Write-Attributes.
+    var attributes = NotificationAttributeTable()
+    /// The device's index in the fleet: its endpoint name and seed derive from it.
+    public let index: UInt32
+    /// Connections opened so far: each new endpoint gets fresh message IDs and tokens.
+    var connections: UInt16 = 0
     /// Failed bootstraps in a row, for the back-off.
     var bootstrapFailures: UInt8 = 0
     /// Registration retries: attempt within the sequence, and sequences done (TS 1.1 6.2.1.1).
     var registrationAttempt: UInt8 = 0
     var registrationSequence: UInt8 = 0
-    /// Connections opened so far: each new endpoint gets fresh message IDs and tokens.
-    var connections: UInt16 = 0
-    var observations: [Observation] = []
     /// Stop was asked while a Register was in flight: De-register as soon as it is acknowledged,
     /// so no registration is left behind on the server.
     var deregisterWhenRegistered = false
     /// The De-register in flight ends a session that repeats: Register again once it is answered.
     var registersAgainAfterDeregister = false
-    /// Hash of the object links the Register in flight carries, kept for its acknowledgement.
-    var registeringLinksHash = 0
-    /// What the server wrote with Write-Attributes.
-    var attributes = NotificationAttributeTable()
 
     public init(configuration: ClientConfiguration, profile: DeviceProfile, index: UInt32, seed: UInt64) {
         self.configuration = configuration
@@ -84,6 +102,9 @@ public struct LwM2MClient: Sendable {
     }
 
     public var endpointName: String { configuration.endpointName(index: index) }
+
+    /// The server the device registers with; nil before the first Register and after a bootstrap.
+    var account: ServerAccount? { accountSource.first }
 
     /// The state's name, as metrics and violation reports use it.
     public var stateName: String {
@@ -134,7 +155,7 @@ public struct LwM2MClient: Sendable {
         switch role {
         case .bootstrapServer:
             guard bootstrapEndpoint != nil else { return }
-            bootstrapEndpoint!.receive(datagram, now: now, output: &output)
+            bootstrapEndpoint!.value.receive(datagram, now: now, output: &output)
         case .server:
             guard serverEndpoint != nil else { return }
             serverEndpoint!.receive(datagram, now: now, output: &output)
@@ -148,8 +169,8 @@ public struct LwM2MClient: Sendable {
             var output = CoAPEndpointOutput()
             switch role {
             case .bootstrapServer:
-                guard let deadline = bootstrapEndpoint?.nextDeadline, deadline <= now else { continue }
-                bootstrapEndpoint!.handleDeadline(now: now, output: &output)
+                guard let deadline = bootstrapEndpoint?.value.nextDeadline, deadline <= now else { continue }
+                bootstrapEndpoint!.value.handleDeadline(now: now, output: &output)
             case .server:
                 guard let deadline = serverEndpoint?.nextDeadline, deadline <= now else { continue }
                 serverEndpoint!.handleDeadline(now: now, output: &output)
@@ -219,7 +240,7 @@ public struct LwM2MClient: Sendable {
         func consider(_ time: Timestamp?) {
             if let time, earliest.map({ time < $0 }) ?? true { earliest = time }
         }
-        consider(bootstrapEndpoint?.nextDeadline)
+        consider(bootstrapEndpoint?.value.nextDeadline)
         consider(serverEndpoint?.nextDeadline)
         switch state {
         case .holdingOff(let until): consider(until)
@@ -251,9 +272,9 @@ public struct LwM2MClient: Sendable {
         switch role {
         case .bootstrapServer:
             guard bootstrapEndpoint == nil else { return }
-            bootstrapEndpoint = CoAPEndpoint(parameters: configuration.transmission, seed: seed)
+            bootstrapEndpoint = OutOfLine(CoAPEndpoint(sharedParameters: configuration.sharedTransmission, seed: seed))
         case .server:
-            serverEndpoint = CoAPEndpoint(parameters: configuration.transmission, seed: seed)
+            serverEndpoint = CoAPEndpoint(sharedParameters: configuration.sharedTransmission, seed: seed)
         }
         actions.append(.connect(role, uri: uri))
     }
@@ -276,7 +297,7 @@ public struct LwM2MClient: Sendable {
         var output = CoAPEndpointOutput()
         let id: CoAPRequestID
         switch role {
-        case .bootstrapServer: id = bootstrapEndpoint!.send(request, now: now, output: &output)
+        case .bootstrapServer: id = bootstrapEndpoint!.value.send(request, now: now, output: &output)
         case .server: id = serverEndpoint!.send(request, now: now, output: &output)
         }
         for datagram in output.datagrams { actions.append(.send(role, datagram)) }
@@ -307,7 +328,7 @@ public struct LwM2MClient: Sendable {
     mutating func respond(to request: CoAPIncomingRequest, with response: CoAPMessage, from role: ServerRole, now: Timestamp, actions: inout [ClientAction]) {
         var output = CoAPEndpointOutput()
         switch role {
-        case .bootstrapServer: bootstrapEndpoint?.respond(to: request, with: response, now: now, output: &output)
+        case .bootstrapServer: bootstrapEndpoint?.value.respond(to: request, with: response, now: now, output: &output)
         case .server: serverEndpoint?.respond(to: request, with: response, now: now, output: &output)
         }
         for datagram in output.datagrams { actions.append(.send(role, datagram)) }

@@ -37,13 +37,15 @@ public struct PeerEndpoints<Peer: Hashable & Sendable>: Sendable {
         var scheduled: Timestamp?
     }
 
-    public let parameters: CoAPTransmissionParameters
+    public var parameters: CoAPTransmissionParameters { sharedParameters.value }
+    // One copy for every peer's endpoint.
+    private let sharedParameters: SharedTransmissionParameters
     private var slots: [Peer: Slot] = [:]
     private var deadlines = Heap<Entry>()
     private var seed: UInt64
 
     public init(parameters: CoAPTransmissionParameters, seed: UInt64) {
-        self.parameters = parameters
+        sharedParameters = SharedTransmissionParameters(parameters)
         self.seed = seed
     }
 
@@ -53,7 +55,7 @@ public struct PeerEndpoints<Peer: Hashable & Sendable>: Sendable {
     public mutating func with<Result>(_ peer: Peer, _ body: (inout CoAPEndpoint) -> Result) -> Result {
         var slot = slots.removeValue(forKey: peer) ?? {
             seed &+= 0x9E37_79B9_7F4A_7C15
-            return Slot(endpoint: CoAPEndpoint(parameters: parameters, seed: seed), scheduled: nil)
+            return Slot(endpoint: CoAPEndpoint(sharedParameters: sharedParameters, seed: seed), scheduled: nil)
         }()
         let result = body(&slot.endpoint)
         if let deadline = slot.endpoint.nextDeadline, slot.scheduled.map({ deadline < $0 }) ?? true {

@@ -7,8 +7,8 @@ import LwM2MClient
 public enum DefaultDevice {
     public static let configuration = ClientConfiguration()
 
-    /// The default profile, its account pointing at `serverURI`.
-    public static func profile(serverURI: String = "coap://127.0.0.1:5683") -> DeviceProfile {
+    /// The default profile, its account pointing at `serverURI` with a registration lifetime of `lifetimeSeconds`.
+    public static func profile(serverURI: String = "coap://127.0.0.1:5683", lifetimeSeconds: Int64 = 300) -> DeviceProfile {
         // Literal paths, all valid.
         func path(_ text: String) -> LwM2MPath { try! LwM2MPath(parsing: text) }
         let records: [LwM2MRecord] = [
@@ -17,7 +17,7 @@ public enum DefaultDevice {
             LwM2MRecord(path: path("/0/0/2"), value: .integer(3)),
             LwM2MRecord(path: path("/0/0/10"), value: .integer(1)),
             LwM2MRecord(path: path("/1/0/0"), value: .integer(1)),
-            LwM2MRecord(path: path("/1/0/1"), value: .integer(300)),
+            LwM2MRecord(path: path("/1/0/1"), value: .integer(lifetimeSeconds)),
             LwM2MRecord(path: path("/1/0/6"), value: .boolean(false)),
             LwM2MRecord(path: path("/1/0/7"), value: .string("U")),
             LwM2MRecord(path: path("/3/0/0"), value: .string("lwm2m-fleet")),
