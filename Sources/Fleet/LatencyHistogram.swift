@@ -132,20 +132,99 @@ extension LatencyHistogram {
 extension LatencyHistogram {
     /// A histogram as the result file and time series points keep it: its non-empty buckets,
     /// and its exact smallest non-zero and largest values.
+    ///
+    /// A time series keeps one per second of a run, so the buckets are packed: per bucket two
+    /// LEB128 varints, the distance from the previous bucket's lowest value (before the first: 0)
+    /// in widths of the previous bucket (before the first: the narrowest), then the count. Bucket
+    /// widths are powers of two that never shrink and a bucket's lowest value is a multiple of its
+    /// width, so the distance is a whole number of widths: exact, and 1 between neighbours, so a
+    /// bucket mostly takes 2 bytes where a `Bucket` takes 16.
     public struct Sparse: Sendable, Equatable {
         public let significantDigits: Int
         public let minNonZeroNanoseconds: UInt64?
         public let maxNanoseconds: UInt64
+        private let packedBuckets: [UInt8]
+
+        /// `buckets` must be non-empty buckets of the layout of `significantDigits`, lowest first.
+        fileprivate init(significantDigits: Int, minNonZeroNanoseconds: UInt64?, maxNanoseconds: UInt64, buckets: some Sequence<Bucket>) {
+            self.significantDigits = significantDigits
+            self.minNonZeroNanoseconds = minNonZeroNanoseconds
+            self.maxNanoseconds = maxNanoseconds
+            let layout = LatencyHistogram.layout(significantDigits: significantDigits)
+            var bytes: [UInt8] = []
+            var previous: UInt64 = 0
+            var width = layout.sizeOfEquivalentRangeForValue(0)
+            for bucket in buckets {
+                let distance = bucket.lowestNanoseconds - previous
+                assert(distance.isMultiple(of: width), "\(bucket.lowestNanoseconds) is not the lowest value of a bucket")
+                Self.appendVarint(distance / width, to: &bytes)
+                Self.appendVarint(bucket.count, to: &bytes)
+                previous = bucket.lowestNanoseconds
+                width = layout.sizeOfEquivalentRangeForValue(previous)
+            }
+            // A copy of exactly the bytes written: the array grown by appending has up to twice
+            // the capacity, and this one is kept for the rest of the run.
+            packedBuckets = bytes.withUnsafeBufferPointer { Array($0) }
+        }
+
         /// Non-empty buckets, lowest first.
-        public let buckets: [Bucket]
+        public var buckets: [Bucket] {
+            var decoded: [Bucket] = []
+            forEachBucket { decoded.append($0) }
+            return decoded
+        }
 
         /// Samples in all buckets.
-        public var count: UInt64 { buckets.reduce(0) { $0 + $1.count } }
+        public var count: UInt64 {
+            var count: UInt64 = 0
+            forEachBucket { count += $0.count }
+            return count
+        }
+
+        /// Bytes the packed buckets take (their array's header and allocation aside).
+        var packedByteCount: Int { packedBuckets.count }
+
+        private func forEachBucket(_ body: (Bucket) -> Void) {
+            let layout = LatencyHistogram.layout(significantDigits: significantDigits)
+            var offset = 0
+            var previous: UInt64 = 0
+            var width = layout.sizeOfEquivalentRangeForValue(0)
+            while offset < packedBuckets.count {
+                let lowest = previous + readVarint(at: &offset) * width
+                body(Bucket(lowestNanoseconds: lowest, count: readVarint(at: &offset)))
+                previous = lowest
+                width = layout.sizeOfEquivalentRangeForValue(lowest)
+            }
+        }
+
+        private static func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {
+            var value = value
+            while value >= 0x80 {
+                bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
+                value >>= 7
+            }
+            bytes.append(UInt8(value))
+        }
+
+        private func readVarint(at offset: inout Int) -> UInt64 {
+            var value: UInt64 = 0
+            var shift: UInt64 = 0
+            while true {
+                let byte = packedBuckets[offset]
+                offset += 1
+                value |= UInt64(byte & 0x7F) << shift
+                if byte < 0x80 { return value }
+                shift += 7
+            }
+        }
     }
 
     /// The same samples, without the empty buckets.
     public var sparse: Sparse {
-        Sparse(significantDigits: significantDigits, minNonZeroNanoseconds: smallestNonZero, maxNanoseconds: max, buckets: buckets)
+        let recorded = histogram.recordedValues().lazy.map { [histogram] in
+            Bucket(lowestNanoseconds: histogram.lowestEquivalentForValue($0.value), count: $0.count)
+        }
+        return Sparse(significantDigits: significantDigits, minNonZeroNanoseconds: smallestNonZero, maxNanoseconds: max, buckets: recorded)
     }
 
     /// The histogram `sparse` was made from: same counts, minimum, maximum and percentiles.
@@ -156,9 +235,11 @@ extension LatencyHistogram {
         smallestNonZero = sparse.minNonZeroNanoseconds
     }
 
-    /// The lowest value of the bucket that holds `nanoseconds`, at this precision.
-    fileprivate func bucketLowest(_ nanoseconds: UInt64) -> UInt64 {
-        histogram.lowestEquivalentForValue(nanoseconds)
+    /// An empty histogram of each precision, for bucket arithmetic (which needs no counts).
+    private static let layouts = (1...5).map { LatencyHistogram(significantDigits: $0).histogram }
+
+    fileprivate static func layout(significantDigits: Int) -> Histogram<UInt64> {
+        layouts[significantDigits - 1]
     }
 }
 
@@ -186,28 +267,28 @@ extension LatencyHistogram.Sparse: Codable {
         func corrupted(_ key: CodingKeys, _ message: String) -> DecodingError {
             DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: message)
         }
-        significantDigits = try container.decode(Int.self, forKey: .significantDigits)
+        let significantDigits = try container.decode(Int.self, forKey: .significantDigits)
         guard (1...5).contains(significantDigits) else { throw corrupted(.significantDigits, "must be 1 to 5") }
         // Schema version 1 has one layout; the bounds are written so a reader sees the units.
         guard try container.decode(UInt64.self, forKey: .lowestDiscernibleNanoseconds) == LatencyHistogram.lowestDiscernibleNanoseconds
         else { throw corrupted(.lowestDiscernibleNanoseconds, "must be \(LatencyHistogram.lowestDiscernibleNanoseconds)") }
         guard try container.decode(UInt64.self, forKey: .highestTrackableNanoseconds) == LatencyHistogram.highestTrackableNanoseconds
         else { throw corrupted(.highestTrackableNanoseconds, "must be \(LatencyHistogram.highestTrackableNanoseconds)") }
-        minNonZeroNanoseconds = try container.decodeIfPresent(UInt64.self, forKey: .minNonZeroNanoseconds)
-        maxNanoseconds = try container.decode(UInt64.self, forKey: .maxNanoseconds)
+        let minNonZeroNanoseconds = try container.decodeIfPresent(UInt64.self, forKey: .minNonZeroNanoseconds)
+        let maxNanoseconds = try container.decode(UInt64.self, forKey: .maxNanoseconds)
         guard maxNanoseconds <= LatencyHistogram.highestTrackableNanoseconds else {
             throw corrupted(.maxNanoseconds, "must be at most \(LatencyHistogram.highestTrackableNanoseconds)")
         }
         guard (minNonZeroNanoseconds ?? 1) != 0, (minNonZeroNanoseconds ?? 0) <= maxNanoseconds else {
             throw corrupted(.minNonZeroNanoseconds, "must be above 0 and at most maxNanoseconds")
         }
-        buckets = try container.decode([LatencyHistogram.Bucket].self, forKey: .buckets)
-        let layout = LatencyHistogram(significantDigits: significantDigits)
+        let buckets = try container.decode([LatencyHistogram.Bucket].self, forKey: .buckets)
+        let layout = LatencyHistogram.layout(significantDigits: significantDigits)
         var total: UInt64 = 0
         var previous: UInt64?
         for bucket in buckets {
             let value = bucket.lowestNanoseconds
-            guard bucket.count > 0, value <= maxNanoseconds, previous.map({ value > $0 }) ?? true, layout.bucketLowest(value) == value
+            guard bucket.count > 0, value <= maxNanoseconds, previous.map({ value > $0 }) ?? true, layout.lowestEquivalentForValue(value) == value
             else { throw corrupted(.buckets, "need counts above 0 at rising bucket values up to maxNanoseconds") }
             let (sum, overflow) = total.addingReportingOverflow(bucket.count)
             guard !overflow else { throw corrupted(.buckets, "counts overflow") }
@@ -216,6 +297,7 @@ extension LatencyHistogram.Sparse: Codable {
         }
         let count = try container.decode(UInt64.self, forKey: .count)
         guard total == count else { throw corrupted(.count, "is \(count) but the buckets hold \(total)") }
+        self.init(significantDigits: significantDigits, minNonZeroNanoseconds: minNonZeroNanoseconds, maxNanoseconds: maxNanoseconds, buckets: buckets)
     }
 
     public func encode(to encoder: any Encoder) throws {

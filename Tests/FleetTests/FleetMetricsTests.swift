@@ -1,5 +1,6 @@
 import CoAP
-import Fleet
+// Sparse.packedByteCount is internal: how buckets are packed is not API.
+@testable import Fleet
 import Foundation
 // ServerViolation has no public initializer: only devices report violations.
 @testable import LwM2MClient
@@ -98,6 +99,46 @@ final class FleetMetricsTests: XCTestCase {
         let damaged = json.replacingOccurrences(of: "\"count\":1", with: "\"count\":2")
         XCTAssertNotEqual(json, damaged)
         XCTAssertThrowsError(try JSONDecoder().decode(LatencyHistogram.self, from: Data(damaged.utf8)))
+    }
+
+    func testSparseFormKeepsEveryStatisticFromZeroToTheClampedHour() {
+        var values = Values(state: 7)
+        for digits in 1...4 {
+            var histogram = LatencyHistogram(significantDigits: digits)
+            // Both ends of the layout: zero and values under 512 ns share the first bucket, the hour
+            // (and what is clamped to it) has the last.
+            for value: UInt64 in [0, 0, 1, 300, 511, 512, 999, 1_000, 7_200_000_000_000, LatencyHistogram.highestTrackableNanoseconds - 1] {
+                histogram.record(value)
+            }
+            // A value every 30 % from 1 µs to the hour: gaps of every size between buckets.
+            var magnitude: UInt64 = 1_000
+            while magnitude < LatencyHistogram.highestTrackableNanoseconds {
+                histogram.record(magnitude + values.next(below: magnitude / 3 + 1))
+                magnitude = magnitude * 13 / 10
+            }
+            // Counts that need more than one varint byte.
+            for _ in 0..<300 { histogram.record(5_000_000) }
+            for _ in 0..<20_000 { histogram.record(5_000_001 + values.next(below: 100_000)) }
+
+            let sparse = histogram.sparse
+            XCTAssertEqual(sparse.buckets, histogram.buckets, "\(digits) digits")
+            XCTAssertEqual(sparse.count, histogram.count, "\(digits) digits")
+            XCTAssertEqual(sparse.maxNanoseconds, LatencyHistogram.highestTrackableNanoseconds)
+            XCTAssertEqual(sparse.minNonZeroNanoseconds, 1)
+            assertSameStatistics(LatencyHistogram(sparse), histogram)
+        }
+    }
+
+    func testSparseBucketsTakeAtMostFourBytesEach() {
+        var values = Values(state: 8)
+        for digits in [FleetMetrics.intervalSignificantDigits, 3] {
+            var histogram = LatencyHistogram(significantDigits: digits)
+            for _ in 0..<20_000 { histogram.record(values.duration()) }
+            let sparse = histogram.sparse
+            XCTAssertGreaterThan(sparse.buckets.count, 1_000, "\(digits) digits")
+            XCTAssertLessThanOrEqual(sparse.packedByteCount, 4 * sparse.buckets.count + 8, "\(digits) digits")
+        }
+        XCTAssertEqual(LatencyHistogram().sparse.packedByteCount, 0)
     }
 
     // MARK: Recording
