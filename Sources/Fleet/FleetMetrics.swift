@@ -51,17 +51,22 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
         public fileprivate(set) var arrivals: UInt64 = 0
         public fileprivate(set) var droppedArrivals: UInt64 = 0
         /// Operations that ended or requests answered, by operation.
-        public fileprivate(set) var completed: [String: UInt64] = [:]
+        public var completed: [String: UInt64] { completedByOperation.dictionary }
         /// Of those, the ones that failed.
         public fileprivate(set) var failures: UInt64 = 0
         public fileprivate(set) var violations: UInt64 = 0
+        fileprivate var completedByOperation = NamedCounts<UInt64>()
+
+        private enum CodingKeys: String, CodingKey {
+            case arrivals, droppedArrivals, completedByOperation = "completed", failures, violations
+        }
 
         public init() {}
 
         fileprivate mutating func merge(_ other: IntervalCounts) {
             arrivals += other.arrivals
             droppedArrivals += other.droppedArrivals
-            completed.merge(other.completed, uniquingKeysWith: +)
+            completedByOperation.add(other.completedByOperation)
             failures += other.failures
             violations += other.violations
         }
@@ -93,10 +98,17 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
         public fileprivate(set) var counts: IntervalCounts
         /// Registered devices when the interval closed (`registered` and `updating`).
         public fileprivate(set) var registeredDevices: Int
-        public fileprivate(set) var devicesByState: [String: Int]
+        /// Devices in each state when the interval closed; states with none are left out.
+        public var devicesByState: [String: Int] { deviceCountsByState.dictionary }
         public fileprivate(set) var registerLatency: LatencyHistogram.Sparse
         public fileprivate(set) var registerLatencyP50Nanoseconds: UInt64
         public fileprivate(set) var registerLatencyP99Nanoseconds: UInt64
+        private var deviceCountsByState: NamedCounts<Int>
+
+        private enum CodingKeys: String, CodingKey {
+            case elapsedNanoseconds, counts, registeredDevices, deviceCountsByState = "devicesByState", registerLatency
+            case registerLatencyP50Nanoseconds, registerLatencyP99Nanoseconds
+        }
 
         fileprivate init(
             elapsedNanoseconds: UInt64, counts: IntervalCounts, registeredDevices: Int, devicesByState: [String: Int],
@@ -105,7 +117,7 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
             self.elapsedNanoseconds = elapsedNanoseconds
             self.counts = counts
             self.registeredDevices = registeredDevices
-            self.devicesByState = devicesByState
+            deviceCountsByState = NamedCounts(devicesByState)
             self.registerLatency = registerLatency.sparse
             registerLatencyP50Nanoseconds = registerLatency.value(atPercentile: 50)
             registerLatencyP99Nanoseconds = registerLatency.value(atPercentile: 99)
@@ -132,7 +144,7 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
     ) {
         operations[operation, default: OperationMetrics()]
             .record(outcome: outcome, code: code, latencyNanoseconds: latencyNanoseconds, serviceNanoseconds: serviceNanoseconds)
-        openInterval.completed[operation, default: 0] += 1
+        openInterval.completedByOperation.add(1, to: operation)
         if outcome != .succeeded { openInterval.failures += 1 }
         if operation == LwM2MOperation.register.rawValue { openIntervalRegisterLatency.record(latencyNanoseconds) }
     }
@@ -140,7 +152,7 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
     /// Records a request from a server (read, write, execute, observe...) the device answered.
     public mutating func recordRequestHandled(_ operation: String, code: CoAPCode) {
         operations[operation, default: OperationMetrics()].recordAnswer(code: code)
-        openInterval.completed[operation, default: 0] += 1
+        openInterval.completedByOperation.add(1, to: operation)
         if !code.isSuccess { openInterval.failures += 1 }
     }
 
