@@ -43,6 +43,8 @@ public final class EventLoop {
     // Whether the loop watches the timerfd: only while timers are pending, so they alone keep it running.
     var isWatchingTimer = false
     var isDispatchingTimers = false
+    /// Times the timerfd woke the loop: one per distinct deadline reached, never a busy loop.
+    var timerWakeups = 0
     var sockets = UDPSocketTable()
     var signalWatchers: [UnsafeMutablePointer<uv_signal_t>] = []
     // Set by deinit: callbacks run while closing must not call the owner's handlers.

@@ -1,4 +1,4 @@
-import EventLoop
+@testable import EventLoop
 import XCTest
 
 final class EventLoopTimerTests: XCTestCase {
@@ -70,5 +70,28 @@ final class EventLoopTimerTests: XCTestCase {
         _ = loop.schedule(at: loop.now, tag: 1)
         loop.runUntilIdle()
         XCTAssertEqual(fired, [1, 2, 3])
+    }
+
+    func testTheLoopWakesOncePerDeadlineAndNotAgainWhileNothingIsDue() throws {
+        let loop = try EventLoop()
+        let timeLimit = loop.scheduleTimeLimit()
+        let count = 40
+        let start = loop.now
+        var fired = 0
+        loop.timerFired = { [unowned loop] tag, _ in
+            guard !loop.reachedTimeLimit(tag) else {
+                return
+            }
+            fired += 1
+            if fired == count { loop.cancel(timeLimit) }
+        }
+        for index in 0..<count {
+            _ = loop.schedule(at: start + UInt64(index + 1) * 2_000_000, tag: UInt64(index))
+        }
+        loop.runUntilIdle()
+        XCTAssertEqual(fired, count)
+        // The timerfd is not read after it fires: if setting it again did not clear its readable
+        // state, the loop would wake again at once, thousands of times in 80 ms.
+        XCTAssertLessThanOrEqual(loop.timerWakeups, count + 2)
     }
 }
