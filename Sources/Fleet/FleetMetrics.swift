@@ -39,6 +39,8 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
     public private(set) var devicesByState: [String: Int] = [:]
     /// One point per closed interval, oldest first.
     public private(set) var timeSeries: [TimeSeriesPoint] = []
+    /// The embedded servers' own counts, once the run stopped them; nil against other servers.
+    public var embeddedServer: EmbeddedServerCounts?
     /// Counts since the last closed interval.
     public private(set) var openInterval = IntervalCounts()
     /// Register latencies since the last closed interval.
@@ -244,6 +246,8 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
         case "bytes.sent": return Double(bytesSent)
         case "bytes.received": return Double(bytesReceived)
         case "arrivals.rate_error": return arrivalRateError
+        case _ where metric.hasPrefix(MetricCatalog.embeddedServerPrefix):
+            return embeddedServer?.value(for: metric.dropFirst(MetricCatalog.embeddedServerPrefix.count)).map(Double.init)
         case _ where metric.hasPrefix("loop_lag.") && MetricCatalog.runFields.contains(metric):
             return loopLag.value(forStatistic: metric.dropFirst("loop_lag.".count))
         case _ where metric.hasPrefix("arrival_lateness.") && MetricCatalog.runFields.contains(metric):
@@ -297,6 +301,12 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
         }
         openInterval.merge(other.openInterval)
         openIntervalRegisterLatency.merge(other.openIntervalRegisterLatency)
+        if let theirs = other.embeddedServer {
+            // Shards on several machines each ran their own embedded server.
+            var counts = embeddedServer ?? EmbeddedServerCounts()
+            counts.add(theirs)
+            embeddedServer = counts
+        }
     }
 
     /// Device counts added state by state, leaving out states with none.

@@ -286,6 +286,7 @@ private struct FleetReader {
             inFlightLimit: inFlightLimit.map { Int($0) }, devices: groups, stages: stages, end: end ?? .deregister,
             thresholds: thresholds)
         checkServers(spec)
+        checkEmbeddedServerThresholds(spec)
         checkEndpointNames(spec)
         checkCapacity(spec)
         return spec
@@ -882,6 +883,15 @@ private struct FleetReader {
     }
 
     // MARK: Checks across keys
+
+    /// `server.*` thresholds read the embedded servers' counts, which only a run that starts them has.
+    mutating func checkEmbeddedServerThresholds(_ spec: FleetSpec) {
+        if case .embedded = spec.server { return }
+        for (index, threshold) in spec.thresholds.enumerated() where threshold.metric.hasPrefix(MetricCatalog.embeddedServerPrefix) {
+            report(at: "thresholds[\(index)]", orAt: "thresholds",
+                   "\(threshold.metric) is counted by the embedded servers, and this fleet uses its own; use server: embedded or a device-side metric")
+        }
+    }
 
     /// Each group can reach the server its bootstrap mode needs.
     mutating func checkServers(_ spec: FleetSpec) {

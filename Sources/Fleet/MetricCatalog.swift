@@ -25,6 +25,13 @@ public enum MetricCatalog {
         "arrivals.rate_error", "arrival_lateness.p50", "arrival_lateness.p99", "arrival_lateness.p999", "arrival_lateness.max",
     ]
 
+    /// The embedded servers' own counts (`server.bootstrap_failures`), kept only in runs with
+    /// `server: embedded`.
+    public static let embeddedServerPrefix = "server."
+
+    /// Names of the embedded servers' counts.
+    public static let embeddedServerFields = EmbeddedServerCounts.fields.map { embeddedServerPrefix + $0.name }
+
     /// Whether the field is a duration (so a threshold may give it a time unit).
     /// Fractions, which thresholds also take as percentages: failure rates and the arrival rate error.
     public static func isFraction(_ field: String) -> Bool {
@@ -38,6 +45,6 @@ public enum MetricCatalog {
 
     /// Every valid metric name, for error messages that list what would be valid.
     public static var allNames: [String] {
-        operations.flatMap { operation in operationFields.map { "\(operation).\($0)" } } + runFields
+        operations.flatMap { operation in operationFields.map { "\(operation).\($0)" } } + runFields + embeddedServerFields
     }
 }

@@ -155,6 +155,7 @@ public struct Threshold: Hashable, Sendable, CustomStringConvertible {
         return "unknown metric '\(metric)'; \(suggestion)a metric is OPERATION.FIELD with OPERATION one of "
             + MetricCatalog.operations.joined(separator: ", ") + " and FIELD one of " + MetricCatalog.operationFields.joined(separator: ", ")
             + ", or one of " + MetricCatalog.runFields.joined(separator: ", ")
+            + "; with server: embedded also " + MetricCatalog.embeddedServerFields.joined(separator: ", ")
     }
 }
 

@@ -155,16 +155,18 @@ struct RunCommand: ParsableCommand {
         plan.devices = []
         let outcome = try runner.run()
         let serverSummary = embedded?.stop()
+        var metrics = outcome.metrics
+        metrics.embeddedServer = serverSummary.flatMap(EmbeddedServerCounts.init(summary:))
 
-        let thresholds = spec.thresholdResults(for: outcome.metrics)
+        let thresholds = spec.thresholdResults(for: metrics)
         let formatter = ISO8601DateFormatter()
         let result = ResultFile(
             toolVersion: ToolVersion.current, seed: runSeed, spec: ResultFile.Spec(path: fleet, text: spec.text),
             startedAt: formatter.string(from: startedAt), finishedAt: formatter.string(from: Date()),
-            interrupted: outcome.interrupted, metrics: outcome.metrics, thresholds: thresholds, workers: 1,
+            interrupted: outcome.interrupted, metrics: metrics, thresholds: thresholds, workers: 1,
             shard: shard == nil ? nil : ResultFile.Shard(index: stripe.index, count: stripe.count))
         try result.write(to: out)
-        print(SummaryTable.render(outcome.metrics, thresholds: thresholds, elapsedSeconds: outcome.elapsedSeconds))
+        print(SummaryTable.render(metrics, thresholds: thresholds, elapsedSeconds: outcome.elapsedSeconds))
         if let serverSummary, !serverSummary.isEmpty { print("embedded server: \(serverSummary)") }
         print("result: \(out)\(outcome.interrupted ? " (interrupted)" : "")")
         if thresholds.contains(where: { !$0.passed }) { throw ExitCode(99) }
@@ -218,7 +220,12 @@ struct RunCommand: ParsableCommand {
                 throw ValidationError("a worker wrote no result (\(error))")
             }
         }
-        let merged = try MergeCommand.merge(results, paths: parts)
+        var merged = try MergeCommand.merge(results, paths: parts)
+        if let counts = serverSummary.flatMap(EmbeddedServerCounts.init(summary:)) {
+            // The workers could not see the server's counts: their thresholds are evaluated again.
+            merged.result.metrics.embeddedServer = counts
+            merged.result.thresholds = spec.thresholdResults(for: merged.result.metrics)
+        }
         try merged.result.write(to: out)
         print(SummaryTable.render(merged.result.metrics, thresholds: merged.result.thresholds, elapsedSeconds: merged.elapsedSeconds))
         if let serverSummary, !serverSummary.isEmpty { print("embedded server: \(serverSummary)") }

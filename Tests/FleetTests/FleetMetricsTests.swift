@@ -229,7 +229,9 @@ final class FleetMetricsTests: XCTestCase {
     }
 
     func testEveryCatalogMetricHasAValueAndOtherNamesHaveNone() {
-        let metrics = populated(seed: 3)
+        var metrics = populated(seed: 3)
+        // A run against the embedded servers has their counts as well.
+        metrics.embeddedServer = EmbeddedServerCounts()
         for name in MetricCatalog.allNames {
             XCTAssertNotNil(metrics.value(for: name), name)
         }
@@ -480,5 +482,30 @@ final class FleetMetricsTests: XCTestCase {
         XCTAssertTrue(line("loop lag p99")?.hasSuffix("1.500 ms") ?? false, table)
         XCTAssertTrue(table.contains("PASS  register.latency.p99 < 200ms  (observed 6.000 ms)"), table)
         XCTAssertTrue(table.contains("FAIL  update.failed.rate < 0.01  (observed 1)"), table)
+    }
+
+    func testEmbeddedServerCountsAreReadFromServesSummaryAndAddedAcrossShards() throws {
+        let summary = "registrations=3 registered=10 updated=4 deregistered=7 expired=1 bootstraps=9 bootstrap-failures=2 "
+            + "refused=5 violations-sent=0 retransmissions=6"
+        let counts = try XCTUnwrap(EmbeddedServerCounts(summary: summary))
+        XCTAssertEqual(counts.registrationsHeld, 3)
+        XCTAssertEqual(counts.bootstrapFailures, 2)
+        XCTAssertEqual(counts.retransmissions, 6)
+        // A summary missing a count is not read as zeros.
+        XCTAssertNil(EmbeddedServerCounts(summary: "registrations=3 registered=10"))
+
+        var metrics = FleetMetrics()
+        XCTAssertNil(metrics.value(for: "server.bootstrap_failures"), "no embedded server, no value")
+        metrics.embeddedServer = counts
+        XCTAssertEqual(metrics.value(for: "server.bootstrap_failures"), 2)
+        XCTAssertEqual(metrics.value(for: "server.registrations_held"), 3)
+        var other = FleetMetrics()
+        other.embeddedServer = counts
+        metrics.merge(other)
+        XCTAssertEqual(metrics.value(for: "server.bootstraps"), 18)
+        metrics.merge(FleetMetrics())
+        XCTAssertEqual(metrics.value(for: "server.bootstraps"), 18, "a part without an embedded server adds nothing")
+        let decoded = try JSONDecoder().decode(FleetMetrics.self, from: JSONEncoder().encode(metrics))
+        XCTAssertEqual(decoded.embeddedServer, metrics.embeddedServer)
     }
 }

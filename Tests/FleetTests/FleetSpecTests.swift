@@ -182,6 +182,18 @@ final class FleetSpecTests: XCTestCase {
         XCTAssertTrue(line.contains("bootstrap, register, update"), "lists what would be valid: \(line)")
     }
 
+    func testEmbeddedServerCountsNeedTheEmbeddedServer() {
+        let external = "server: { server: coap://127.0.0.1:5683 }\ndevices:\n  - count: 10\n    bootstrap: none\n"
+            + "stages:\n  - { duration: 1s, rate: 10/s }\nthresholds:\n  - violations == 0\n  - server.bootstrap_failures == 0\n"
+        XCTAssertEqual(problems(external), [
+            "broken.yaml:9:5: thresholds[1]: server.bootstrap_failures is counted by the embedded servers, and this fleet uses "
+                + "its own; use server: embedded or a device-side metric",
+        ])
+        XCTAssertNoThrow(try FleetSpec(
+            yaml: Self.fleet(rest: "thresholds:\n  - server.bootstrap_failures == 0\n  - server.registered > 0\n"), source: "embedded.yaml",
+            baseDirectory: nil))
+    }
+
     func testEveryProblemOfAFileIsReportedInOneGo() {
         let yaml = """
             server: embedded

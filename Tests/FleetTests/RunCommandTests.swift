@@ -64,9 +64,15 @@ final class RunCommandTests: XCTestCase {
               - { duration: 1s, hold: true }
             thresholds:
               - register.failed.rate == 0
+              - server.bootstraps == 2000
+              - server.bootstrap_failures == 0
             """)
         XCTAssertEqual(run.status, 0, run.output)
         let metrics = try XCTUnwrap(run.result?.metrics, run.output)
+        XCTAssertEqual(run.result?.thresholds.map(\.passed), [true, true, true])
+        // The server's side is in the result file too.
+        XCTAssertEqual(metrics.value(for: "server.registered"), metrics.value(for: "register.succeeded"))
+        XCTAssertEqual(metrics.value(for: "server.registrations_held"), 0)
         XCTAssertEqual(metrics.value(for: "bootstrap.succeeded"), 2_000)
         XCTAssertEqual(metrics.value(for: "register.succeeded"), 2_000)
         XCTAssertEqual(metrics.value(for: "deregister.succeeded"), 2_000)
@@ -175,6 +181,7 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(one.result?.workers, 1)
         XCTAssertEqual(two.result?.workers, 2)
         XCTAssertEqual(serverCounts(two.output)["registered"], 400, two.output)
+        XCTAssertEqual(merged.value(for: "server.registered"), 400, "the parent's server counts reach the merged result")
     }
 
     func testShardsMergeIntoOneResult() throws {

@@ -74,7 +74,10 @@ final class ThresholdTests: XCTestCase {
         let nothingClose = try XCTUnwrap(syntaxError("throughput > 5"))
         XCTAssertTrue(nothingClose.message.hasPrefix("unknown metric 'throughput'; a metric is OPERATION.FIELD with OPERATION one of bootstrap, "),
                       nothingClose.message)
-        XCTAssertTrue(nothingClose.message.hasSuffix("arrival_lateness.p999, arrival_lateness.max"), nothingClose.message)
+        XCTAssertTrue(nothingClose.message.contains("arrival_lateness.p999, arrival_lateness.max; "), nothingClose.message)
+        XCTAssertTrue(nothingClose.message.hasSuffix("with server: embedded also server.registrations_held, server.registered, server.updated, "
+            + "server.deregistered, server.expired, server.bootstraps, server.bootstrap_failures, server.refused, server.violations_sent, "
+            + "server.retransmissions"), nothingClose.message)
     }
 
     func testEvaluationComparesTheRunsValueWithTheLimit() throws {
