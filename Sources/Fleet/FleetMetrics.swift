@@ -135,6 +135,13 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
                 registeredDevices: registeredDevices + other.registeredDevices,
                 devicesByState: FleetMetrics.adding(devicesByState, other.devicesByState), registerLatency: latency)
         }
+
+        /// Adds the devices of a worker whose series ended before this point: they stay in the
+        /// states its last point saw, and add nothing to the interval's counts.
+        fileprivate mutating func addDevices(of ended: TimeSeriesPoint) {
+            registeredDevices += ended.registeredDevices
+            deviceCountsByState.add(ended.deviceCountsByState)
+        }
     }
 
     // MARK: Recording
@@ -296,8 +303,21 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
             stageArrivals[stage].started += counts.started
         }
         devicesByState = Self.adding(devicesByState, other.devicesByState)
+        // Workers close their last interval at different ticks. Past the end of one's series, its
+        // devices are still there, in the states its last point saw: without them a plot of the
+        // end shows devices vanishing that in fact stopped.
+        let myLast = timeSeries.last
         for (index, point) in other.timeSeries.enumerated() {
-            if index < timeSeries.count { timeSeries[index].merge(point) } else { timeSeries.append(point) }
+            if index < timeSeries.count {
+                timeSeries[index].merge(point)
+            } else {
+                var extended = point
+                if let myLast { extended.addDevices(of: myLast) }
+                timeSeries.append(extended)
+            }
+        }
+        if let theirLast = other.timeSeries.last {
+            for index in other.timeSeries.count..<timeSeries.count { timeSeries[index].addDevices(of: theirLast) }
         }
         openInterval.merge(other.openInterval)
         openIntervalRegisterLatency.merge(other.openIntervalRegisterLatency)

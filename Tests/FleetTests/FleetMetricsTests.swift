@@ -508,4 +508,31 @@ final class FleetMetricsTests: XCTestCase {
         let decoded = try JSONDecoder().decode(FleetMetrics.self, from: JSONEncoder().encode(metrics))
         XCTAssertEqual(decoded.embeddedServer, metrics.embeddedServer)
     }
+
+    func testAMergedSeriesKeepsTheDevicesOfAWorkerWhoseSeriesEndedEarlier() {
+        // A worker's devices register, and after `intervals` seconds its run ends with them stopped.
+        func worker(devices: Int, intervals: Int) -> FleetMetrics {
+            var metrics = FleetMetrics()
+            for _ in 0..<devices { metrics.recordStateChange(from: "idle", to: "registered") }
+            for interval in 1...intervals {
+                if interval == intervals {
+                    for _ in 0..<devices { metrics.recordStateChange(from: "registered", to: "stopped") }
+                }
+                metrics.recordArrival()
+                metrics.closeInterval(elapsedNanoseconds: UInt64(interval) * 1_000_000_000)
+            }
+            return metrics
+        }
+        var merged = FleetMetrics()
+        for part in [worker(devices: 5, intervals: 3), worker(devices: 7, intervals: 5), worker(devices: 11, intervals: 4)] {
+            merged.merge(part)
+        }
+        XCTAssertEqual(merged.timeSeries.count, 5)
+        XCTAssertEqual(merged.timeSeries.map { $0.devicesByState.values.reduce(0, +) }, [23, 23, 23, 23, 23],
+                       "every device is in every point, in the state its worker last saw")
+        XCTAssertEqual(merged.timeSeries.map { $0.devicesByState["stopped"] ?? 0 }, [0, 0, 5, 16, 23])
+        XCTAssertEqual(merged.timeSeries.map(\.registeredDevices), [23, 23, 18, 7, 0])
+        // Interval counts are not carried: a worker that ended adds no arrivals.
+        XCTAssertEqual(merged.timeSeries.map(\.counts.arrivals), [3, 3, 3, 2, 1])
+    }
 }
