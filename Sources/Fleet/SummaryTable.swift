@@ -15,8 +15,10 @@ public enum SummaryTable {
 
         let names = orderedOperations(metrics.operations.keys)
         let nameWidth = max("operation".count, names.map(\.count).max() ?? 0)
-        let header = ["count", "per s", "ok", "failed", "timeouts", "p50 ms", "p90 ms", "p99 ms", "p999 ms", "max ms"]
-        let widths = [9, 9, 9, 8, 8, 10, 10, 10, 10, 10]
+        // "per s" is over the whole run, arrivals and the end included; "peak/s" is the busiest
+        // one-second interval of the time series, the rate a server was really asked to take.
+        let header = ["count", "per s", "peak/s", "ok", "failed", "timeouts", "p50 ms", "p90 ms", "p99 ms", "p999 ms", "max ms"]
+        let widths = [9, 9, 9, 9, 8, 8, 10, 10, 10, 10, 10]
         func row(_ name: String, _ cells: [String]) -> String {
             pad(name, nameWidth, left: true) + zip(cells, widths).map { " " + pad($0, $1) }.joined()
         }
@@ -26,7 +28,9 @@ public enum SummaryTable {
             let latency = operation.latency
             let durations = LatencyHistogram.namedPercentiles.map { latency.value(atPercentile: $0.percentile) } + [latency.max]
             lines.append(row(name, [
-                "\(operation.count)", fixed(rate(operation.count, elapsedSeconds), decimals: 1), "\(operation.succeeded)",
+                "\(operation.count)", fixed(rate(operation.count, elapsedSeconds), decimals: 1),
+                metrics.timeSeries.isEmpty ? "-" : "\(metrics.timeSeries.lazy.map { $0.counts.completed[name] ?? 0 }.max() ?? 0)",
+                "\(operation.succeeded)",
                 "\(operation.failed)", "\(operation.timeouts)",
             ] + durations.map { latency.isEmpty ? "-" : milliseconds($0) }))
         }

@@ -455,6 +455,9 @@ final class FleetMetricsTests: XCTestCase {
         metrics.recordDroppedArrival()
         metrics.recordRetransmissions(7)
         metrics.recordLoopLag(nanoseconds: 1_500_000)
+        metrics.closeInterval(elapsedNanoseconds: 1_000_000_000)
+        metrics.recordOperation("register", outcome: .succeeded, code: .created, latencyNanoseconds: 1_000_000, serviceNanoseconds: 1)
+        metrics.closeInterval(elapsedNanoseconds: 2_000_000_000)
         let thresholds = [
             ThresholdResult(expression: "register.latency.p99 < 200ms", metric: "register.latency.p99", observed: 6_000_000, passed: true),
             ThresholdResult(expression: "update.failed.rate < 0.01", metric: "update.failed.rate", observed: 1, passed: false),
@@ -464,11 +467,12 @@ final class FleetMetricsTests: XCTestCase {
         func line(_ prefix: String) -> String? { lines.first { $0.hasPrefix(prefix) } }
 
         let header = line("operation") ?? ""
-        for column in ["count", "ok", "failed", "timeouts", "p50 ms", "p90 ms", "p99 ms", "p999 ms", "max ms"] {
+        for column in ["count", "per s", "peak/s", "ok", "failed", "timeouts", "p50 ms", "p90 ms", "p99 ms", "p999 ms", "max ms"] {
             XCTAssertTrue(header.contains(column), column)
         }
         let register = line("register ")?.split(separator: " ") ?? []
-        XCTAssertEqual(register.prefix(6), ["register", "3", "0.3", "3", "0", "0"])
+        // 4 in 10 s, 3 of them in the busiest second.
+        XCTAssertEqual(register.prefix(7), ["register", "4", "0.4", "3", "4", "0", "0"])
         XCTAssertEqual(register.last, "6.000")
         XCTAssertEqual(line("update ")?.split(separator: " ").last, "93000.000")
         XCTAssertEqual(line("read ")?.split(separator: " ").last, "-")
