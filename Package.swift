@@ -1,6 +1,12 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+// Release builds make our modules' generic code and small functions available to the modules
+// that use them, so they are specialized and inlined there: the embedded server's state
+// machines are generic over the peer type, and unspecialized they spent about 10% of the
+// server's CPU looking up generic metadata (issue 8, benchmarks/RESULTS.md).
+let optimizedAcrossModules: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+
 let package = Package(
     name: "lwm2m-fleet",
     products: [
@@ -24,17 +30,18 @@ let package = Package(
             pkgConfig: "libuv",
             providers: [.apt(["libuv1-dev"])]
         ),
-        .target(name: "EventLoop", dependencies: ["CLibUV"]),
-        .target(name: "CoAP"),
-        .target(name: "LwM2M", resources: [.copy("CoreObjects")]),
-        .target(name: "LwM2MClient", dependencies: ["CoAP", "LwM2M"]),
+        .target(name: "EventLoop", dependencies: ["CLibUV"], swiftSettings: optimizedAcrossModules),
+        .target(name: "CoAP", swiftSettings: optimizedAcrossModules),
+        .target(name: "LwM2M", resources: [.copy("CoreObjects")], swiftSettings: optimizedAcrossModules),
+        .target(name: "LwM2MClient", dependencies: ["CoAP", "LwM2M"], swiftSettings: optimizedAcrossModules),
         .target(
             name: "LwM2MServer",
             dependencies: [
                 "CoAP", "LwM2M",
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Yams", package: "Yams"),
-            ]
+            ],
+            swiftSettings: optimizedAcrossModules
         ),
         .target(
             name: "Fleet",
@@ -42,7 +49,8 @@ let package = Package(
                 "EventLoop", "CoAP", "LwM2M", "LwM2MClient", "LwM2MServer",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Yams", package: "Yams"),
-            ]
+            ],
+            swiftSettings: optimizedAcrossModules
         ),
         .executableTarget(
             name: "lwm2m-fleet",
