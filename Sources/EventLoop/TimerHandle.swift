@@ -6,5 +6,5 @@ public struct TimerHandle: Hashable, Sendable {
     let generation: UInt32
 
     /// A handle of no entry (its slot is past any queue): cancelling it does nothing.
-    public static let none = TimerHandle(slot: .max, generation: 0)
+    public static let unscheduled = TimerHandle(slot: .max, generation: 0)
 }

@@ -7,5 +7,5 @@ public struct UDPSocketID: Hashable, Sendable {
 
     /// An ID no socket ever has (its slot is past any table), and whose socket is never open:
     /// for a table that keeps a place per device, where an optional ID would cost 4 bytes more.
-    public static let none = UDPSocketID(slot: .max, generation: 0)
+    public static let notOpen = UDPSocketID(slot: .max, generation: 0)
 }

@@ -29,7 +29,7 @@ struct UDPSocketTable {
             slots[Int(slot)].handle = handle
             slots[Int(slot)].tag = tag
         } else {
-            // UInt32.max is `UDPSocketID.none`'s slot.
+            // UInt32.max is `UDPSocketID.notOpen`'s slot.
             precondition(slots.count < Int(UInt32.max), "too many UDP sockets")
             slot = UInt32(slots.count)
             slots.append(Slot(handle: handle, tag: tag, generation: 0))

@@ -20,7 +20,7 @@ public final class DeviceDriver {
     /// `sourceAddresses[sourceAddressOfDevice[k]]` when these are set.
     public var sourceAddresses: [SocketAddress] = []
     public var sourceAddressOfDevice: [UInt8] = []
-    // Per device, with `UDPSocketID.none` for a socket not open (an optional costs 4 bytes more).
+    // Per device, with `UDPSocketID.notOpen` for a socket not open (an optional costs 4 bytes more).
     private var sockets: [(bootstrap: UDPSocketID, server: UDPSocketID)]
     private var timers: [DeviceTimer]
     private var actions: [ClientAction] = []
@@ -37,8 +37,8 @@ public final class DeviceDriver {
         self.loop = loop
         self.devices = devices
         self.localAddress = localAddress
-        sockets = Array(repeating: (.none, .none), count: devices.count)
-        timers = Array(repeating: .none, count: devices.count)
+        sockets = Array(repeating: (.notOpen, .notOpen), count: devices.count)
+        timers = Array(repeating: .unset, count: devices.count)
         loop.reserveCapacity(sockets: devices.count)
     }
 
@@ -56,7 +56,7 @@ public final class DeviceDriver {
         loop.timerFired = { [unowned self] tag, now in
             guard tag < Self.firstOwnerTag else { return ownerTimer(tag, now) }
             let device = Int(tag)
-            timers[device] = .none
+            timers[device] = .unset
             // The timer may be earlier than the device's deadline (see `reschedule`): then it only moves.
             if let deadline = nextDeadline(of: device), deadline.nanoseconds <= now {
                 devices[device].handleDeadline(now: Timestamp(nanoseconds: now), actions: &actions)
@@ -91,7 +91,7 @@ public final class DeviceDriver {
 
     /// Sockets currently open for devices.
     public var openSockets: Int {
-        sockets.reduce(0) { $0 + ($1.bootstrap == .none ? 0 : 1) + ($1.server == .none ? 0 : 1) }
+        sockets.reduce(0) { $0 + ($1.bootstrap == .notOpen ? 0 : 1) + ($1.server == .notOpen ? 0 : 1) }
     }
 
     private func carryOut(device: Int, now: Timestamp) {
@@ -113,7 +113,7 @@ public final class DeviceDriver {
                 close(role, of: device)
             case .send(let role, let datagram):
                 let socket = role == .server ? sockets[device].server : sockets[device].bootstrap
-                if socket != .none {
+                if socket != .notOpen {
                     bytesSent += datagram.count
                     loop.send(datagram, on: socket)
                 }
@@ -141,12 +141,12 @@ public final class DeviceDriver {
     }
 
     private func close(_ role: ServerRole, of device: Int) {
-        if role == .server, sockets[device].server != .none {
+        if role == .server, sockets[device].server != .notOpen {
             loop.close(sockets[device].server)
-            sockets[device].server = .none
-        } else if role == .bootstrapServer, sockets[device].bootstrap != .none {
+            sockets[device].server = .notOpen
+        } else if role == .bootstrapServer, sockets[device].bootstrap != .notOpen {
             loop.close(sockets[device].bootstrap)
-            sockets[device].bootstrap = .none
+            sockets[device].bootstrap = .notOpen
         }
     }
 
@@ -160,7 +160,7 @@ public final class DeviceDriver {
             // queue on each of them cost more than the occasional early wake-up.
             if let deadline, deadline.nanoseconds >= current.deadline { return }
             loop.cancel(current.handle)
-            timers[device] = .none
+            timers[device] = .unset
         }
         if let deadline {
             timers[device] = DeviceTimer(handle: loop.schedule(at: deadline.nanoseconds, tag: UInt64(device)), deadline: deadline.nanoseconds)
@@ -172,13 +172,13 @@ public final class DeviceDriver {
     }
 }
 
-/// A device's one loop timer and the deadline it is set for; `none` when it has no timer.
+/// A device's one loop timer and the deadline it is set for; `unset` when it has no timer.
 private struct DeviceTimer {
     var handle: TimerHandle
     var deadline: UInt64
 
     /// No timer: a deadline no timer ever has, where an optional would cost 8 bytes more.
-    static let none = DeviceTimer(handle: .none, deadline: .max)
+    static let unset = DeviceTimer(handle: .unscheduled, deadline: .max)
 
     var isSet: Bool { deadline != .max }
 }
