@@ -95,9 +95,12 @@ public final class FleetRunner {
     /// Arrivals started in one loop turn at most: a generator that fell behind still reads its
     /// sockets, signals and end of run between batches.
     private static let arrivalsPerTurn = 256
-    /// De-registers in flight at once at the end: 100,000 sent together would overflow the
-    /// server's receive buffer and come back as retransmissions past the grace period.
-    private static let endingDeregistersInFlight = 1_000
+    /// De-registers in flight at once at the end, for the whole fleet: 100,000 sent together would
+    /// overflow the server's receive buffer and come back as retransmissions past the grace period.
+    /// Each worker (or shard) keeps its share, so 12 workers do not send 12 times as many.
+    static func endingDeregistersInFlight(shards: Int) -> Int {
+        max(16, 1_000 / max(shards, 1))
+    }
     /// Started devices not yet told to stop, once the run is ending; the next is at the end.
     private var stillToStop: [Int] = []
     private static let lagProbeNanoseconds: UInt64 = 10_000_000
@@ -300,7 +303,9 @@ public final class FleetRunner {
     /// Tells more devices to stop while fewer than the window are deregistering.
     private func stopMore(now: UInt64) {
         while let device = stillToStop.last {
-            if plan.deregisterAtEnd, devicesInState["deregistering", default: 0] >= Self.endingDeregistersInFlight { return }
+            if plan.deregisterAtEnd, devicesInState["deregistering", default: 0] >= Self.endingDeregistersInFlight(shards: plan.shardCount) {
+                return
+            }
             stillToStop.removeLast()
             driver.stop(device: device, deregister: plan.deregisterAtEnd, now: Timestamp(nanoseconds: now))
         }
