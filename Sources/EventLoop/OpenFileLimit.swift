@@ -8,8 +8,7 @@ public enum OpenFileLimit {
     /// fleet of 19,000 sockets does not stop at the usual soft limit of 1,024.
     @discardableResult
     public static func raiseToHardLimit() -> (soft: UInt64, hard: UInt64) {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return (0, 0) }
+        guard var limit = read() else { return (0, 0) }
         if limit.rlim_cur < limit.rlim_max {
             var raised = limit
             raised.rlim_cur = limit.rlim_max
@@ -20,8 +19,11 @@ public enum OpenFileLimit {
 
     /// The soft limit now: the most files (sockets) this process may hold open at once.
     public static var current: UInt64 {
+        read().map { UInt64($0.rlim_cur) } ?? 0
+    }
+
+    private static func read() -> rlimit? {
         var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 0 }
-        return UInt64(limit.rlim_cur)
+        return getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 ? limit : nil
     }
 }
