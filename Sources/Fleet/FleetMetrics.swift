@@ -54,6 +54,9 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
         public fileprivate(set) var droppedArrivals: UInt64 = 0
         /// Operations that ended or requests answered, by operation.
         public var completed: [String: UInt64] { completedByOperation.dictionary }
+
+        /// Of `completed`, one operation's count, without building the dictionary.
+        public func completed(_ operation: String) -> UInt64 { completedByOperation.count(of: operation) }
         /// Of those, the ones that failed.
         public fileprivate(set) var failures: UInt64 = 0
         public fileprivate(set) var violations: UInt64 = 0

@@ -25,6 +25,11 @@ struct NamedCounts<Count: FixedWidthInteger & Codable & Sendable>: Sendable, Equ
         Dictionary(uniqueKeysWithValues: entries.lazy.map { ($0.name, $0.count) })
     }
 
+    /// The count of `name`; 0 when it has none.
+    func count(of name: String) -> Count {
+        entries.first { $0.name == name }?.count ?? 0
+    }
+
     mutating func add(_ count: Count, to name: String) {
         if let index = entries.firstIndex(where: { $0.name == name }) {
             entries[index].count += count

@@ -29,7 +29,7 @@ public enum SummaryTable {
             let durations = LatencyHistogram.namedPercentiles.map { latency.value(atPercentile: $0.percentile) } + [latency.max]
             lines.append(row(name, [
                 "\(operation.count)", fixed(rate(operation.count, elapsedSeconds), decimals: 1),
-                metrics.timeSeries.isEmpty ? "-" : "\(metrics.timeSeries.lazy.map { $0.counts.completed[name] ?? 0 }.max() ?? 0)",
+                metrics.timeSeries.isEmpty ? "-" : "\(metrics.timeSeries.lazy.map { $0.counts.completed(name) }.max() ?? 0)",
                 "\(operation.succeeded)",
                 "\(operation.failed)", "\(operation.timeouts)",
             ] + durations.map { latency.isEmpty ? "-" : milliseconds($0) }))

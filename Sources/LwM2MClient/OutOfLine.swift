@@ -19,7 +19,8 @@ struct OutOfLine<Value: Sendable>: Sendable {
     }
 
     var value: Value {
-        get { storage.value }
+        // Read in place: a copy would retain everything the value holds, on every read.
+        _read { yield storage.value }
         _modify {
             if !isKnownUniquelyReferenced(&storage) { storage = Storage(storage.value) }
             yield &storage.value
