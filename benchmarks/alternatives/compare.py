@@ -153,23 +153,17 @@ def process_rss_kib(pid):
 
 def fleet_file(server, mode, devices, prefix, warmup_seconds, window_seconds, arrival_rate):
     """The fleet file of one run, and the progress lines that bracket its window."""
-    if mode == "cycle":
-        # Arrivals spread over `arrival_seconds`, then every device cycles on its own socket.
-        arrival_seconds = max(1, math.ceil(devices / arrival_rate))
-        count = devices
-        stages = (f"  - {{ duration: {arrival_seconds}s, rate: {math.ceil(devices / arrival_seconds)}/s }}\n"
-                  f"  - {{ duration: {warmup_seconds + window_seconds + 2}s, hold: true }}\n")
-        session = "    session: 600ms\n    session-repeat: true\n"
-        first_line = arrival_seconds + warmup_seconds
-    elif mode == "churn":
+    if mode in STEADY_MODES:
         # Arrivals spread over `arrival_seconds` (the server's socket buffer is not flooded), then
-        # the cycle: churn 100%/s sends every registered device away at each tick and back at
-        # the next; lifetime 1s makes it Update 0.5 s after registering.
+        # the cycle. cycle: every device cycles on its own socket, by its session. churn: 100%/s
+        # sends every registered device away at each tick and back at the next; lifetime 1s
+        # makes it Update 0.5 s after registering.
         arrival_seconds = max(1, math.ceil(devices / arrival_rate))
         count = devices
+        churn = ", churn: 100%/s" if mode == "churn" else ""
         stages = (f"  - {{ duration: {arrival_seconds}s, rate: {math.ceil(devices / arrival_seconds)}/s }}\n"
-                  f"  - {{ duration: {warmup_seconds + window_seconds + 2}s, hold: true, churn: 100%/s }}\n")
-        session = ""
+                  f"  - {{ duration: {warmup_seconds + window_seconds + 2}s, hold: true{churn} }}\n")
+        session = "    session: 600ms\n    session-repeat: true\n" if mode == "cycle" else ""
         first_line = arrival_seconds + warmup_seconds
     else:
         # `devices` new devices a second, each online for one cycle of about a second.

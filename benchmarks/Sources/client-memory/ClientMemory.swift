@@ -34,10 +34,11 @@ enum ClientMemory {
         return response.encoded()
     }
 
-    nonisolated(unsafe) static var requestsAnswered = 0
-
-    /// Starts a device and answers what it sends, as a server would, until `until`.
-    static func runDevice(index: UInt32, configuration: ClientConfiguration, profile: DeviceProfile, until: Timestamp) -> LwM2MClient {
+    /// Starts a device and answers what it sends, as a server would, until `until`; counts the
+    /// requests answered in `requestsAnswered`.
+    static func runDevice(
+        index: UInt32, configuration: ClientConfiguration, profile: DeviceProfile, until: Timestamp, requestsAnswered: inout Int
+    ) -> LwM2MClient {
         var client = LwM2MClient(configuration: configuration, profile: profile, index: index, seed: 1)
         var actions: [ClientAction] = []
         var now = Timestamp.seconds(1)
@@ -76,17 +77,20 @@ enum ClientMemory {
         let until = Timestamp.seconds(1).adding(milliseconds: cycles ? 1_250 : 0)
         let profile = DefaultDevice.profile(lifetimeSeconds: cycles ? 1 : 300)
         // Warm up allocator and lazily loaded model outside the measurement.
-        _ = runDevice(index: 0, configuration: configuration, profile: profile, until: until)
+        var warmUpRequests = 0
+        _ = runDevice(index: 0, configuration: configuration, profile: profile, until: until, requestsAnswered: &warmUpRequests)
+        var requestsAnswered = 0
         var devices: [LwM2MClient] = []
         devices.reserveCapacity(count)
         let before = residentBytes()
         for index in 0..<count {
-            devices.append(runDevice(index: UInt32(index + 1), configuration: configuration, profile: profile, until: until))
+            devices.append(runDevice(
+                index: UInt32(index + 1), configuration: configuration, profile: profile, until: until, requestsAnswered: &requestsAnswered))
         }
         let after = residentBytes()
         let perDevice = Double(after - before) / Double(count)
         print("devices: \(count)\(cycles ? ", each after two repeating sessions" : ""), all registered: \(devices.allSatisfy(\.isRegistered))")
-        print("requests answered per device: \(Double(requestsAnswered) / Double(count + 1))")
+        print("requests answered per device: \(Double(requestsAnswered) / Double(count))")
         print("RSS before: \(before / 1024) KiB, after: \(after / 1024) KiB")
         print("bytes of our own state per registered device: \(String(format: "%.0f", perDevice))")
         print("MemoryLayout<LwM2MClient>.size: \(MemoryLayout<LwM2MClient>.size)")
