@@ -22,10 +22,14 @@ public final class DeviceDriver {
     public var sourceAddressOfDevice: [UInt8] = []
     // Per device, with `UDPSocketID.notOpen` for a socket not open (an optional costs 4 bytes more).
     private var sockets: [(bootstrap: UDPSocketID, server: UDPSocketID)]
+    /// Per device and role: which server its last connection went to and whether it answered.
+    private var contacts: [(bootstrap: PeerContact, server: PeerContact)]
+    /// The server URIs devices connected to, indexed by `PeerContact.server`.
+    private var serverURIs: [String] = []
     private var timers: [DeviceTimer]
     private var actions: [ClientAction] = []
-    /// Connections that could not be opened (bad URI, bind failure).
-    public private(set) var connectionFailures = 0
+    /// Sockets that could not be opened, by server URI and reason.
+    public private(set) var connectionFailures: [(server: String, reason: String)] = []
     /// UDP payload bytes devices sent and received.
     public private(set) var bytesSent = 0
     public private(set) var bytesReceived = 0
@@ -38,6 +42,7 @@ public final class DeviceDriver {
         self.devices = devices
         self.localAddress = localAddress
         sockets = Array(repeating: (.notOpen, .notOpen), count: devices.count)
+        contacts = Array(repeating: (PeerContact(), PeerContact()), count: devices.count)
         timers = Array(repeating: .unset, count: devices.count)
         loop.reserveCapacity(sockets: devices.count)
     }
@@ -50,6 +55,7 @@ public final class DeviceDriver {
             let role: ServerRole = tag & 1 == 0 ? .bootstrapServer : .server
             guard device < devices.count else { return }
             bytesReceived += bytes.count
+            if role == .server { contacts[device].server.answered = true } else { contacts[device].bootstrap.answered = true }
             devices[device].receive(Array(bytes), from: role, now: Timestamp(nanoseconds: now), actions: &actions)
             carryOut(device: device, now: Timestamp(nanoseconds: now))
         }
@@ -95,37 +101,40 @@ public final class DeviceDriver {
     }
 
     private func carryOut(device: Int, now: Timestamp) {
-        // Take the actions out first: an observer may call back into the driver (a device
-        // registering again, say), which must find an empty list, not these actions again.
-        var current: [ClientAction] = []
-        swap(&current, &actions)
-        defer {
+        // A socket that cannot be opened is an event of the device, whose actions come next.
+        while !actions.isEmpty {
+            // Take the actions out first: an observer may call back into the driver (a device
+            // registering again, say), which must find an empty list, not these actions again.
+            var current: [ClientAction] = []
+            swap(&current, &actions)
+            for action in current {
+                switch action {
+                case .connect(let role, let uri):
+                    close(role, of: device)
+                    open(role, of: device, uri: uri, now: now)
+                case .disconnect(let role):
+                    close(role, of: device)
+                case .send(let role, let datagram):
+                    let socket = role == .server ? sockets[device].server : sockets[device].bootstrap
+                    if socket != .notOpen {
+                        bytesSent += datagram.count
+                        loop.send(datagram, on: socket)
+                    }
+                default:
+                    observer?(device, action, now)
+                }
+            }
             // Hand the emptied buffer back so the next event appends without allocating.
             current.removeAll(keepingCapacity: true)
             if actions.isEmpty { swap(&current, &actions) }
-        }
-        for action in current {
-            switch action {
-            case .connect(let role, let uri):
-                close(role, of: device)
-                open(role, of: device, uri: uri, now: now)
-            case .disconnect(let role):
-                close(role, of: device)
-            case .send(let role, let datagram):
-                let socket = role == .server ? sockets[device].server : sockets[device].bootstrap
-                if socket != .notOpen {
-                    bytesSent += datagram.count
-                    loop.send(datagram, on: socket)
-                }
-            default:
-                observer?(device, action, now)
-            }
         }
         reschedule(device)
     }
 
     private func open(_ role: ServerRole, of device: Int, uri: String, now: Timestamp) {
         let tag = UInt64(device) << 1 | (role == .server ? 1 : 0)
+        let contact = PeerContact(server: serverIndex(of: uri), answered: false)
+        if role == .server { contacts[device].server = contact } else { contacts[device].bootstrap = contact }
         do {
             let parsed = try CoAPURI(uri)
             // Names other than localhost would need an asynchronous lookup; fleet files give addresses.
@@ -135,9 +144,30 @@ public final class DeviceDriver {
             let socket = try loop.openUDPSocket(bindTo: local, connectTo: remote, tag: tag)
             if role == .server { sockets[device].server = socket } else { sockets[device].bootstrap = socket }
         } catch {
-            connectionFailures += 1
-            observer?(device, .operationFinished(.register, .failed, code: nil, startedAt: now), now)
+            connectionFailures.append((uri, "\(error)"))
+            // Not a silent server: no datagram could be sent to it.
+            if role == .server { contacts[device].server = PeerContact() } else { contacts[device].bootstrap = PeerContact() }
+            devices[device].connectionFailed(role, now: now, actions: &actions)
         }
+    }
+
+    private func serverIndex(of uri: String) -> UInt16 {
+        if let index = serverURIs.firstIndex(of: uri) { return UInt16(index) }
+        // Past 65,535 distinct servers, the rest share the last slot's name in the report.
+        guard serverURIs.count < Int(UInt16.max) else { return UInt16.max - 1 }
+        serverURIs.append(uri)
+        return UInt16(serverURIs.count - 1)
+    }
+
+    /// Per server URI: devices whose last connection to it got no datagram back.
+    public func unansweredDevicesByServer() -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for contact in contacts {
+            for peer in [contact.bootstrap, contact.server] where peer.server != PeerContact.none && !peer.answered {
+                counts[serverURIs[Int(peer.server)], default: 0] += 1
+            }
+        }
+        return counts
     }
 
     private func close(_ role: ServerRole, of device: Int) {
@@ -170,6 +200,14 @@ public final class DeviceDriver {
     private func nextDeadline(of device: Int) -> Timestamp? {
         devices[device].nextDeadlineWithoutCopy()
     }
+}
+
+/// Which server a device's connection of one role went to last, and whether it ever answered.
+private struct PeerContact {
+    static let none = UInt16.max
+    /// Index into `DeviceDriver.serverURIs`; `none` before the first connection.
+    var server = PeerContact.none
+    var answered = false
 }
 
 /// A device's one loop timer and the deadline it is set for; `unset` when it has no timer.

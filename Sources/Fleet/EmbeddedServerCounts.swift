@@ -51,6 +51,11 @@ public struct EmbeddedServerCounts: Sendable, Codable, Equatable {
         }
     }
 
+    /// The counts as serve's summary line writes them, for people.
+    public var summary: String {
+        Self.fields.map { "\($0.key)=\(self[keyPath: $0.field])" }.joined(separator: " ")
+    }
+
     /// The count a `server.NAME` metric names; nil for another name.
     func value(for name: Substring) -> Int? {
         Self.fields.first { $0.name == name }.map { self[keyPath: $0.field] }

@@ -28,6 +28,8 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
     public private(set) var returns: UInt64 = 0
     /// Devices the generator could not start when due (it was the bottleneck).
     public private(set) var droppedArrivals: UInt64 = 0
+    /// When the last scheduled arrival started, from the start of the run.
+    public private(set) var lastArrivalNanoseconds: UInt64 = 0
     /// How late the event loop ran its timers, in nanoseconds.
     public private(set) var loopLag = LatencyHistogram()
     /// How long after its intended arrival time each scheduled device started, in nanoseconds.
@@ -35,8 +37,19 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
     /// By stage (the index of the fleet file's stage; one past the last for starts after the
     /// stages ended): scheduled arrivals intended in it and scheduled arrivals that started in it.
     public private(set) var stageArrivals: [StageArrivals] = []
-    /// Devices in each state now (`LwM2MClient.stateName`); states with none are left out.
+    /// Devices in each state now (`DeviceState.name`); states with none are left out.
     public private(set) var devicesByState: [String: Int] = [:]
+    /// Devices that did not get where their profile aims when the run ended, by the state they
+    /// stopped in (`DeviceState.name`, or `not-started` / `dropped` for devices that never started).
+    public private(set) var unfinishedDevices: [String: Int] = [:]
+    /// Per server URI: devices whose last connection to it never got a datagram back.
+    public private(set) var unansweredDevicesByServer: [String: Int] = [:]
+    /// Sockets that could not be opened, by server URI and reason.
+    public private(set) var connectionFailures: [String: Int] = [:]
+    /// How the run ended; nil until it did.
+    public var endReason: RunScheduler.EndReason?
+    /// The end of the run: how its De-registers were paced and what they could not reach.
+    public private(set) var endOfRun: EndOfRunReport?
     /// One point per closed interval, oldest first.
     public private(set) var timeSeries: [TimeSeriesPoint] = []
     /// The embedded servers' own counts, once the run stopped them; nil against other servers.
@@ -174,8 +187,32 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
         openInterval.violations += 1
     }
 
-    public mutating func recordRetransmissions(_ count: Int) {
+    /// CON messages of `operation` sent again.
+    public mutating func recordRetransmissions(_ count: Int, of operation: String) {
         retransmissions += UInt64(count)
+        operations[operation, default: OperationMetrics()].recordRetransmissions(count)
+    }
+
+    /// A device that did not get where its profile aims, in `state`; `pendingOperation` is the
+    /// operation it still needed when no failure of it is counted yet.
+    public mutating func recordUnfinishedDevice(state: String, pendingOperation: String?) {
+        unfinishedDevices[state, default: 0] += 1
+        if let pendingOperation { operations[pendingOperation, default: OperationMetrics()].recordUnfinished() }
+    }
+
+    /// Devices whose last connection to `server` never got an answer.
+    public mutating func recordUnanswered(server: String, devices: Int) {
+        unansweredDevicesByServer[server, default: 0] += devices
+    }
+
+    /// A socket that could not be opened for `server`, and why.
+    public mutating func recordConnectionFailure(server: String, reason: String) {
+        connectionFailures["\(server): \(reason)", default: 0] += 1
+    }
+
+    /// What the end of the run did.
+    public mutating func recordEndOfRun(_ report: EndOfRunReport) {
+        endOfRun = report
     }
 
     public mutating func recordBytes(sent: Int, received: Int) {
@@ -190,8 +227,9 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
 
     /// A device started by the arrival schedule: `recordArrival`, plus where it fell in the stages
     /// and how late it started.
-    public mutating func recordScheduledArrival(intendedStage: Int, startedStage: Int, latenessNanoseconds: UInt64) {
+    public mutating func recordScheduledArrival(intendedStage: Int, startedStage: Int, latenessNanoseconds: UInt64, atNanoseconds: UInt64 = 0) {
         recordArrival()
+        lastArrivalNanoseconds = max(lastArrivalNanoseconds, atNanoseconds)
         let needed = max(intendedStage, startedStage) + 1
         if stageArrivals.count < needed { stageArrivals += Array(repeating: StageArrivals(), count: needed - stageArrivals.count) }
         stageArrivals[intendedStage].intended += 1
@@ -219,9 +257,9 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
 
     /// Moves a device from one state to another. A device enters the counts with its first
     /// change: the state it left then (`idle`, never announced) has none to take away.
-    public mutating func recordStateChange(from: String, to: String) {
-        if let count = devicesByState[from] { devicesByState[from] = count > 1 ? count - 1 : nil }
-        devicesByState[to, default: 0] += 1
+    public mutating func recordStateChange(from: DeviceState, to: DeviceState) {
+        if let count = devicesByState[from.name] { devicesByState[from.name] = count > 1 ? count - 1 : nil }
+        devicesByState[to.name, default: 0] += 1
     }
 
     /// Ends the current interval: appends its counts, the devices by state now, and its register
@@ -237,10 +275,17 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
     // MARK: Reading
 
     /// Devices registered now: `registered`, and `updating` (registered, with an Update in flight).
-    public var registeredDevices: Int { devicesByState["registered", default: 0] + devicesByState["updating", default: 0] }
+    public var registeredDevices: Int {
+        devicesByState[DeviceState.registered.name, default: 0] + devicesByState[DeviceState.updating.name, default: 0]
+    }
 
     /// Devices waiting to try again after a failed bootstrap or registration.
-    public var failedDevices: Int { devicesByState["waiting", default: 0] }
+    public var failedDevices: Int {
+        devicesByState[DeviceState.waitingToBootstrap.name, default: 0] + devicesByState[DeviceState.waitingToRegister.name, default: 0]
+    }
+
+    /// Devices that did not get where their profile aims.
+    public var unfinishedDeviceCount: Int { unfinishedDevices.values.reduce(0, +) }
 
     /// The value of a `MetricCatalog.allNames` metric (durations in nanoseconds), or nil for a
     /// name not in the catalog. An operation that never happened reads 0 in every field.
@@ -253,6 +298,7 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
         case "returns": return Double(returns)
         case "devices.registered": return Double(registeredDevices)
         case "devices.failed": return Double(failedDevices)
+        case "devices.unfinished": return Double(unfinishedDeviceCount)
         case "bytes.sent": return Double(bytesSent)
         case "bytes.received": return Double(bytesReceived)
         case "arrivals.rate_error": return arrivalRateError
@@ -298,6 +344,7 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
         arrivals += other.arrivals
         returns += other.returns
         droppedArrivals += other.droppedArrivals
+        lastArrivalNanoseconds = max(lastArrivalNanoseconds, other.lastArrivalNanoseconds)
         loopLag.merge(other.loopLag)
         arrivalLateness.merge(other.arrivalLateness)
         for (stage, counts) in other.stageArrivals.enumerated() {
@@ -306,6 +353,11 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
             stageArrivals[stage].started += counts.started
         }
         devicesByState = Self.adding(devicesByState, other.devicesByState)
+        unfinishedDevices.merge(other.unfinishedDevices, uniquingKeysWith: +)
+        unansweredDevicesByServer.merge(other.unansweredDevicesByServer, uniquingKeysWith: +)
+        connectionFailures.merge(other.connectionFailures, uniquingKeysWith: +)
+        endReason = Self.earlier(endReason, other.endReason)
+        if let theirs = other.endOfRun { endOfRun = endOfRun.map { $0.merged(with: theirs) } ?? theirs }
         // Workers close their last interval at different ticks. Past the end of one's series, its
         // devices are still there, in the states its last point saw: without them a plot of the
         // end shows devices vanishing that in fact stopped.
@@ -330,6 +382,13 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
             counts.add(theirs)
             embeddedServer = counts
         }
+    }
+
+    /// Of two parts' end reasons, the one that says the run was cut short, if either does.
+    private static func earlier(_ mine: RunScheduler.EndReason?, _ theirs: RunScheduler.EndReason?) -> RunScheduler.EndReason? {
+        guard let mine else { return theirs }
+        guard let theirs else { return mine }
+        return mine == .completed ? theirs : mine
     }
 
     /// Device counts added state by state, leaving out states with none.

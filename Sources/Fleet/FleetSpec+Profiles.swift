@@ -31,6 +31,9 @@ public struct DeviceGroupSetup: Sendable {
 
     public func endpointName(index: UInt32) -> String { configuration.endpointName(index: index) }
 
+    /// What the group's devices do first: bootstrap, or register with their preinstalled account.
+    public var firstOperation: LwM2MOperation { configuration.bootstrapMode == .none ? .register : .bootstrap }
+
     /// The address device `index` (global, in `indices`) binds its sockets to: the group's
     /// addresses taken in turn, the first for the group's first device.
     public func localAddress(forDevice index: UInt32) -> SocketAddress {

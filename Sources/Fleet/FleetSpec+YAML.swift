@@ -278,18 +278,38 @@ private struct FleetReader {
         let server = fields["server"].flatMap { self.server($0) }
         let groups = fields["devices"].flatMap { deviceGroups($0) }
         let stages = fields["stages"].flatMap { self.stages($0) }
-        let end = fields["end"].flatMap { choice($0, at: "end", FleetSpec.EndMode.allCases.map { ($0.rawValue, $0) }) }
+        let end = fields["end"].flatMap { self.end($0) }
         let thresholds = fields["thresholds"].flatMap { self.thresholds($0) } ?? []
         guard problems.isEmpty, let server, let groups, let stages else { return nil }
-        let spec = FleetSpec(
+        var spec = FleetSpec(
             source: source, text: yaml, seed: seed, durationLimitSeconds: durationLimit, server: server,
-            inFlightLimit: inFlightLimit.map { Int($0) }, devices: groups, stages: stages, end: end ?? .deregister,
+            inFlightLimit: inFlightLimit.map { Int($0) }, devices: groups, stages: stages, end: end?.mode ?? .deregister,
             thresholds: thresholds)
+        spec.endDeregistersPerSecond = end?.rate
+        spec.endGraceSeconds = end?.grace ?? spec.endGraceSeconds
         checkServers(spec)
         checkEmbeddedServerThresholds(spec)
         checkEndpointNames(spec)
         checkCapacity(spec)
         return spec
+    }
+
+    // MARK: End
+
+    /// `end: deregister`, `end: drop`, or `end: { mode: deregister, rate: 500/s, grace: 30s }`.
+    mutating func end(_ node: Node) -> (mode: FleetSpec.EndMode, rate: Double?, grace: Double?)? {
+        let modes = FleetSpec.EndMode.allCases.map { ($0.rawValue, $0) }
+        if node.scalar != nil { return choice(node, at: "end", modes).map { ($0, nil, nil) } }
+        guard let fields = fields(
+            node, at: "end", what: "deregister, drop, or a mapping such as { mode: deregister, rate: 500/s, grace: 30s }",
+            allowed: ["mode", "rate", "grace"])
+        else { return nil }
+        let mode = fields["mode"].flatMap { choice($0, at: "end.mode", modes) } ?? .deregister
+        let pace = fields["rate"].flatMap { self.rate($0, at: "end.rate") }
+        if let rateNode = fields["rate"], pace == 0 { report(rateNode, "end.rate", "must be above 0/s") }
+        if let rateNode = fields["rate"], mode == .drop { report(rateNode, "end.rate", "paces De-registers; with mode: drop nothing is sent") }
+        let grace = fields["grace"].flatMap { duration($0, at: "end.grace", allowZero: true) }
+        return (mode, pace, grace)
     }
 
     // MARK: Server

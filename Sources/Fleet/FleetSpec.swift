@@ -57,7 +57,10 @@ import LwM2MClient
 ///   - { duration: 30s, hold: true }      # no arrivals; devices live on (updates, answering the server)
 ///   - { duration: 1m, hold: true, churn: 5%/min }   # optional on any stage: this fraction of the devices
 ///                                        # deregisters and comes back per unit of time
-/// end: deregister               # after the last stage: deregister (default) or drop (go silent)
+/// end: deregister               # after the last stage: deregister (default) or drop (go silent), or
+/// # end: { mode: deregister, rate: 500/s, grace: 30s }   # De-registers paced at rate (default: the
+///                               # busiest arrival stage's rate), answers awaited for grace (default
+///                               # 15s) after the last one is sent
 /// thresholds:                   # optional: `metric comparator value`, metric from MetricCatalog
 ///   - register.latency.p99 < 200ms
 ///   - bootstrap.failed.rate < 0.001
@@ -228,6 +231,10 @@ public struct FleetSpec: Sendable {
     public var devices: [DeviceGroup]
     public var stages: [Stage]
     public var end: EndMode
+    /// The pace of the De-registers at the end for the whole fleet; nil: the busiest arrival rate.
+    public var endDeregistersPerSecond: Double?
+    /// How long the end waits for answers after the last De-register is sent.
+    public var endGraceSeconds: Double = 15
     public var thresholds: [Threshold]
 
     public init(
@@ -301,6 +308,18 @@ public struct FleetSpec: Sendable {
 
     /// Devices per second the stages ask for `seconds` into the run (0 after the last stage).
     public func arrivalRate(atSeconds seconds: Double) -> Double { arrivalSchedule.rate(at: seconds) }
+
+    /// How one stripe of `stripes` ends the run: its share of the fleet's De-register pace (by
+    /// default no faster than the busiest arrival stage, the rate the server already took).
+    public func endOfRun(stripes: Int) -> EndOfRun {
+        let pace = endDeregistersPerSecond ?? arrivalSchedule.peakRate
+        return EndOfRun(mode: end, deregistersPerSecond: pace / Double(max(stripes, 1)), graceSeconds: endGraceSeconds)
+    }
+
+    /// Whether `duration-limit` stops the run before its stages are done.
+    public var durationLimitCutsStages: Bool {
+        durationLimitSeconds.map { $0 < stagesDurationSeconds } ?? false
+    }
 
     /// Seconds of all stages together: arrivals, holds and churn; the run then ends as `end` says.
     public var stagesDurationSeconds: Double { stages.reduce(0) { $0 + $1.durationSeconds } }

@@ -119,6 +119,8 @@ extension LatencyHistogram {
 
     /// `p50`, `p90`, `p99`, `p999`, `max` or `mean`, in nanoseconds; nil for another name.
     func value(forStatistic statistic: Substring) -> Double? {
+        // No samples, no value: a percentile of nothing must not pass a threshold as 0.
+        guard !isEmpty else { return nil }
         switch statistic {
         case "max": return Double(max)
         case "mean": return mean

@@ -12,14 +12,14 @@ public enum MetricCatalog {
     /// Fields of an operation. Latencies are in nanoseconds in the result file; thresholds may
     /// write them with a unit (`200ms`, `1.5s`, `300us`).
     public static let operationFields = [
-        "count", "succeeded", "failed", "timeouts", "failed.rate",
+        "count", "succeeded", "failed", "timeouts", "unfinished", "retransmissions", "failed.rate",
         "latency.p50", "latency.p90", "latency.p99", "latency.p999", "latency.max", "latency.mean",
         "service.p50", "service.p90", "service.p99", "service.p999", "service.max", "service.mean",
     ]
 
     /// Run-wide fields.
     public static let runFields = [
-        "violations", "dropped", "retransmissions", "arrivals", "returns", "devices.registered", "devices.failed",
+        "violations", "dropped", "retransmissions", "arrivals", "returns", "devices.registered", "devices.failed", "devices.unfinished",
         "bytes.sent", "bytes.received",
         "loop_lag.p50", "loop_lag.p99", "loop_lag.p999", "loop_lag.max",
         "arrivals.rate_error", "arrival_lateness.p50", "arrival_lateness.p99", "arrival_lateness.p999", "arrival_lateness.max",

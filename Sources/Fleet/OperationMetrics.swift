@@ -16,6 +16,11 @@ public struct OperationMetrics: Sendable, Codable, Equatable {
     public private(set) var failed: UInt64 = 0
     /// Of `failed`, those that got no response.
     public private(set) var timeouts: UInt64 = 0
+    /// Devices that ended the run still needing this operation, with no failure of it counted
+    /// (waiting to retry, never started, not reached by the end): `failed.rate` counts them as failures.
+    public private(set) var unfinished: UInt64 = 0
+    /// CON messages of this operation sent again.
+    public private(set) var retransmissions: UInt64 = 0
     /// Responses by code as written in logs ("2.01").
     public private(set) var responseCodes: [String: UInt64] = [:]
     /// From the intended start to the end, in nanoseconds.
@@ -45,25 +50,45 @@ public struct OperationMetrics: Sendable, Codable, Equatable {
         responseCodes[code.description, default: 0] += 1
     }
 
+    /// Counts a device that ended the run still needing this operation.
+    public mutating func recordUnfinished() {
+        unfinished += 1
+    }
+
+    public mutating func recordRetransmissions(_ count: Int) {
+        retransmissions += UInt64(count)
+    }
+
+    /// Failed and unfinished over all attempts and unfinished devices; nil with neither.
+    public var failedRate: Double? {
+        let attempts = count + unfinished
+        return attempts == 0 ? nil : Double(failed + unfinished) / Double(attempts)
+    }
+
     /// Adds `other`'s counts and samples (histograms bucket by bucket).
     public mutating func merge(_ other: OperationMetrics) {
         count += other.count
         succeeded += other.succeeded
         failed += other.failed
         timeouts += other.timeouts
+        unfinished += other.unfinished
+        retransmissions += other.retransmissions
         responseCodes.merge(other.responseCodes, uniquingKeysWith: +)
         latency.merge(other.latency)
         service.merge(other.service)
     }
 
-    /// The value of one of `MetricCatalog.operationFields`, or nil for another name.
+    /// The value of one of `MetricCatalog.operationFields`; nil for another name, and for a rate
+    /// or a duration with no samples: a percentile of nothing is not 0.
     public func value(for field: String) -> Double? {
         switch field {
         case "count": Double(count)
         case "succeeded": Double(succeeded)
         case "failed": Double(failed)
         case "timeouts": Double(timeouts)
-        case "failed.rate": count == 0 ? 0 : Double(failed) / Double(count)
+        case "unfinished": Double(unfinished)
+        case "retransmissions": Double(retransmissions)
+        case "failed.rate": failedRate
         default: Self.durationValue(for: field, latency: latency, service: service)
         }
     }

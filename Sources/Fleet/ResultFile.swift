@@ -24,7 +24,9 @@ public struct ThresholdResult: Sendable, Codable, Equatable {
 /// Keys are sorted and the output is indented, so two result files diff well.
 public struct ResultFile: Sendable, Codable, Equatable {
     /// The schema this tool writes and reads; a reader refuses a newer one.
-    public static let currentSchemaVersion = 1
+    /// Version 2: typed device states (`waiting-to-bootstrap`, `waiting-to-register`), unfinished
+    /// devices, how the run ended, retransmissions and unfinished devices per operation.
+    public static let currentSchemaVersion = 2
 
     /// The fleet file the run used, as it was then.
     public struct Spec: Sendable, Codable, Equatable {
@@ -102,6 +104,22 @@ public struct ResultFile: Sendable, Codable, Equatable {
         } catch {
             throw ResultFileError(path: path, message: "cannot write it: \(error.localizedDescription); check the directory exists and is writable")
         }
+    }
+
+    /// Checks, before a run starts, that `write(to: path)` will be able to write there: a run
+    /// must not be lost at its end to a typo in the path.
+    public static func checkWritable(_ path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw ResultFileError(path: path, message: "is a directory; give a file name for the result, such as result.json")
+        }
+        let probe = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).probe")
+        guard FileManager.default.createFile(atPath: probe.path, contents: Data()) else {
+            throw ResultFileError(
+                path: path, message: "cannot be written: \(url.deletingLastPathComponent().path) does not exist or is not writable; give another --out")
+        }
+        try? FileManager.default.removeItem(at: probe)
     }
 
     /// Reads a result file written by `write(to:)`.

@@ -1,4 +1,5 @@
 import Foundation
+import LwM2MClient
 
 /// The table printed at the end of a run: one row per operation, the generator's health, and
 /// the threshold outcomes.
@@ -6,35 +7,49 @@ public enum SummaryTable {
     /// Renders `metrics` as fixed-width text. Latencies are from the intended start, in
     /// milliseconds; `-` where an operation has none (requests the devices answered).
     public static func render(_ metrics: FleetMetrics, thresholds: [ThresholdResult], elapsedSeconds: Double) -> String {
+        // Over the arrivals themselves, not the holds and the end after them.
+        let arrivalSeconds = Double(metrics.lastArrivalNanoseconds) / 1e9
         var lines = [
-            "\(metrics.arrivals) devices started in \(fixed(elapsedSeconds, decimals: 1)) s"
-                + " (\(fixed(rate(metrics.arrivals, elapsedSeconds), decimals: 1))/s)"
+            "\(metrics.arrivals) devices started in \(fixed(arrivalSeconds, decimals: 1)) s"
+                + " (\(fixed(rate(metrics.arrivals, arrivalSeconds), decimals: 1))/s), run took \(fixed(elapsedSeconds, decimals: 1)) s"
                 + (metrics.returns > 0 ? ", \(metrics.returns) returns after churn" : ""),
             "",
         ]
 
         let names = orderedOperations(metrics.operations.keys)
         let nameWidth = max("operation".count, names.map(\.count).max() ?? 0)
-        // "per s" is over the whole run, arrivals and the end included; "peak/s" is the busiest
-        // one-second interval of the time series, the rate a server was really asked to take.
-        let header = ["count", "per s", "peak/s", "ok", "failed", "timeouts", "p50 ms", "p90 ms", "p99 ms", "p999 ms", "max ms"]
-        let widths = [9, 9, 9, 9, 8, 8, 10, 10, 10, 10, 10]
+        // "per s" is over the seconds from the operation's first to its last completion, not the
+        // holds around them; "peak/s" is the busiest one-second interval of the time series, the
+        // rate a server was really asked to take.
+        let header = ["count", "per s", "peak/s", "ok", "failed", "timeouts", "retrans", "p50 ms", "p90 ms", "p99 ms", "p999 ms", "max ms"]
+        let widths = [9, 9, 9, 9, 8, 8, 8, 10, 10, 10, 10, 10]
         func row(_ name: String, _ cells: [String]) -> String {
             pad(name, nameWidth, left: true) + zip(cells, widths).map { " " + pad($0, $1) }.joined()
         }
         lines.append(row("operation", header))
+        var codes: [String] = []
         for name in names {
-            guard let operation = metrics.operations[name], operation.count > 0 else { continue }
+            guard let operation = metrics.operations[name], operation.count + operation.unfinished > 0 else { continue }
             let latency = operation.latency
             let durations = LatencyHistogram.namedPercentiles.map { latency.value(atPercentile: $0.percentile) } + [latency.max]
             lines.append(row(name, [
-                "\(operation.count)", fixed(rate(operation.count, elapsedSeconds), decimals: 1),
+                "\(operation.count)", fixed(rate(operation.count, activeSeconds(of: name, in: metrics) ?? elapsedSeconds), decimals: 1),
                 metrics.timeSeries.isEmpty ? "-" : "\(metrics.timeSeries.lazy.map { $0.counts.completed(name) }.max() ?? 0)",
                 "\(operation.succeeded)",
-                "\(operation.failed)", "\(operation.timeouts)",
+                "\(operation.failed)", "\(operation.timeouts)", "\(operation.retransmissions)",
             ] + durations.map { latency.isEmpty ? "-" : milliseconds($0) }))
+            var why = operation.responseCodes.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }
+            if operation.timeouts > 0 { why.append("no response x\(operation.timeouts)") }
+            if operation.unfinished > 0 { why.append("unfinished x\(operation.unfinished)") }
+            if !why.isEmpty { codes.append(pad(name, nameWidth, left: true) + "  " + why.joined(separator: ", ")) }
         }
         if names.isEmpty { lines.append("(no operations)") }
+        if !codes.isEmpty {
+            lines.append("")
+            lines.append("outcomes")
+            lines += codes.map { "  " + $0 }
+        }
+        lines += accounting(metrics)
 
         lines.append("")
         let labelWidth = max(24, (metrics.violationsByKind.keys.map(\.count).max() ?? 0) + 3)
@@ -63,12 +78,48 @@ public enum SummaryTable {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// Seconds from the first to the last interval in which `operation` completed; nil without a time series.
+    private static func activeSeconds(of operation: String, in metrics: FleetMetrics) -> Double? {
+        let active = metrics.timeSeries.indices.filter { metrics.timeSeries[$0].counts.completed(operation) > 0 }
+        guard let first = active.first, let last = active.last else { return nil }
+        return Double(last - first + 1)
+    }
+
+    /// Where devices that did not get where their profile aims stopped, servers that never
+    /// answered, sockets that could not be opened, and what the end of the run did.
+    private static func accounting(_ metrics: FleetMetrics) -> [String] {
+        var lines: [String] = []
+        if metrics.unfinishedDeviceCount > 0 {
+            let states = metrics.unfinishedDevices.sorted { $0.value > $1.value || $0.value == $1.value && $0.key < $1.key }
+            lines.append("")
+            lines.append("unfinished devices \(metrics.unfinishedDeviceCount): " + states.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+        }
+        for (server, devices) in metrics.unansweredDevicesByServer.sorted(by: { $0.key < $1.key }) {
+            lines.append("no response from \(server): \(devices) device\(devices == 1 ? "" : "s")")
+        }
+        for (failure, count) in metrics.connectionFailures.sorted(by: { $0.key < $1.key }) {
+            lines.append("could not open a socket to \(failure) (x\(count))")
+        }
+        if let end = metrics.endOfRun, end.deregistersSent + end.unreached > 0 {
+            var line = "end of run: \(end.deregistersSent) De-registers sent at \(fixed(end.deregistersPerSecond, decimals: 0))/s"
+                + " over \(fixed(end.sendingSeconds, decimals: 1)) s"
+            let deregister = metrics.operations[LwM2MOperation.deregister.rawValue]
+            if let deregister, !deregister.latency.isEmpty {
+                line += ", De-register p99 \(milliseconds(deregister.latency.value(atPercentile: 99))) ms, \(deregister.retransmissions) retransmissions"
+            }
+            if end.unreached > 0 { line += "; \(end.unreached) registered devices not reached before the grace ran out" }
+            lines.append(line)
+        }
+        return lines
+    }
+
     /// Catalog operations in catalog order, then any other (bootstrap interface requests) by name.
     private static func orderedOperations(_ names: Dictionary<String, OperationMetrics>.Keys) -> [String] {
         MetricCatalog.operations.filter(names.contains) + names.filter { !MetricCatalog.operations.contains($0) }.sorted()
     }
 
     private static func observed(_ threshold: ThresholdResult) -> String {
+        if threshold.observed.isNaN { return "no samples" }
         let field = FleetMetrics.operationAndField(of: threshold.metric)?.field ?? threshold.metric
         if MetricCatalog.isDuration(field), threshold.observed.isFinite { return milliseconds(threshold.observed) + " ms" }
         if threshold.observed.isFinite, threshold.observed == threshold.observed.rounded(), abs(threshold.observed) < 1e15 {

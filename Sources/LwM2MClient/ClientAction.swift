@@ -27,8 +27,8 @@ public struct ServerViolation: Hashable, Sendable, CustomStringConvertible {
     public var operation: LwM2MOperation?
     /// The request's Uri-Path as sent.
     public var path: String
-    /// The device's state when the request arrived (`bootstrapping`, `registering`, ...).
-    public var state: String
+    /// The device's state when the request arrived.
+    public var state: DeviceState
 
     public var description: String { "\(operation?.rawValue ?? "request") \(path) while \(state)" }
 }
@@ -47,8 +47,8 @@ public enum ClientAction: Hashable, Sendable {
     case violation(ServerViolation)
     /// A notification for an observation went out.
     case notificationSent(LwM2MPath)
-    /// CON messages the device had to send again.
-    case retransmissions(Int)
+    /// CON messages the device had to send again, and the operation they belong to.
+    case retransmissions(Int, of: LwM2MOperation)
     /// The device entered a new state (for "devices by state" counts).
-    case stateChanged(from: String, to: String)
+    case stateChanged(from: DeviceState, to: DeviceState)
 }

@@ -13,7 +13,7 @@ extension LwM2MClient {
             // reported once (the endpoint drops retransmissions of the same message ID).
             let path = try? LwM2MPath(segments: request.message.uriPath)
             let operation = path.flatMap { LwM2MOperation.deviceManagement(request.message, path: $0) }
-            actions.append(.violation(ServerViolation(operation: operation, path: request.message.path, state: stateName)))
+            actions.append(.violation(ServerViolation(operation: operation, path: request.message.path, state: deviceState)))
             return
         }
         let context = DeviceManagementContext(

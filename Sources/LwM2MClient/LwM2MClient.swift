@@ -106,19 +106,23 @@ public struct LwM2MClient: Sendable {
     /// The server the device registers with; nil before the first Register and after a bootstrap.
     var account: ServerAccount? { accountSource.first }
 
-    /// The state's name, as metrics and violation reports use it.
-    public var stateName: String {
+    /// The state without its data, as metrics, violation reports and the fleet's scheduler use it.
+    public var deviceState: DeviceState {
         switch state {
-        case .idle: "idle"
-        case .holdingOff: "holding-off"
-        case .bootstrapping: "bootstrapping"
-        case .registering: "registering"
-        case .registered(let registration): registration.update == nil ? "registered" : "updating"
-        case .deregistering: "deregistering"
-        case .waiting: "waiting"
-        case .stopped: "stopped"
+        case .idle: .idle
+        case .holdingOff: .holdingOff
+        case .bootstrapping: .bootstrapping
+        case .registering: .registering
+        case .registered(let registration): registration.update == nil ? .registered : .updating
+        case .deregistering: .deregistering
+        case .waiting(_, .bootstrap): .waitingToBootstrap
+        case .waiting(_, .register): .waitingToRegister
+        case .stopped: .stopped
         }
     }
+
+    /// The state's name (`registered`, `waiting-to-register`, ...).
+    public var stateName: String { deviceState.name }
 
     public var isRegistered: Bool {
         if case .registered = state { return true }
@@ -224,7 +228,45 @@ public struct LwM2MClient: Sendable {
             transition(to: .deregistering(startedAt: now, request: id), actions: &actions)
             return
         }
+        reportOperationCutOff(now: now, actions: &actions)
         finish(actions: &actions)
+    }
+
+    /// The operation in flight, if any, ends unanswered when the device stops: it counts as a
+    /// timeout with its latency so far, so a run against a silent server cannot pass on nothing.
+    mutating func reportOperationCutOff(now: Timestamp, actions: inout [ClientAction]) {
+        guard let (operation, startedAt) = operationInFlight else { return }
+        actions.append(.operationFinished(operation, .timedOut, code: nil, startedAt: startedAt))
+    }
+
+    /// The operation the device started and is waiting for, with when it started.
+    public var operationInFlight: (operation: LwM2MOperation, startedAt: Timestamp)? {
+        switch state {
+        case .bootstrapping(let startedAt, _, _): (.bootstrap, startedAt)
+        case .registering(let startedAt, _): (.register, startedAt)
+        case .deregistering(let startedAt, _): (.deregister, startedAt)
+        case .registered(let registration): registration.update.map { (.update, $0.startedAt) }
+        default: nil
+        }
+    }
+
+    /// The driver could not open the socket for `role` (a host name it cannot resolve, no free
+    /// port): the operation that needed it fails at once, as the state machine of that role says.
+    public mutating func connectionFailed(_ role: ServerRole, now: Timestamp, actions: inout [ClientAction]) {
+        switch (role, state) {
+        case (.bootstrapServer, .bootstrapping(let startedAt, _, _)):
+            bootstrapFailed(startedAt: startedAt, outcome: .failed, code: nil, now: now, actions: &actions)
+        case (.bootstrapServer, .holdingOff):
+            // Nothing can reach a device without its bootstrap socket: ask for bootstrap instead.
+            disconnect(.bootstrapServer, actions: &actions)
+            requestBootstrap(now: now, actions: &actions)
+        case (.server, .registering(let startedAt, _)):
+            serverEndpoint = nil
+            actions.append(.operationFinished(.register, .failed, code: nil, startedAt: startedAt))
+            registrationFailed(now: now, actions: &actions)
+        default:
+            break
+        }
     }
 
     /// `nextDeadline` for a device kept in a collection: being `mutating`, it reads the device
@@ -260,9 +302,9 @@ public struct LwM2MClient: Sendable {
     // MARK: Plumbing shared by the flows
 
     mutating func transition(to newState: State, actions: inout [ClientAction]) {
-        let before = stateName
+        let before = deviceState
         state = newState
-        let after = stateName
+        let after = deviceState
         if before != after { actions.append(.stateChanged(from: before, to: after)) }
     }
 
@@ -307,7 +349,7 @@ public struct LwM2MClient: Sendable {
     /// Carries out what an endpoint produced: datagrams out, then each event.
     mutating func process(_ output: CoAPEndpointOutput, from role: ServerRole, now: Timestamp, actions: inout [ClientAction]) {
         for datagram in output.datagrams { actions.append(.send(role, datagram)) }
-        if output.retransmissions > 0 { actions.append(.retransmissions(output.retransmissions)) }
+        if output.retransmissions > 0 { actions.append(.retransmissions(output.retransmissions, of: retransmittedOperation(role))) }
         for event in output.events {
             switch event {
             case .request(let request):
@@ -322,6 +364,13 @@ public struct LwM2MClient: Sendable {
                 break
             }
         }
+    }
+
+    /// What a retransmission on `role`'s socket repeats, by what the device waits for there: its
+    /// one request in flight, or else a confirmable notification.
+    func retransmittedOperation(_ role: ServerRole) -> LwM2MOperation {
+        guard role == .server else { return .bootstrap }
+        return deviceState.operationInFlight ?? .notify
     }
 
     /// Answers a request delivered by `role`'s endpoint.

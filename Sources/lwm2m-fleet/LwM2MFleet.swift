@@ -1,4 +1,5 @@
 import ArgumentParser
+import Fleet
 import Foundation
 
 /// The `lwm2m-fleet` command: a simulated LwM2M device fleet for load-testing LwM2M servers.
@@ -8,8 +9,8 @@ struct LwM2MFleet: ParsableCommand {
         commandName: "lwm2m-fleet",
         abstract: "Simulate thousands of LwM2M devices against an LwM2M Bootstrap-Server and Server.",
         discussion: """
-            Exit status: 0 success; 1 undecodable input (decode); 104 invalid arguments or \
-            fleet file. The fleet runner (run, validate, report, merge) arrives in later versions.
+            Exit status: 0 success; 99 a threshold failed; 104 invalid arguments or fleet file; 105 a run \
+            ended before its stages were done; 1 undecodable input (decode) or a failure of the tool itself.
             """,
         version: ToolVersion.current,
         subcommands: [RunCommand.self, ValidateCommand.self, ServeCommand.self, MergeCommand.self, DecodeCommand.self]

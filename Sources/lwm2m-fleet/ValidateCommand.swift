@@ -8,9 +8,10 @@ struct ValidateCommand: ParsableCommand {
         commandName: "validate",
         abstract: "Check fleet files without running them.",
         discussion: """
-            Prints 'FILE: ok (N devices, M stages, K thresholds)' for each valid file. For an \
-            invalid one it prints every problem on standard error as FILE:LINE:COLUMN: KEY: what is \
-            wrong and what would be valid, and the exit status is 104.
+            Prints 'FILE: ok (N devices, M stages, K thresholds)' for each valid file, and a warning on \
+            standard error when duration-limit stops the run before its stages end. For an invalid one \
+            it prints every problem on standard error as FILE:LINE:COLUMN: KEY: what is wrong and what \
+            would be valid, and the exit status is 104.
             """
     )
 
@@ -23,6 +24,12 @@ struct ValidateCommand: ParsableCommand {
             do {
                 let spec = try FleetSpec(contentsOfFile: file)
                 print("\(file): ok (\(spec.deviceCount) devices, \(spec.stages.count) stages, \(spec.thresholds.count) thresholds)")
+                if spec.durationLimitCutsStages, let limit = spec.durationLimitSeconds {
+                    // Valid, but such a run always ends early (exit 105) with devices unfinished.
+                    FileHandle.standardError.write(Data((
+                        "\(file): warning: duration-limit \(limit.formatted()) s stops the run before its stages end at "
+                            + "\(spec.stagesDurationSeconds.formatted()) s; the run will end early (exit 105)\n").utf8))
+                }
             } catch {
                 FileHandle.standardError.write(Data((error.description + "\n").utf8))
                 valid = false

@@ -136,7 +136,7 @@ final class FleetAgainstServeTests: XCTestCase {
         XCTAssertEqual(registered, count)
         XCTAssertEqual(violations.count, 2 * count, "a Read and an Observe per device: \(violations.prefix(4))")
         XCTAssertEqual(Set(violations.compactMap(\.operation)), [.read, .observe])
-        XCTAssertTrue(violations.allSatisfy { $0.state == "registering" })
+        XCTAssertTrue(violations.allSatisfy { $0.state == .registering })
         XCTAssertEqual(handled, 0, "no device answered an early request")
         let summary = serve.stop()
         XCTAssertTrue(summary.contains("violations-sent=\(2 * count) "), summary)

@@ -143,7 +143,7 @@ final class FleetMetricsTests: XCTestCase {
 
     // MARK: Recording
 
-    private func violation(_ operation: LwM2MOperation, _ state: String) -> ServerViolation {
+    private func violation(_ operation: LwM2MOperation, _ state: DeviceState) -> ServerViolation {
         ServerViolation(operation: operation, path: "/3/0", state: state)
     }
 
@@ -155,10 +155,10 @@ final class FleetMetricsTests: XCTestCase {
         metrics.recordOperation("register", outcome: .failed, code: nil, latencyNanoseconds: 5_000_000, serviceNanoseconds: 5_000_000)
         metrics.recordRequestHandled("read", code: .content)
         metrics.recordRequestHandled("read", code: .notFound)
-        metrics.recordViolation(violation(.read, "registering"))
-        metrics.recordViolation(violation(.read, "registering"))
-        metrics.recordViolation(violation(.write, "bootstrapping"))
-        metrics.recordRetransmissions(3)
+        metrics.recordViolation(violation(.read, .registering))
+        metrics.recordViolation(violation(.read, .registering))
+        metrics.recordViolation(violation(.write, .bootstrapping))
+        metrics.recordRetransmissions(3, of: "register")
         metrics.recordBytes(sent: 100, received: 40)
         metrics.recordBytes(sent: 1, received: 2)
         metrics.recordArrival()
@@ -185,12 +185,12 @@ final class FleetMetricsTests: XCTestCase {
 
     func testStateChangesCountDevicesFromTheirFirstChange() {
         var metrics = FleetMetrics()
-        for _ in 0..<3 { metrics.recordStateChange(from: "idle", to: "registering") }
-        metrics.recordStateChange(from: "registering", to: "registered")
-        metrics.recordStateChange(from: "registering", to: "registered")
-        metrics.recordStateChange(from: "registered", to: "updating")
-        metrics.recordStateChange(from: "registering", to: "waiting")
-        XCTAssertEqual(metrics.devicesByState, ["registered": 1, "updating": 1, "waiting": 1])
+        for _ in 0..<3 { metrics.recordStateChange(from: .idle, to: .registering) }
+        metrics.recordStateChange(from: .registering, to: .registered)
+        metrics.recordStateChange(from: .registering, to: .registered)
+        metrics.recordStateChange(from: .registered, to: .updating)
+        metrics.recordStateChange(from: .registering, to: .waitingToRegister)
+        XCTAssertEqual(metrics.devicesByState, ["registered": 1, "updating": 1, "waiting-to-register": 1])
         XCTAssertEqual(metrics.value(for: "devices.registered"), 2)
         XCTAssertEqual(metrics.value(for: "devices.failed"), 1)
     }
@@ -204,7 +204,7 @@ final class FleetMetricsTests: XCTestCase {
             for device in devices {
                 if interval == 0 {
                     metrics.recordArrival()
-                    metrics.recordStateChange(from: "idle", to: "registering")
+                    metrics.recordStateChange(from: .idle, to: .registering)
                 }
                 for operation in MetricCatalog.operations {
                     let outcome = outcomes[Int(values.next(below: UInt64(outcomes.count)))]
@@ -215,13 +215,13 @@ final class FleetMetricsTests: XCTestCase {
                 }
                 metrics.recordRequestHandled("read", code: device % 7 == 0 ? .notFound : .content)
                 metrics.recordRequestHandled("bootstrap-write", code: .changed)
-                if device % 5 == interval { metrics.recordViolation(violation(.observe, "registering")) }
+                if device % 5 == interval { metrics.recordViolation(violation(.observe, .registering)) }
                 if device % 9 == 0 { metrics.recordDroppedArrival() }
-                metrics.recordRetransmissions(device % 3)
+                metrics.recordRetransmissions(device % 3, of: "register")
                 metrics.recordBytes(sent: 120 + device, received: 80)
                 metrics.recordLoopLag(nanoseconds: values.next(below: 2_000_000))
-                if interval == 1, device % 4 != 0 { metrics.recordStateChange(from: "registering", to: "registered") }
-                if interval == 2, device % 4 == 0 { metrics.recordStateChange(from: "registering", to: "waiting") }
+                if interval == 1, device % 4 != 0 { metrics.recordStateChange(from: .registering, to: .registered) }
+                if interval == 2, device % 4 == 0 { metrics.recordStateChange(from: .registering, to: .waitingToRegister) }
             }
             metrics.closeInterval(elapsedNanoseconds: UInt64(interval + 1) * 1_000_000_000)
         }
@@ -232,37 +232,49 @@ final class FleetMetricsTests: XCTestCase {
         var metrics = populated(seed: 3)
         // A run against the embedded servers has their counts as well.
         metrics.embeddedServer = EmbeddedServerCounts()
+        metrics.recordScheduledArrival(intendedStage: 0, startedStage: 0, latenessNanoseconds: 1_000)
         for name in MetricCatalog.allNames {
             XCTAssertNotNil(metrics.value(for: name), name)
         }
         XCTAssertEqual(metrics.value(for: "devices.registered"), 37)
         XCTAssertEqual(metrics.value(for: "devices.failed"), 13)
-        XCTAssertEqual(metrics.value(for: "arrivals"), 50)
+        XCTAssertEqual(metrics.value(for: "arrivals"), 51)
         XCTAssertEqual(metrics.value(for: "dropped"), 18)
         XCTAssertEqual(metrics.value(for: "register.latency.p50"), Double(metrics.operations["register"]!.latency.value(atPercentile: 50)))
         XCTAssertEqual(metrics.value(for: "notify.service.max"), Double(metrics.operations["notify"]!.service.max))
         for name in ["register.latency.p75", "loop_lag.mean", "loop_lag.p90", "bootstrap-write.count", "register", "registered.count", "", "violations.rate"] {
             XCTAssertNil(metrics.value(for: name), name)
         }
-        // An operation that never happened reads 0, not nil: a threshold on it still evaluates.
-        XCTAssertEqual(FleetMetrics().value(for: "update.latency.p99"), 0)
+        // An operation that never happened has counts of 0, but no percentile and no rate: a
+        // threshold on those fails with "no samples" instead of passing on a 0 nobody measured.
+        XCTAssertEqual(FleetMetrics().value(for: "update.count"), 0)
+        XCTAssertNil(FleetMetrics().value(for: "update.latency.p99"))
+        XCTAssertNil(FleetMetrics().value(for: "update.failed.rate"))
+        XCTAssertNil(FleetMetrics().value(for: "loop_lag.p99"))
     }
 
-    func testFailedRateIsFailuresOverCountAndZeroWithoutOperations() {
+    func testFailedRateIsFailuresOverCountAndNoneWithoutOperations() {
         var metrics = FleetMetrics()
-        XCTAssertEqual(metrics.value(for: "update.failed.rate"), 0)
+        XCTAssertNil(metrics.value(for: "update.failed.rate"))
         metrics.recordOperation("update", outcome: .succeeded, code: .changed, latencyNanoseconds: 1, serviceNanoseconds: 1)
         metrics.recordOperation("update", outcome: .timedOut, code: nil, latencyNanoseconds: 1, serviceNanoseconds: 1)
         metrics.recordOperation("update", outcome: .rejected, code: .notFound, latencyNanoseconds: 1, serviceNanoseconds: 1)
         metrics.recordOperation("update", outcome: .succeeded, code: .changed, latencyNanoseconds: 1, serviceNanoseconds: 1)
         XCTAssertEqual(metrics.value(for: "update.failed.rate"), 0.5)
         XCTAssertEqual(metrics.value(for: "update.timeouts"), 1)
+        // Devices that ended still needing an Update count as failures of it.
+        metrics.recordUnfinishedDevice(state: "waiting-to-register", pendingOperation: "update")
+        metrics.recordUnfinishedDevice(state: "waiting-to-register", pendingOperation: "update")
+        XCTAssertEqual(metrics.value(for: "update.failed.rate"), 4.0 / 6.0)
+        XCTAssertEqual(metrics.value(for: "update.unfinished"), 2)
+        XCTAssertEqual(metrics.value(for: "devices.unfinished"), 2)
+        XCTAssertEqual(metrics.unfinishedDevices, ["waiting-to-register": 2])
     }
 
     func testClosedIntervalsHoldDeltasStatesAndRegisterPercentiles() throws {
         var metrics = FleetMetrics()
         metrics.recordArrival()
-        metrics.recordStateChange(from: "idle", to: "registering")
+        metrics.recordStateChange(from: .idle, to: .registering)
         metrics.closeInterval(elapsedNanoseconds: 1_000_000_000)
         metrics.recordArrival()
         metrics.recordArrival()
@@ -271,8 +283,8 @@ final class FleetMetricsTests: XCTestCase {
         }
         metrics.recordOperation("register", outcome: .timedOut, code: nil, latencyNanoseconds: 900_000_000, serviceNanoseconds: 1)
         metrics.recordOperation("update", outcome: .succeeded, code: .changed, latencyNanoseconds: 1_000, serviceNanoseconds: 1)
-        metrics.recordViolation(violation(.read, "registering"))
-        metrics.recordStateChange(from: "registering", to: "registered")
+        metrics.recordViolation(violation(.read, .registering))
+        metrics.recordStateChange(from: .registering, to: .registered)
         metrics.closeInterval(elapsedNanoseconds: 2_000_000_000)
 
         XCTAssertEqual(metrics.timeSeries.count, 2)
@@ -313,15 +325,15 @@ final class FleetMetricsTests: XCTestCase {
                             let stage = device % 3
                             metrics.recordScheduledArrival(
                                 intendedStage: stage, startedStage: device % 4 == 0 ? stage + 1 : stage, latenessNanoseconds: lag)
-                            metrics.recordStateChange(from: "idle", to: "registering")
+                            metrics.recordStateChange(from: .idle, to: .registering)
                         }
                         metrics.recordOperation("register", outcome: outcome, code: outcome == .succeeded ? .created : nil,
                                                 latencyNanoseconds: latency, serviceNanoseconds: latency / 3)
                         metrics.recordRequestHandled("observe", code: .content)
                         metrics.recordLoopLag(nanoseconds: lag)
                         metrics.recordBytes(sent: 70, received: 30)
-                        if device % 13 == interval { metrics.recordViolation(violation(.read, "registering")) }
-                        if interval == 2, device % 3 == 0 { metrics.recordStateChange(from: "registering", to: "registered") }
+                        if device % 13 == interval { metrics.recordViolation(violation(.read, .registering)) }
+                        if interval == 2, device % 3 == 0 { metrics.recordStateChange(from: .registering, to: .registered) }
                     }
                     if index == 2 { record(&single) } else { record(&workers[index]) }
                 }
@@ -414,7 +426,7 @@ final class FleetMetricsTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["result.json"])
 
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        XCTAssertTrue(text.contains("\"schemaVersion\" : 1"))
+        XCTAssertTrue(text.contains("\"schemaVersion\" : 2"))
         XCTAssertTrue(text.contains("\"path\" : \"fleets/quickstart.yaml\""))
         XCTAssertTrue(text.contains("\"seed\" : 16045690981116495207"))
         XCTAssertFalse(text.contains("\"shard\""))
@@ -430,10 +442,10 @@ final class FleetMetricsTests: XCTestCase {
         try resultFile().write(to: path)
         let text = try String(contentsOfFile: path, encoding: .utf8)
 
-        try text.replacingOccurrences(of: "\"schemaVersion\" : 1", with: "\"schemaVersion\" : 2").write(toFile: path, atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"schemaVersion\" : 2", with: "\"schemaVersion\" : 3").write(toFile: path, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try ResultFile.read(from: path)) { error in
             XCTAssertTrue("\(error)".contains(path), "\(error)")
-            XCTAssertTrue("\(error)".contains("schema version 2"), "\(error)")
+            XCTAssertTrue("\(error)".contains("schema version 3"), "\(error)")
         }
         try text.replacingOccurrences(of: "\"interrupted\" : false", with: "\"interrupted\" : 3").write(toFile: path, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try ResultFile.read(from: path)) { error in
@@ -451,9 +463,9 @@ final class FleetMetricsTests: XCTestCase {
         }
         metrics.recordOperation("update", outcome: .timedOut, code: nil, latencyNanoseconds: 93_000_000_000, serviceNanoseconds: 1)
         metrics.recordRequestHandled("read", code: .content)
-        metrics.recordViolation(violation(.read, "registering"))
+        metrics.recordViolation(violation(.read, .registering))
         metrics.recordDroppedArrival()
-        metrics.recordRetransmissions(7)
+        metrics.recordRetransmissions(7, of: "update")
         metrics.recordLoopLag(nanoseconds: 1_500_000)
         metrics.closeInterval(elapsedNanoseconds: 1_000_000_000)
         metrics.recordOperation("register", outcome: .succeeded, code: .created, latencyNanoseconds: 1_000_000, serviceNanoseconds: 1)
@@ -461,6 +473,7 @@ final class FleetMetricsTests: XCTestCase {
         let thresholds = [
             ThresholdResult(expression: "register.latency.p99 < 200ms", metric: "register.latency.p99", observed: 6_000_000, passed: true),
             ThresholdResult(expression: "update.failed.rate < 0.01", metric: "update.failed.rate", observed: 1, passed: false),
+            ThresholdResult(expression: "bootstrap.latency.p99 < 1s", metric: "bootstrap.latency.p99", observed: .nan, passed: false),
         ]
         let table = SummaryTable.render(metrics, thresholds: thresholds, elapsedSeconds: 10)
         let lines = table.split(separator: "\n").map(String.init)
@@ -471,8 +484,9 @@ final class FleetMetricsTests: XCTestCase {
             XCTAssertTrue(header.contains(column), column)
         }
         let register = line("register ")?.split(separator: " ") ?? []
-        // 4 in 10 s, 3 of them in the busiest second.
-        XCTAssertEqual(register.prefix(7), ["register", "4", "0.4", "3", "4", "0", "0"])
+        // 4 in the 2 s from the first to the last Register (not the 10 s of the run), 3 of them
+        // in the busiest second.
+        XCTAssertEqual(register.prefix(8), ["register", "4", "2.0", "3", "4", "0", "0", "0"])
         XCTAssertEqual(register.last, "6.000")
         XCTAssertEqual(line("update ")?.split(separator: " ").last, "93000.000")
         XCTAssertEqual(line("read ")?.split(separator: " ").last, "-")
@@ -486,6 +500,28 @@ final class FleetMetricsTests: XCTestCase {
         XCTAssertTrue(line("loop lag p99")?.hasSuffix("1.500 ms") ?? false, table)
         XCTAssertTrue(table.contains("PASS  register.latency.p99 < 200ms  (observed 6.000 ms)"), table)
         XCTAssertTrue(table.contains("FAIL  update.failed.rate < 0.01  (observed 1)"), table)
+        XCTAssertTrue(table.contains("FAIL  bootstrap.latency.p99 < 1s  (observed no samples)"), table)
+        // Retransmissions per operation, and why each operation ended as it did.
+        XCTAssertEqual(line("update ")?.split(separator: " ").dropFirst(7).first, "7")
+        XCTAssertTrue(table.contains("  register   2.01 x4"), table)
+        XCTAssertTrue(table.contains("  update     no response x1"), table)
+    }
+
+    func testSummaryNamesUnfinishedDevicesSilentServersAndTheEndOfTheRun() {
+        var metrics = FleetMetrics()
+        metrics.recordOperation("bootstrap", outcome: .timedOut, code: nil, latencyNanoseconds: 2_000_000_000, serviceNanoseconds: 1)
+        metrics.recordUnfinishedDevice(state: "bootstrapping", pendingOperation: nil)
+        metrics.recordUnfinishedDevice(state: "not-started", pendingOperation: "bootstrap")
+        metrics.recordUnanswered(server: "coap://127.0.0.1:9", devices: 20)
+        metrics.recordConnectionFailure(server: "coap://example.invalid:5683", reason: "not a numeric address")
+        metrics.recordEndOfRun(EndOfRunReport(deregistersPerSecond: 500, deregistersSent: 1_000, sendingSeconds: 2, unreached: 3))
+        let table = SummaryTable.render(metrics, thresholds: [], elapsedSeconds: 10)
+        XCTAssertTrue(table.contains("unfinished devices 2: 1 bootstrapping, 1 not-started"), table)
+        XCTAssertTrue(table.contains("no response from coap://127.0.0.1:9: 20 devices"), table)
+        XCTAssertTrue(table.contains("could not open a socket to coap://example.invalid:5683: not a numeric address (x1)"), table)
+        XCTAssertTrue(table.contains("end of run: 1000 De-registers sent at 500/s over 2.0 s; 3 registered devices not reached"), table)
+        XCTAssertTrue(table.contains("bootstrap  no response x1, unfinished x1"), table)
+        XCTAssertEqual(metrics.value(for: "bootstrap.failed.rate"), 1)
     }
 
     func testEmbeddedServerCountsAreReadFromServesSummaryAndAddedAcrossShards() throws {
@@ -517,10 +553,10 @@ final class FleetMetricsTests: XCTestCase {
         // A worker's devices register, and after `intervals` seconds its run ends with them stopped.
         func worker(devices: Int, intervals: Int) -> FleetMetrics {
             var metrics = FleetMetrics()
-            for _ in 0..<devices { metrics.recordStateChange(from: "idle", to: "registered") }
+            for _ in 0..<devices { metrics.recordStateChange(from: .idle, to: .registered) }
             for interval in 1...intervals {
                 if interval == intervals {
-                    for _ in 0..<devices { metrics.recordStateChange(from: "registered", to: "stopped") }
+                    for _ in 0..<devices { metrics.recordStateChange(from: .registered, to: .stopped) }
                 }
                 metrics.recordArrival()
                 metrics.closeInterval(elapsedNanoseconds: UInt64(interval) * 1_000_000_000)

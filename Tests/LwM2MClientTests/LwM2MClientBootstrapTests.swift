@@ -73,7 +73,7 @@ final class LwM2MClientBootstrapTests: XCTestCase {
         // The 60 s bootstrap timeout passes: the bootstrap fails and is retried after 5 s.
         network.advance(seconds: 60)
         XCTAssertEqual(network.finished(.bootstrap).map(\.0), [.timedOut])
-        XCTAssertEqual(network.client.stateName, "waiting")
+        XCTAssertEqual(network.client.stateName, "waiting-to-bootstrap")
         network.advance(seconds: 5)
         XCTAssertEqual(network.bootstrapServer.requests.filter { $0.uriPath == ["bs"] && $0.code == .post }.count, 2)
     }
@@ -115,7 +115,7 @@ final class LwM2MClientBootstrapTests: XCTestCase {
         // The server retransmits its CON requests; each message is still one violation.
         network.advance(seconds: 10)
         XCTAssertEqual(network.violations.map(\.operation), [.read, .observe])
-        XCTAssertEqual(network.violations.map(\.state), ["bootstrapping", "bootstrapping"])
+        XCTAssertEqual(network.violations.map(\.state), [.bootstrapping, .bootstrapping])
         XCTAssertEqual(network.violations.first?.path, "/3/0")
         XCTAssertFalse(network.client.store.records(at: F.path("/3/0"), now: network.now)?.isEmpty ?? true)
     }
@@ -132,7 +132,7 @@ final class LwM2MClientBootstrapTests: XCTestCase {
         XCTAssertEqual(network.client.stateName, "bootstrapping")
         let read = network.request(F.request(.get, "/3/0/0"), from: .server)
         XCTAssertNil(network.server.responses[read], "the old server is ignored during the bootstrap")
-        XCTAssertEqual(network.violations.map(\.state), ["bootstrapping"])
+        XCTAssertEqual(network.violations.map(\.state), [.bootstrapping])
 
         provision(network, shortServerID: 9)
         XCTAssertEqual(network.finished(.bootstrap).map(\.0), [.succeeded, .succeeded])

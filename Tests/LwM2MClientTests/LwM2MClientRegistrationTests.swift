@@ -241,7 +241,7 @@ final class LwM2MClientRegistrationTests: XCTestCase {
         network.bootstrapServer.handler = { _ in CoAPMessage(type: .acknowledgement, code: .changed) }
         network.start()
         XCTAssertEqual(network.finished(.register).map(\.1), [.forbidden])
-        XCTAssertEqual(network.client.stateName, "waiting")
+        XCTAssertEqual(network.client.stateName, "waiting-to-register")
         network.advance(seconds: 9.9)
         XCTAssertEqual(network.server.requests.count, 1)
         network.advance(seconds: 0.2)
@@ -261,7 +261,7 @@ final class LwM2MClientRegistrationTests: XCTestCase {
         XCTAssertNil(network.server.responses[read])
         XCTAssertNil(network.server.responses[write])
         XCTAssertEqual(network.violations.map(\.operation), [.read, .write])
-        XCTAssertEqual(network.violations.map(\.state), ["registering", "registering"])
+        XCTAssertEqual(network.violations.map(\.state), [.registering, .registering])
         XCTAssertEqual(network.client.store.value(at: F.path("/1/0/1"), now: network.now), .integer(300), "not applied")
     }
 

@@ -584,8 +584,8 @@ final class RegistrationServerTests: XCTestCase {
             devices: 50, configuration: RegistrationServerConfiguration(violation: .beforeAcknowledgement))
         network.start()
         let expected = [
-            ServerViolation(operation: .read, path: "/3/0", state: "registering"),
-            ServerViolation(operation: .observe, path: "/3/0/9", state: "registering"),
+            ServerViolation(operation: .read, path: "/3/0", state: .registering),
+            ServerViolation(operation: .observe, path: "/3/0/9", state: .registering),
         ]
         for index in network.clients.indices {
             XCTAssertEqual(network.clients[index].stateName, "registering")
@@ -619,8 +619,8 @@ final class RegistrationServerTests: XCTestCase {
             devices: 50, bootstrap: true, configuration: RegistrationServerConfiguration(violation: .duringBootstrap))
         network.start()
         let expected = [
-            ServerViolation(operation: .read, path: "/3/0", state: "bootstrapping"),
-            ServerViolation(operation: .observe, path: "/3/0/9", state: "bootstrapping"),
+            ServerViolation(operation: .read, path: "/3/0", state: .bootstrapping),
+            ServerViolation(operation: .observe, path: "/3/0/9", state: .bootstrapping),
         ]
         XCTAssertEqual(network.completions("execute").map(\.code), Array(repeating: .changed, count: 50))
         for index in network.clients.indices {

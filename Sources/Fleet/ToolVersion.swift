@@ -1,4 +1,4 @@
 /// The version printed by `--version` and stored in result files.
-enum ToolVersion {
-    static let current = "0.1.0"
+public enum ToolVersion {
+    public static let current = "0.2.0"
 }

@@ -1,0 +1,275 @@
+import CoAP
+import EventLoop
+import Foundation
+import LwM2MClient
+
+/// One `lwm2m-fleet run`: starts the embedded server when the fleet asks for it, runs the fleet's
+/// stripe in this process or splits it over worker processes, merges their results, evaluates
+/// the thresholds, writes the result file, and says how the run went. The command line only
+/// parses arguments and prints.
+public struct FleetRun {
+    /// How the run is carried out, from the command line.
+    public struct Options: Sendable {
+        /// Overrides the fleet file's seed; nil with no seed in the file: a random one.
+        public var seed: UInt64?
+        /// The part of the fleet this run covers (`--shard I/N`); the whole by default.
+        public var shardIndex = 0
+        public var shardCount = 1
+        /// Worker processes; nil: one per core, fewer for small fleets.
+        public var workers: Int?
+        public var quiet = false
+        public var outputPath: String
+        /// This binary, started again for the embedded server and the workers.
+        public var executable: URL
+        /// Set by the parent for a worker: where the parent's embedded server listens.
+        public var serverURIOverride: String?
+        public var bootstrapURIOverride: String?
+
+        public init(outputPath: String, executable: URL) {
+            self.outputPath = outputPath
+            self.executable = executable
+        }
+    }
+
+    /// How a run went, for the command line to print and exit with.
+    public struct Report {
+        public var result: ResultFile
+        public var elapsedSeconds: Double
+        /// Worker processes whose results were merged (1 without workers).
+        public var workers: Int
+
+        /// The process exit status this run deserves (see `RunExitStatus`).
+        public var exitStatus: RunExitStatus {
+            if result.metrics.endReason.map({ $0 != .completed }) ?? true { return .endedEarly }
+            return result.thresholds.contains { !$0.passed } ? .thresholdFailed : .passed
+        }
+    }
+
+    public let spec: FleetSpec
+    /// The fleet file as the user named it.
+    public let path: String
+    public let options: Options
+
+    /// Seeds every random choice of the run: the option's, the file's, or a random one.
+    public let seed: UInt64
+
+    public init(spec: FleetSpec, path: String, options: Options) {
+        self.spec = spec
+        self.path = path
+        self.options = options
+        seed = options.seed ?? spec.seed ?? UInt64.random(in: 1...UInt64(UInt32.max))
+    }
+
+    /// Worker processes this run uses: one per core by default, but small fleets are not worth a
+    /// process per core, and a worker runs in one process.
+    public var processes: Int {
+        guard options.serverURIOverride == nil, options.bootstrapURIOverride == nil else { return 1 }
+        if let workers = options.workers { return workers }
+        return min(ProcessInfo.processInfo.activeProcessorCount, max(spec.deviceCount / 100, 1))
+    }
+
+    /// Checks what can be checked before any device starts: the open-file limit and the result
+    /// file's directory. Throws `FleetRunError` with what to do.
+    public func checkBeforeStart() throws {
+        // A shard (and each worker of it) runs every Nth device of the fleet.
+        let stripes = processes * options.shardCount
+        let socketsInOneProcess = (spec.socketsOnlineAtOnce + stripes - 1) / stripes
+        let limit = OpenFileLimit.raiseToHardLimit()
+        // Plus the loop's own descriptors.
+        if UInt64(socketsInOneProcess) + 64 > limit.soft {
+            throw FleetRunError(
+                "one process of this fleet holds up to \(socketsInOneProcess) sockets at once, but a process may open only \(limit.soft) files; raise the hard limit (ulimit -Hn), use more --workers or split the fleet with --shard")
+        }
+        try ResultFile.checkWritable(options.outputPath)
+    }
+
+    /// Runs the fleet and writes the result file.
+    public func run() throws -> Report {
+        try checkBeforeStart()
+        var embedded: EmbeddedServerProcess?
+        var serverURI: String?
+        var bootstrapURI: String?
+        switch spec.server {
+        case .embedded where options.serverURIOverride != nil || options.bootstrapURIOverride != nil:
+            // A worker: the parent runs the one embedded server for all.
+            serverURI = options.serverURIOverride
+            bootstrapURI = options.bootstrapURIOverride
+        case .embedded(let actions):
+            var arguments = actions.read.map { ["--read", $0.description] }.flatMap { $0 }
+            arguments += actions.observe.flatMap { ["--observe", $0.description] }
+            arguments += actions.execute.flatMap { ["--execute", $0.description] }
+            if let violate = actions.violate { arguments += ["--violate", violate] }
+            let configuration = try embeddedBootstrapConfiguration()
+            arguments += ["--config", configuration]
+            // The server has read its configuration once it is ready (or failed): no file left behind.
+            defer { try? FileManager.default.removeItem(atPath: configuration) }
+            let server = try EmbeddedServerProcess(executable: options.executable, arguments: arguments)
+            embedded = server
+            serverURI = server.serverURI
+            bootstrapURI = server.bootstrapURI
+        case .external(let server, let bootstrap):
+            serverURI = server
+            bootstrapURI = bootstrap
+        }
+        if processes > 1 {
+            return try runWorkers(embedded: embedded, serverURI: serverURI, bootstrapURI: bootstrapURI)
+        }
+        let startedAt = Date()
+        let outcome = try runInThisProcess(serverURI: serverURI, bootstrapURI: bootstrapURI)
+        let serverSummary = embedded?.stop()
+        var metrics = outcome.metrics
+        metrics.embeddedServer = serverSummary.flatMap(EmbeddedServerCounts.init(summary:))
+        let formatter = ISO8601DateFormatter()
+        let result = ResultFile(
+            toolVersion: ToolVersion.current, seed: seed, spec: ResultFile.Spec(path: path, text: spec.text),
+            startedAt: formatter.string(from: startedAt), finishedAt: formatter.string(from: Date()),
+            interrupted: outcome.endReason == .interrupted, metrics: metrics, thresholds: spec.thresholdResults(for: metrics),
+            workers: 1, shard: options.shardCount == 1 ? nil : ResultFile.Shard(index: options.shardIndex, count: options.shardCount))
+        try result.write(to: options.outputPath)
+        return Report(result: result, elapsedSeconds: outcome.elapsedSeconds, workers: 1)
+    }
+
+    /// The devices of this process's stripe, built and run on one event loop.
+    private func runInThisProcess(serverURI: String?, bootstrapURI: String?) throws -> FleetRunner.Outcome {
+        let setups = try spec.deviceSetup(serverURI: serverURI, bootstrapURI: bootstrapURI)
+        let runSeed = seed
+        var devices: [LwM2MClient] = []
+        devices.reserveCapacity(spec.deviceCount / options.shardCount + 1)
+        var sourceAddresses: [SocketAddress] = []
+        var sourceAddressOfDevice: [UInt8] = []
+        for setup in setups {
+            for index in setup.indices where Int(index) % options.shardCount == options.shardIndex {
+                devices.append(LwM2MClient(configuration: setup.configuration, profile: setup.profile, index: index, seed: runSeed))
+                let address = setup.localAddress(forDevice: index)
+                let slot = sourceAddresses.firstIndex(of: address) ?? {
+                    sourceAddresses.append(address)
+                    return sourceAddresses.count - 1
+                }()
+                guard slot < 256 else { throw FleetRunError("at most 256 distinct local addresses per process") }
+                sourceAddressOfDevice.append(UInt8(slot))
+            }
+        }
+        let localAddress = try setups.first?.localAddresses.first ?? SocketAddress(ipAddress: "127.0.0.1", port: 0)
+        let scheduling = RunScheduler.Configuration(
+            schedule: spec.arrivalSchedule, stripeIndex: options.shardIndex, stripeCount: options.shardCount, deviceCount: devices.count,
+            inFlightLimit: spec.inFlightLimit, durationLimitSeconds: spec.durationLimitSeconds,
+            churnPerSecond: spec.stages.map(\.churnPerSecond), end: spec.endOfRun(stripes: options.shardCount),
+            firstOperation: firstOperationOfDevice(setups: setups), seed: runSeed ^ 0xC4_0124)
+        // The devices move into the plan and from it into the runner's driver: a copy left here
+        // would keep every device twice once the driver changes one.
+        var plan = FleetRunner.Plan(
+            devices: consume devices, scheduling: scheduling,
+            stageNames: spec.stages.enumerated().map { "stage \($0.offset + 1)/\(spec.stages.count)" }, localAddress: localAddress)
+        plan.sourceAddresses = sourceAddresses
+        plan.sourceAddressOfDevice = sourceAddressOfDevice
+        plan.makeDevice = { old, incarnation in
+            // A new seed per incarnation: the rebooted device's message IDs and tokens differ from
+            // the last ones', which the server may still hold in its duplicate cache for that port.
+            let seed = runSeed &+ UInt64(incarnation) &* 0xD1B5_4A32_D192_ED03
+            return LwM2MClient(configuration: old.configuration, profile: old.store.profile, index: old.index, seed: seed)
+        }
+        let prefix = options.shardCount > 1 ? "shard \(options.shardIndex)/\(options.shardCount): " : ""
+        let runner = try FleetRunner(plan: plan, progress: ProgressPrinter(enabled: !options.quiet, prefix: prefix))
+        plan.devices = []
+        return try runner.run()
+    }
+
+    /// Which operation each local device of the stripe starts with, from its group.
+    private func firstOperationOfDevice(setups: [DeviceGroupSetup]) -> @Sendable (Int) -> LwM2MOperation {
+        let stripe = (index: options.shardIndex, count: options.shardCount)
+        let groups = setups.map { (indices: $0.indices, operation: $0.firstOperation) }
+        return { local in
+            let global = UInt32(stripe.index + local * stripe.count)
+            return groups.first { $0.indices.contains(global) }?.operation ?? .register
+        }
+    }
+
+    /// Runs worker child processes, one stripe of the devices each, against one server, and
+    /// merges their results. Interrupts reach the children, which write their results as usual.
+    private func runWorkers(embedded: EmbeddedServerProcess?, serverURI: String?, bootstrapURI: String?) throws -> Report {
+        let workers = processes
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lwm2m-fleet-workers-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var children: [Process] = []
+        var parts: [String] = []
+        for worker in 0..<workers {
+            let part = directory.appendingPathComponent("part-\(worker).json").path
+            // Worker w of shard I/N runs stripe I + N*w of N*W: the shards of several machines and
+            // the workers of each compose into one split of the fleet.
+            let stripe = "\(options.shardIndex + options.shardCount * worker)/\(options.shardCount * workers)"
+            var arguments = ["run", path, "--shard", stripe, "--out", part, "--seed", "\(seed)", "--workers", "1"]
+            // Worker 0 shows its progress (prefixed with its stripe) unless the run is quiet.
+            if options.quiet || worker > 0 { arguments.append("--quiet") }
+            if embedded != nil {
+                if let serverURI { arguments += ["--server-uri", serverURI] }
+                if let bootstrapURI { arguments += ["--bootstrap-uri", bootstrapURI] }
+            }
+            let child = Process()
+            child.executableURL = options.executable
+            child.arguments = arguments
+            child.standardOutput = FileHandle.nullDevice
+            try child.run()
+            children.append(child)
+            parts.append(part)
+        }
+        // The parent waits; a SIGINT to it is passed on to every worker (each then ends its run).
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let forward = { (number: Int32) -> DispatchSourceSignal in
+            let source = DispatchSource.makeSignalSource(signal: number)
+            source.setEventHandler { for child in children where child.isRunning { kill(child.processIdentifier, SIGINT) } }
+            source.resume()
+            return source
+        }
+        let sources = [forward(SIGINT), forward(SIGTERM)]
+        for child in children { child.waitUntilExit() }
+        sources.forEach { $0.cancel() }
+        let serverSummary = embedded?.stop()
+        let results = try zip(parts, children).map { path, child in
+            do {
+                return try ResultFile.read(from: path)
+            } catch {
+                throw FleetRunError("worker \(child.arguments?[3] ?? "") ended with status \(child.terminationStatus) and wrote no result (\(error))")
+            }
+        }
+        var merged = try ResultMerging.merge(results, paths: parts)
+        merged.result.workers = workers
+        merged.result.shard = options.shardCount == 1 ? nil : ResultFile.Shard(index: options.shardIndex, count: options.shardCount)
+        if let counts = serverSummary.flatMap(EmbeddedServerCounts.init(summary:)) {
+            // The workers could not see the server's counts: their thresholds are evaluated again.
+            merged.result.metrics.embeddedServer = counts
+            merged.result.thresholds = spec.thresholdResults(for: merged.result.metrics)
+        }
+        try merged.result.write(to: options.outputPath)
+        return Report(result: merged.result, elapsedSeconds: merged.elapsedSeconds, workers: workers)
+    }
+
+    /// The embedded Bootstrap-Server's per-group rules, written where `serve --config` reads them.
+    private func embeddedBootstrapConfiguration() throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("lwm2m-fleet-bootstrap-\(UUID().uuidString).yaml")
+        try (spec.embeddedServerConfigurations()?.bootstrap.endpointRulesYAML ?? "").write(to: url, atomically: true, encoding: .utf8)
+        return url.path
+    }
+}
+
+/// The exit status of `lwm2m-fleet run` (and `merge`), as `run --help` and the README document it.
+public enum RunExitStatus: Int32, Sendable {
+    /// Every threshold passed on a complete run.
+    case passed = 0
+    /// A threshold failed (one with no samples fails too).
+    case thresholdFailed = 99
+    /// The fleet file or the arguments are invalid, or a result file cannot be written.
+    case invalidInput = 104
+    /// The run ended before its stages were done: interrupted, or stopped by `duration-limit`.
+    case endedEarly = 105
+}
+
+/// A run that cannot start or finish, with what to do about it.
+public struct FleetRunError: Error, CustomStringConvertible {
+    public var description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
