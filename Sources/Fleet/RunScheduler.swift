@@ -116,7 +116,9 @@ public struct RunScheduler: Sendable {
     public private(set) var nextArrival = 0
     private var arrivalWake: UInt64?
     private var nextTick: UInt64 = .max
+    /// When the last stage ends; `.max` once passed.
     private var stagesEnd: UInt64 = .max
+    private var stagesOver = false
     private var interrupts = 0
     public private(set) var endReason: EndReason?
     // Churn.
@@ -211,7 +213,12 @@ public struct RunScheduler: Sendable {
                 chooseChurn(now: now)
                 nextTick = now + 1_000_000_000
             }
-            if nextArrival >= configuration.deviceCount || intendedStart(ofLocal: nextArrival) == nil, now >= stagesEnd {
+            if now >= stagesEnd {
+                stagesOver = true
+                stagesEnd = .max
+            }
+            // A generator that fell behind still starts every device before the run ends.
+            if stagesOver, intendedStart(ofLocal: nextArrival) == nil {
                 beginEnding(.completed, now: now, actions: &actions)
             } else if let limit = durationLimitDeadline, now >= limit {
                 beginEnding(.durationLimit, now: now, actions: &actions)
@@ -370,7 +377,8 @@ public struct RunScheduler: Sendable {
             }
         }
         pacedStops.reverse()
-        let paceSeconds = end.deregistersPerSecond > 0 ? Double(pacedStops.count) / end.deregistersPerSecond : 0
+        // The first goes at once, the last (count - 1) / rate later; the grace runs from there.
+        let paceSeconds = end.deregistersPerSecond > 0 ? Double(max(pacedStops.count - 1, 0)) / end.deregistersPerSecond : 0
         endDeadline = now + UInt64((paceSeconds + end.graceSeconds) * 1e9)
         paceWake = pacedStops.isEmpty ? nil : now
         stopAtPace(now: now, actions: &actions)

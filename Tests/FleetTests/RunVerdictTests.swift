@@ -1,0 +1,170 @@
+import Fleet
+import Foundation
+import XCTest
+
+/// Issue 13: a run never reports success that did not happen. Each test reproduces a wrong
+/// verdict the runner gave when the server failed: an unreachable server, a silent one, a run cut
+/// short, a result file that could not be written.
+final class RunVerdictTests: XCTestCase {
+    private struct Run {
+        var status: Int32
+        var output: String
+        var errors: String
+        var result: ResultFile?
+    }
+
+    private func run(_ yaml: String, arguments: [String] = [], out: String? = nil) throws -> Run {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("verdict-\(UUID().uuidString).yaml").path
+        try yaml.write(toFile: file, atomically: true, encoding: .utf8)
+        let resultPath = out ?? file + ".result.json"
+        defer {
+            try? FileManager.default.removeItem(atPath: file)
+            try? FileManager.default.removeItem(atPath: resultPath)
+        }
+        let process = Process()
+        process.executableURL = ServeProcess.executable
+        process.arguments = ["run", file, "--out", resultPath, "--quiet"] + arguments
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, output: text, errors: errorText, result: try? ResultFile.read(from: resultPath))
+    }
+
+    /// A UDP socket bound on 127.0.0.1 that never answers; closed, its port is one where nothing listens.
+    private final class SilentPeer {
+        let descriptor: Int32
+        let port: UInt16
+
+        init() throws {
+            let descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            self.descriptor = descriptor
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                    bind(descriptor, pointer, length) == 0 && getsockname(descriptor, pointer, &length) == 0
+                }
+            }
+            port = bound ? UInt16(bigEndian: address.sin_port) : 0
+            guard bound else { throw POSIXError(.EADDRNOTAVAIL) }
+        }
+
+        func close() { _ = Glibc.close(descriptor) }
+        deinit { close() }
+    }
+
+    func testAnUnreachableBootstrapServerFailsTheRunAndIsNamed() throws {
+        let peer = try SilentPeer()
+        let port = peer.port
+        peer.close()
+        let run = try run("""
+            server: { bootstrap: coap://127.0.0.1:\(port) }
+            devices:
+              - count: 20
+                bootstrap: client-initiated
+            stages:
+              - { duration: 1s, rate: 20/s }
+            end: { mode: deregister, grace: 1s }
+            thresholds:
+              - bootstrap.failed.rate < 0.001
+              - register.latency.p99 < 500ms
+            """)
+        XCTAssertEqual(run.status, 99, run.output + run.errors)
+        let result = try XCTUnwrap(run.result, run.output + run.errors)
+        XCTAssertEqual(result.thresholds.map(\.passed), [false, false])
+        XCTAssertEqual(result.metrics.value(for: "bootstrap.timeouts"), 20, "every bootstrap in flight at the end is a timeout")
+        XCTAssertEqual(result.metrics.value(for: "bootstrap.failed.rate"), 1)
+        XCTAssertNil(result.metrics.value(for: "register.latency.p99"), "no Register, no percentile")
+        XCTAssertEqual(result.metrics.value(for: "devices.unfinished"), 20)
+        XCTAssertEqual(result.metrics.unfinishedDevices, ["bootstrapping": 20])
+        XCTAssertTrue(run.output.contains("FAIL  register.latency.p99 < 500ms  (observed no samples)"), run.output)
+        XCTAssertTrue(run.output.contains("no response from coap://127.0.0.1:\(port): 20 devices"), run.output)
+        XCTAssertTrue(run.output.contains("unfinished devices 20: 20 bootstrapping"), run.output)
+    }
+
+    func testASilentServerWithEndDropFailsTheRegistrationsItNeverAnswered() throws {
+        let peer = try SilentPeer()
+        let run = try run("""
+            server: { server: coap://127.0.0.1:\(peer.port) }
+            devices:
+              - count: 10
+            stages:
+              - { duration: 1s, rate: 10/s }
+              - { duration: 3s, hold: true }
+            end: drop
+            thresholds:
+              - register.failed.rate < 0.001
+            """)
+        XCTAssertEqual(run.status, 99, run.output + run.errors)
+        let metrics = try XCTUnwrap(run.result?.metrics, run.output + run.errors)
+        XCTAssertEqual(metrics.value(for: "register.timeouts"), 10, "registrations cut off by the drop are not lost")
+        XCTAssertEqual(metrics.value(for: "register.count"), 10)
+        XCTAssertEqual(metrics.unfinishedDevices, ["registering": 10])
+        XCTAssertGreaterThan(metrics.value(for: "register.retransmissions") ?? 0, 0, "retransmissions are counted per operation")
+        XCTAssertTrue(run.output.contains("no response from coap://127.0.0.1:\(peer.port): 10 devices"), run.output)
+    }
+
+    func testARunCutShortByTheDurationLimitEndsWithItsOwnStatusAndCountsWhoNeverStarted() throws {
+        let run = try run("""
+            server: embedded
+            duration-limit: 2s
+            devices:
+              - count: 100
+            stages:
+              - { duration: 10s, rate: 10/s }
+            thresholds:
+              - register.failed.rate < 0.5
+            """, arguments: ["--workers", "1"])
+        XCTAssertEqual(run.status, RunExitStatus.endedEarly.rawValue, run.output + run.errors)
+        let metrics = try XCTUnwrap(run.result?.metrics, run.output + run.errors)
+        XCTAssertEqual(metrics.endReason, .durationLimit)
+        XCTAssertEqual(metrics.unfinishedDevices["not-started"], 80)
+        XCTAssertEqual(metrics.value(for: "register.succeeded"), 20)
+        XCTAssertTrue(run.output.contains("duration-limit reached before the stages were done"), run.output)
+    }
+
+    func testAnUnwritableResultPathIsRefusedBeforeAnyDeviceStarts() throws {
+        let started = Date()
+        let run = try run("""
+            server: embedded
+            devices:
+              - count: 10
+            stages:
+              - { duration: 5s, rate: 2/s }
+            """, out: "/proc/lwm2m-fleet-cannot-write-here.json")
+        XCTAssertEqual(run.status, RunExitStatus.invalidInput.rawValue, run.errors)
+        XCTAssertTrue(run.errors.contains("/proc/lwm2m-fleet-cannot-write-here.json"), run.errors)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 4, "refused before the 5 s run, not after it")
+    }
+
+    func testValidateWarnsWhenTheDurationLimitCutsTheStagesShort() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("limit-\(UUID().uuidString).yaml").path
+        try """
+            server: embedded
+            duration-limit: 3s
+            devices:
+              - count: 100
+            stages:
+              - { duration: 10s, rate: 10/s }
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let process = Process()
+        process.executableURL = ServeProcess.executable
+        process.arguments = ["validate", file]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0)
+        XCTAssertTrue(text.contains("warning: duration-limit 3 s stops the run before its stages end at 10 s"), text)
+    }
+}
