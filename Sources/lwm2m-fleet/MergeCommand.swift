@@ -7,7 +7,14 @@ struct MergeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "merge",
         abstract: "Combine result files of shards of one fleet: histograms and counters merged exactly, thresholds evaluated again.",
-        discussion: "Exit 0, or 99 when a threshold of the merged result fails, 104 when the files are not shards of one fleet run."
+        discussion: """
+            The files must be the parts of one run: the same fleet file, seed and lwm2m-fleet version; stripes of one \
+            split of the fleet (the same N of `run --shard I/N`; a result without a shard is the whole fleet), each \
+            stripe once; and together all of the stripe they cover: the whole fleet, or --shard. With \
+            --allow-partial, stripes may be missing: the merged result lists them (missingStripes) and the output \
+            says PARTIAL; duplicates and mismatches are still refused. Exit 0, or 99 when a threshold of the merged \
+            result fails, 104 when the files are not exactly the parts of one run.
+            """
     )
 
     @Argument(help: "Result files written by `run --shard I/N` (or by workers).")
@@ -15,6 +22,15 @@ struct MergeCommand: ParsableCommand {
 
     @Option(name: .long, help: "Where to write the merged result JSON.")
     var out: String = "merged-result.json"
+
+    @Option(
+        name: .long,
+        help: "The stripe I/N the results cover together, when they are the parts of one shard (e.g. its workers' results).",
+        transform: { text in try ShardStripe(parsing: text) })
+    var shard: ShardStripe = .whole
+
+    @Flag(name: .long, help: "Merge even when stripes are missing; the result is marked partial and names them.")
+    var allowPartial = false
 
     func validate() throws {
         guard !results.isEmpty else { throw ValidationError("give at least one result file") }
@@ -27,37 +43,30 @@ struct MergeCommand: ParsableCommand {
             } catch {
                 throw ValidationError("\(error)")
             }
-        }, paths: results)
+        }, paths: results, covering: shard, allowPartial: allowPartial)
         try merged.result.write(to: out)
         print(SummaryTable.render(merged.result.metrics, thresholds: merged.result.thresholds, elapsedSeconds: merged.elapsedSeconds))
-        print("merged \(results.count) results: \(out)")
+        let covered = merged.result.shard.map { " into shard \($0)" } ?? ""
+        if let missing = merged.result.missingStripes, merged.result.isPartial {
+            print("PARTIAL: missing shards \(missing.map(\.description).joined(separator: ", ")); the counts are not the whole run's")
+            print("merged \(results.count) results\(covered): \(out) (PARTIAL)")
+        } else {
+            print("merged \(results.count) results\(covered): \(out)")
+        }
         if merged.result.thresholds.contains(where: { !$0.passed }) { throw ExitCode(99) }
     }
 
-    /// Merges results of one fleet run (same spec and seed) and evaluates the thresholds again
-    /// on the merged metrics: percentiles come from the merged histograms, never averaged.
-    static func merge(_ parts: [ResultFile], paths: [String]) throws -> (result: ResultFile, elapsedSeconds: Double) {
-        guard let first = parts.first else { throw ValidationError("no result to merge") }
-        for (part, path) in zip(parts, paths) where part.spec.text != first.spec.text || part.seed != first.seed {
-            throw ValidationError("\(path) is not from the same fleet run as \(paths[0]) (its fleet file or seed differs)")
-        }
-        var metrics = first.metrics
-        for part in parts.dropFirst() { metrics.merge(part.metrics) }
-        let spec: FleetSpec
+    /// `ResultMerge.merge` of the results read from `paths`, for the commands: a merge it refuses is
+    /// invalid input (exit 104).
+    static func merge(
+        _ parts: [ResultFile], paths: [String], covering stripe: ShardStripe = .whole, allowPartial: Bool = false
+    ) throws -> (result: ResultFile, elapsedSeconds: Double) {
         do {
-            spec = try FleetSpec(yaml: first.spec.text, source: first.spec.path)
+            let result = try ResultMerge.merge(
+                zip(paths, parts).map { (path: $0, result: $1) }, covering: stripe, allowPartial: allowPartial)
+            return (result, result.elapsedSeconds)
         } catch {
             throw ValidationError("\(error)")
         }
-        let thresholds = spec.thresholdResults(for: metrics)
-        let formatter = ISO8601DateFormatter()
-        let started = parts.compactMap { formatter.date(from: $0.startedAt) }.min() ?? Date()
-        let finished = parts.compactMap { formatter.date(from: $0.finishedAt) }.max() ?? Date()
-        let result = ResultFile(
-            toolVersion: first.toolVersion, seed: first.seed, spec: first.spec,
-            startedAt: formatter.string(from: started), finishedAt: formatter.string(from: finished),
-            interrupted: parts.contains { $0.interrupted }, metrics: metrics, thresholds: thresholds,
-            workers: parts.reduce(0) { $0 + ($1.workers ?? 1) }, shard: nil)
-        return (result, finished.timeIntervalSince(started))
     }
 }
