@@ -6,11 +6,11 @@ import Foundation
 struct MergeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "merge",
-        abstract: "Combine result files of shards of one fleet: histograms and counters merged exactly, thresholds evaluated again.",
+        abstract: "Combine the result files of one run's shards or workers: histograms and counters merged exactly, thresholds evaluated again.",
         discussion: """
             The files must be the parts of one run: the same fleet file, seed and lwm2m-fleet version; stripes of one \
             split of the fleet (the same N of `run --shard I/N`; a result without a shard is the whole fleet), each \
-            stripe once; and together all of the stripe they cover: the whole fleet, or --shard. With \
+            stripe once (the same file twice is a duplicate); and together all of the stripe they cover: the whole fleet, or --shard. With \
             --allow-partial, stripes may be missing: the merged result lists them (missingStripes) and the output \
             says PARTIAL; duplicates and mismatches are still refused. Exit 0, or 99 when a threshold of the merged \
             result fails, 104 when the files are not exactly the parts of one run.
@@ -25,7 +25,7 @@ struct MergeCommand: ParsableCommand {
 
     @Option(
         name: .long,
-        help: "The stripe I/N the results cover together, when they are the parts of one shard (e.g. its workers' results).",
+        help: "The stripe I/N the results cover together, when they are the parts of one shard (e.g. its workers' results); default: the whole fleet.",
         transform: { text in try ShardStripe(parsing: text) })
     var shard: ShardStripe = .whole
 
