@@ -13,8 +13,7 @@ public struct FleetRun {
         /// Overrides the fleet file's seed; nil with no seed in the file: a random one.
         public var seed: UInt64?
         /// The part of the fleet this run covers (`--shard I/N`); the whole by default.
-        public var shardIndex = 0
-        public var shardCount = 1
+        public var stripe = ShardStripe.whole
         /// Worker processes; nil: one per core, fewer for small fleets.
         public var workers: Int?
         public var quiet = false
@@ -53,6 +52,9 @@ public struct FleetRun {
     /// Seeds every random choice of the run: the option's, the file's, or a random one.
     public let seed: UInt64
 
+    /// The part of the fleet this run covers.
+    public var stripe: ShardStripe { options.stripe }
+
     public init(spec: FleetSpec, path: String, options: Options) {
         self.spec = spec
         self.path = path
@@ -72,7 +74,7 @@ public struct FleetRun {
     /// file's directory. Throws `FleetRunError` with what to do.
     public func checkBeforeStart() throws {
         // A shard (and each worker of it) runs every Nth device of the fleet.
-        let stripes = processes * options.shardCount
+        let stripes = processes * stripe.count
         let socketsInOneProcess = (spec.socketsOnlineAtOnce + stripes - 1) / stripes
         let limit = OpenFileLimit.raiseToHardLimit()
         // Plus the loop's own descriptors.
@@ -124,7 +126,7 @@ public struct FleetRun {
             toolVersion: ToolVersion.current, seed: seed, spec: ResultFile.Spec(path: path, text: spec.text),
             startedAt: formatter.string(from: startedAt), finishedAt: formatter.string(from: Date()),
             interrupted: outcome.endReason == .interrupted, metrics: metrics, thresholds: spec.thresholdResults(for: metrics),
-            workers: 1, shard: options.shardCount == 1 ? nil : ResultFile.Shard(index: options.shardIndex, count: options.shardCount))
+            workers: 1, shard: stripe == .whole ? nil : stripe)
         try result.write(to: options.outputPath)
         return Report(result: result, elapsedSeconds: outcome.elapsedSeconds, workers: 1)
     }
@@ -134,11 +136,11 @@ public struct FleetRun {
         let setups = try spec.deviceSetup(serverURI: serverURI, bootstrapURI: bootstrapURI)
         let runSeed = seed
         var devices: [LwM2MClient] = []
-        devices.reserveCapacity(spec.deviceCount / options.shardCount + 1)
+        devices.reserveCapacity(spec.deviceCount / stripe.count + 1)
         var sourceAddresses: [SocketAddress] = []
         var sourceAddressOfDevice: [UInt8] = []
         for setup in setups {
-            for index in setup.indices where Int(index) % options.shardCount == options.shardIndex {
+            for index in setup.indices where Int(index) % stripe.count == stripe.index {
                 devices.append(LwM2MClient(configuration: setup.configuration, profile: setup.profile, index: index, seed: runSeed))
                 let address = setup.localAddress(forDevice: index)
                 let slot = sourceAddresses.firstIndex(of: address) ?? {
@@ -151,9 +153,9 @@ public struct FleetRun {
         }
         let localAddress = try setups.first?.localAddresses.first ?? SocketAddress(ipAddress: "127.0.0.1", port: 0)
         let scheduling = RunScheduler.Configuration(
-            schedule: spec.arrivalSchedule, stripeIndex: options.shardIndex, stripeCount: options.shardCount, deviceCount: devices.count,
+            schedule: spec.arrivalSchedule, stripeIndex: stripe.index, stripeCount: stripe.count, deviceCount: devices.count,
             inFlightLimit: spec.inFlightLimit, durationLimitSeconds: spec.durationLimitSeconds,
-            churnPerSecond: spec.stages.map(\.churnPerSecond), end: spec.endOfRun(stripes: options.shardCount),
+            churnPerSecond: spec.stages.map(\.churnPerSecond), end: spec.endOfRun(stripes: stripe.count),
             firstOperation: firstOperationOfDevice(setups: setups), seed: runSeed ^ 0xC4_0124)
         // The devices move into the plan and from it into the runner's driver: a copy left here
         // would keep every device twice once the driver changes one.
@@ -168,7 +170,7 @@ public struct FleetRun {
             let seed = runSeed &+ UInt64(incarnation) &* 0xD1B5_4A32_D192_ED03
             return LwM2MClient(configuration: old.configuration, profile: old.store.profile, index: old.index, seed: seed)
         }
-        let prefix = options.shardCount > 1 ? "shard \(options.shardIndex)/\(options.shardCount): " : ""
+        let prefix = stripe.count > 1 ? "shard \(stripe.index)/\(stripe.count): " : ""
         let runner = try FleetRunner(plan: plan, progress: ProgressPrinter(enabled: !options.quiet, prefix: prefix))
         plan.devices = []
         return try runner.run()
@@ -176,7 +178,7 @@ public struct FleetRun {
 
     /// Which operation each local device of the stripe starts with, from its group.
     private func firstOperationOfDevice(setups: [DeviceGroupSetup]) -> @Sendable (Int) -> LwM2MOperation {
-        let stripe = (index: options.shardIndex, count: options.shardCount)
+        let stripe = stripe
         let groups = setups.map { (indices: $0.indices, operation: $0.firstOperation) }
         return { local in
             let global = UInt32(stripe.index + local * stripe.count)
@@ -197,8 +199,8 @@ public struct FleetRun {
             let part = directory.appendingPathComponent("part-\(worker).json").path
             // Worker w of shard I/N runs stripe I + N*w of N*W: the shards of several machines and
             // the workers of each compose into one split of the fleet.
-            let stripe = "\(options.shardIndex + options.shardCount * worker)/\(options.shardCount * workers)"
-            var arguments = ["run", path, "--shard", stripe, "--out", part, "--seed", "\(seed)", "--workers", "1"]
+            let workerStripe = "\(stripe.index + stripe.count * worker)/\(stripe.count * workers)"
+            var arguments = ["run", path, "--shard", workerStripe, "--out", part, "--seed", "\(seed)", "--workers", "1"]
             // Worker 0 shows its progress (prefixed with its stripe) unless the run is quiet.
             if options.quiet || worker > 0 { arguments.append("--quiet") }
             if embedded != nil {
@@ -233,16 +235,15 @@ public struct FleetRun {
                 throw FleetRunError("worker \(child.arguments?[3] ?? "") ended with status \(child.terminationStatus) and wrote no result (\(error))")
             }
         }
-        var merged = try ResultMerging.merge(results, paths: parts)
-        merged.result.workers = workers
-        merged.result.shard = options.shardCount == 1 ? nil : ResultFile.Shard(index: options.shardIndex, count: options.shardCount)
+        // The workers' stripes make up exactly this process's shard: anything else is refused.
+        var merged = try ResultMerge.merge(Array(zip(parts, results)), covering: stripe)
         if let counts = serverSummary.flatMap(EmbeddedServerCounts.init(summary:)) {
             // The workers could not see the server's counts: their thresholds are evaluated again.
-            merged.result.metrics.embeddedServer = counts
-            merged.result.thresholds = spec.thresholdResults(for: merged.result.metrics)
+            merged.metrics.embeddedServer = counts
+            merged.thresholds = spec.thresholdResults(for: merged.metrics)
         }
-        try merged.result.write(to: options.outputPath)
-        return Report(result: merged.result, elapsedSeconds: merged.elapsedSeconds, workers: workers)
+        try merged.write(to: options.outputPath)
+        return Report(result: merged, elapsedSeconds: merged.elapsedSeconds, workers: workers)
     }
 
     /// The embedded Bootstrap-Server's per-group rules, written where `serve --config` reads them.

@@ -39,17 +39,8 @@ public struct ResultFile: Sendable, Codable, Equatable {
         }
     }
 
-    /// Which part of the fleet this result covers, when the run was split across machines.
-    public struct Shard: Sendable, Codable, Equatable {
-        /// From 0.
-        public var index: Int
-        public var count: Int
-
-        public init(index: Int, count: Int) {
-            self.index = index
-            self.count = count
-        }
-    }
+    /// The name `run` gives the stripe a result covers (`ResultFile.Shard(index:count:)`).
+    public typealias Shard = ShardStripe
 
     public var schemaVersion: Int
     public var toolVersion: String
@@ -65,11 +56,16 @@ public struct ResultFile: Sendable, Codable, Equatable {
     public var thresholds: [ThresholdResult]
     /// Worker processes that ran this result's devices, when more than one.
     public var workers: Int?
-    public var shard: Shard?
+    /// The stripe of the fleet this result covers; nil for the whole fleet.
+    public var shard: ShardStripe?
+    /// The stripes a merge allowed to be missing (`merge --allow-partial`), by split and index;
+    /// nil when none is. A result with missing stripes is partial: its counts are not the run's.
+    public var missingStripes: [ShardStripe]?
 
     public init(
         toolVersion: String, seed: UInt64, spec: Spec, startedAt: String, finishedAt: String, interrupted: Bool,
-        metrics: FleetMetrics, thresholds: [ThresholdResult], workers: Int? = nil, shard: Shard? = nil
+        metrics: FleetMetrics, thresholds: [ThresholdResult], workers: Int? = nil, shard: ShardStripe? = nil,
+        missingStripes: [ShardStripe]? = nil
     ) {
         schemaVersion = Self.currentSchemaVersion
         self.toolVersion = toolVersion
@@ -82,6 +78,17 @@ public struct ResultFile: Sendable, Codable, Equatable {
         self.thresholds = thresholds
         self.workers = workers
         self.shard = shard
+        self.missingStripes = missingStripes
+    }
+
+    /// Whether a merge left stripes out: such a result must not pass for the whole of what it covers.
+    public var isPartial: Bool { !(missingStripes ?? []).isEmpty }
+
+    /// Seconds from `startedAt` to `finishedAt`; 0 when either is not an ISO 8601 time.
+    public var elapsedSeconds: Double {
+        let formatter = ISO8601DateFormatter()
+        guard let started = formatter.date(from: startedAt), let finished = formatter.date(from: finishedAt) else { return 0 }
+        return finished.timeIntervalSince(started)
     }
 
     /// Writes the document to `path` atomically: a reader sees the old file or the whole new one.

@@ -34,8 +34,11 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "No progress lines.")
     var quiet = false
 
-    @Option(name: .long, help: "Run one stripe I/N of the fleet (devices whose index % N == I), e.g. for one pod of a Kubernetes Indexed Job; combine the results with `lwm2m-fleet merge`. Goes with --workers.")
-    var shard: String?
+    @Option(
+        name: .long,
+        help: "Run one stripe I/N of the fleet (devices whose index % N == I), e.g. for one pod of a Kubernetes Indexed Job; combine the results with `lwm2m-fleet merge`. Goes with --workers.",
+        transform: { text in try ShardStripe(parsing: text) })
+    var shard: ShardStripe = .whole
 
     @Option(name: .long, help: "Worker processes, each one event loop with a stripe of the devices; their results are merged exactly. Default: the number of cores (one for fleets under 200 devices).")
     var workers: Int?
@@ -46,18 +49,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("bootstrap-uri"), help: .hidden)
     var bootstrapURIOverride: String?
 
-    /// The --shard stripe as (index, count).
-    func shardStripe() throws -> (index: Int, count: Int) {
-        guard let shard else { return (0, 1) }
-        let parts = shard.split(separator: "/")
-        guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]), count > 0, index >= 0, index < count else {
-            throw ValidationError("--shard: '\(shard)' must be I/N with 0 <= I < N, e.g. 0/4")
-        }
-        return (index, count)
-    }
-
     func validate() throws {
-        _ = try shardStripe()
         if let workers {
             guard workers >= 1, workers <= 64 else { throw ValidationError("--workers must be 1 to 64, got \(workers)") }
         }
@@ -70,11 +62,9 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let stripe = try shardStripe()
         var options = FleetRun.Options(outputPath: out, executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath())
         options.seed = seed
-        options.shardIndex = stripe.index
-        options.shardCount = stripe.count
+        options.stripe = shard
         options.workers = workers
         options.quiet = quiet
         options.serverURIOverride = serverURIOverride
