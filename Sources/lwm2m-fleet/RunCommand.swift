@@ -91,17 +91,10 @@ struct RunCommand: ParsableCommand {
             // A worker of `--workers`: the parent runs the one embedded server for all.
             serverURI = serverURIOverride
             bootstrapURI = bootstrapURIOverride
-        case .embedded(let actions):
-            var arguments = actions.read.map { ["--read", $0.description] }.flatMap { $0 }
-            arguments += actions.observe.flatMap { ["--observe", $0.description] }
-            arguments += actions.execute.flatMap { ["--execute", $0.description] }
-            if let violate = actions.violate { arguments += ["--violate", violate] }
-            let configuration = try embeddedBootstrapConfiguration(spec)
-            arguments += ["--config", configuration]
-            // The server has read its configuration once it is ready (or failed): no file left behind.
-            defer { try? FileManager.default.removeItem(atPath: configuration) }
+        case .embedded(let requests):
             let server = try EmbeddedServerProcess(
-                executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(), arguments: arguments)
+                executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath(),
+                configuration: spec.embeddedServerConfiguration(for: requests))
             embedded = server
             serverURI = server.serverURI
             bootstrapURI = server.bootstrapURI
@@ -154,9 +147,8 @@ struct RunCommand: ParsableCommand {
         let runner = try FleetRunner(plan: plan, progress: ProgressPrinter(enabled: !quiet, prefix: prefix))
         plan.devices = []
         let outcome = try runner.run()
-        let serverSummary = embedded?.stop()
         var metrics = outcome.metrics
-        metrics.embeddedServer = serverSummary.flatMap(EmbeddedServerCounts.init(summary:))
+        metrics.embeddedServer = embedded?.stop()
 
         let thresholds = spec.thresholdResults(for: metrics)
         let formatter = ISO8601DateFormatter()
@@ -167,7 +159,7 @@ struct RunCommand: ParsableCommand {
             shard: shard == nil ? nil : ResultFile.Shard(index: stripe.index, count: stripe.count))
         try result.write(to: out)
         print(SummaryTable.render(metrics, thresholds: thresholds, elapsedSeconds: outcome.elapsedSeconds))
-        if let serverSummary, !serverSummary.isEmpty { print("embedded server: \(serverSummary)") }
+        if let counts = metrics.embeddedServer { print("embedded server: \(counts.summaryLine)") }
         print("result: \(out)\(outcome.interrupted ? " (interrupted)" : "")")
         if thresholds.contains(where: { !$0.passed }) { throw ExitCode(99) }
     }
@@ -212,7 +204,7 @@ struct RunCommand: ParsableCommand {
         let sources = [forward(SIGINT), forward(SIGTERM)]
         for child in children { child.waitUntilExit() }
         sources.forEach { $0.cancel() }
-        let serverSummary = embedded?.stop()
+        let serverCounts = embedded?.stop()
         let results = try parts.map { path in
             do {
                 return try ResultFile.read(from: path)
@@ -221,22 +213,15 @@ struct RunCommand: ParsableCommand {
             }
         }
         var merged = try MergeCommand.merge(results, paths: parts)
-        if let counts = serverSummary.flatMap(EmbeddedServerCounts.init(summary:)) {
+        if let counts = serverCounts {
             // The workers could not see the server's counts: their thresholds are evaluated again.
             merged.result.metrics.embeddedServer = counts
             merged.result.thresholds = spec.thresholdResults(for: merged.result.metrics)
         }
         try merged.result.write(to: out)
         print(SummaryTable.render(merged.result.metrics, thresholds: merged.result.thresholds, elapsedSeconds: merged.elapsedSeconds))
-        if let serverSummary, !serverSummary.isEmpty { print("embedded server: \(serverSummary)") }
+        if let serverCounts { print("embedded server: \(serverCounts.summaryLine)") }
         print("result: \(out) (\(workers) workers merged)\(merged.result.interrupted ? " (interrupted)" : "")")
         if merged.result.thresholds.contains(where: { !$0.passed }) { throw ExitCode(99) }
-    }
-
-    /// The embedded Bootstrap-Server's per-group rules, written where `serve --config` reads them.
-    private func embeddedBootstrapConfiguration(_ spec: FleetSpec) throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("lwm2m-fleet-bootstrap-\(UUID().uuidString).yaml")
-        try (spec.embeddedServerConfigurations()?.bootstrap.endpointRulesYAML ?? "").write(to: url, atomically: true, encoding: .utf8)
-        return url.path
     }
 }
