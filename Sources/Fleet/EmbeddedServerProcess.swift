@@ -47,6 +47,9 @@ public final class EmbeddedServerProcess {
         guard case .ready(let bootstrapAddress, let serverAddress)? = try? EmbeddedServerReport(line: buffer[..<newline]) else {
             let said = (try? String(contentsOf: errorLog, encoding: .utf8))?.split(separator: "\n").last.map { ": \($0)" }
             let line = String(decoding: buffer[..<newline], as: UTF8.self)
+            // No deinit runs for an object that failed to initialize: clean up here.
+            if process.isRunning { process.terminate() }
+            try? FileManager.default.removeItem(at: errorLog)
             throw EmbeddedServerError(reason: "the embedded server did not start" + (said ?? " (its first line was '\(line)', not a ready report)"))
         }
         bootstrapURI = "coap://" + bootstrapAddress

@@ -69,13 +69,16 @@ struct ServeCommand: ParsableCommand {
             throw ValidationError("--host: \(error)")
         }
         _ = try afterRegistrationActions()
-        let givenWithTheConfiguration = [
-            ("--config", config != nil), ("--violate", violate != nil), ("--lifetime", lifetime != nil), ("--read", !read.isEmpty),
-            ("--observe", !observe.isEmpty), ("--execute", !execute.isEmpty),
-        ].filter { configurationFromStdin && $0.1 }.map(\.0)
-        guard givenWithTheConfiguration.isEmpty else {
-            throw ValidationError(
-                "\(EmbeddedServerProcess.configurationFromStdinFlag) reads the whole configuration; leave out \(givenWithTheConfiguration.joined(separator: ", "))")
+        if configurationFromStdin {
+            // They would be ignored: the configuration read says it all.
+            let given = [
+                (option: "--config", given: config != nil), ("--violate", violate != nil), ("--lifetime", lifetime != nil),
+                ("--read", !read.isEmpty), ("--observe", !observe.isEmpty), ("--execute", !execute.isEmpty),
+            ].filter(\.given).map(\.option)
+            guard given.isEmpty else {
+                throw ValidationError(
+                    "\(EmbeddedServerProcess.configurationFromStdinFlag) reads the whole configuration; leave out \(given.joined(separator: ", "))")
+            }
         }
     }
 
