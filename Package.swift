@@ -39,7 +39,6 @@ let package = Package(
             dependencies: [
                 "CoAP", "LwM2M",
                 .product(name: "HeapModule", package: "swift-collections"),
-                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: optimizedAcrossModules
         ),

@@ -1,7 +1,7 @@
 /// Reliability and block-wise settings of an endpoint (RFC 7252 4.8, RFC 7959).
 ///
 /// Every endpoint carries a copy, so the fields use the smallest types that hold their range.
-public struct CoAPTransmissionParameters: Hashable, Sendable {
+public struct CoAPTransmissionParameters: Hashable, Sendable, Codable {
     /// ACK_TIMEOUT: the first wait for an ACK before randomization.
     public var ackTimeoutMilliseconds: UInt32 = 2_000
     /// ACK_RANDOM_FACTOR: the first wait is drawn from [ACK_TIMEOUT, ACK_TIMEOUT * factor].

@@ -1,10 +1,12 @@
-/// What the embedded Bootstrap-Server and LwM2M Server counted during a run, from the summary
-/// line `lwm2m-fleet serve` prints when it stops.
+import LwM2MServer
+
+/// What the embedded Bootstrap-Server and LwM2M Server counted during a run, as `lwm2m-fleet
+/// serve` reports it when it stops (`EmbeddedServerReport.summary`).
 ///
 /// The devices see only their own side: a Bootstrap-Server that gives up on a device and starts
 /// over shows on the device as a slow bootstrap, not a failed one. These counts put the server's
 /// side in the result file, where thresholds (`server.bootstrap_failures == 0`) can read them.
-public struct EmbeddedServerCounts: Sendable, Codable, Equatable {
+public struct EmbeddedServerCounts: Sendable, Codable, Hashable {
     /// Registrations the server still held when it stopped.
     public var registrationsHeld: Int = 0
     public var registered: Int = 0
@@ -23,7 +25,7 @@ public struct EmbeddedServerCounts: Sendable, Codable, Equatable {
 
     public init() {}
 
-    /// Per count: its metric name after `server.`, its key in serve's summary, and where it is kept.
+    /// Per count: its metric name after `server.`, its key in the summary line, and where it is kept.
     static let fields: [(name: String, key: String, field: WritableKeyPath<EmbeddedServerCounts, Int> & Sendable)] = [
         ("registrations_held", "registrations", \.registrationsHeld),
         ("registered", "registered", \.registered),
@@ -37,23 +39,24 @@ public struct EmbeddedServerCounts: Sendable, Codable, Equatable {
         ("retransmissions", "retransmissions", \.retransmissions),
     ]
 
-    /// Reads serve's summary (`registrations=0 registered=100 ... retransmissions=0`); nil when
-    /// a count is missing or not a number, so a changed format is noticed instead of read as 0.
-    public init?(summary: String) {
-        var values: [Substring: Int] = [:]
-        for pair in summary.split(separator: " ") {
-            guard let equals = pair.firstIndex(of: "="), let value = Int(pair[pair.index(after: equals)...]) else { continue }
-            values[pair[..<equals]] = value
-        }
-        for entry in Self.fields {
-            guard let value = values[Substring(entry.key)] else { return nil }
-            self[keyPath: entry.field] = value
-        }
+    /// The counts for people, as `serve` and `run` print them: `registrations=0 registered=100 ... retransmissions=0`.
+    public var summaryLine: String {
+        Self.fields.map { "\($0.key)=\(self[keyPath: $0.field])" }.joined(separator: " ")
     }
 
-    /// The counts as serve's summary line writes them, for people.
-    public var summary: String {
-        Self.fields.map { "\($0.key)=\(self[keyPath: $0.field])" }.joined(separator: " ")
+    /// Counts one event of the servers (the registrations held and the retransmissions are not
+    /// events: they are set when the servers stop).
+    public mutating func count(_ event: ServerEvent) {
+        switch event {
+        case .registered: registered += 1
+        case .updated: updated += 1
+        case .deregistered: deregistered += 1
+        case .expired: expired += 1
+        case .refused: refused += 1
+        case .bootstrapFinished(_, let succeeded): if succeeded { bootstraps += 1 } else { bootstrapFailures += 1 }
+        case .violationSent: violationsSent += 1
+        case .bootstrapStarted, .operationCompleted: break
+        }
     }
 
     /// The count a `server.NAME` metric names; nil for another name.

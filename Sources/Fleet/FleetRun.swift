@@ -96,16 +96,9 @@ public struct FleetRun {
             // A worker: the parent runs the one embedded server for all.
             serverURI = options.serverURIOverride
             bootstrapURI = options.bootstrapURIOverride
-        case .embedded(let actions):
-            var arguments = actions.read.map { ["--read", $0.description] }.flatMap { $0 }
-            arguments += actions.observe.flatMap { ["--observe", $0.description] }
-            arguments += actions.execute.flatMap { ["--execute", $0.description] }
-            if let violate = actions.violate { arguments += ["--violate", violate] }
-            let configuration = try embeddedBootstrapConfiguration()
-            arguments += ["--config", configuration]
-            // The server has read its configuration once it is ready (or failed): no file left behind.
-            defer { try? FileManager.default.removeItem(atPath: configuration) }
-            let server = try EmbeddedServerProcess(executable: options.executable, arguments: arguments)
+        case .embedded(let requests):
+            let server = try EmbeddedServerProcess(
+                executable: options.executable, configuration: spec.embeddedServerConfiguration(for: requests))
             embedded = server
             serverURI = server.serverURI
             bootstrapURI = server.bootstrapURI
@@ -118,9 +111,8 @@ public struct FleetRun {
         }
         let startedAt = Date()
         let outcome = try runInThisProcess(serverURI: serverURI, bootstrapURI: bootstrapURI)
-        let serverSummary = embedded?.stop()
         var metrics = outcome.metrics
-        metrics.embeddedServer = serverSummary.flatMap(EmbeddedServerCounts.init(summary:))
+        metrics.embeddedServer = embedded?.stop()
         let formatter = ISO8601DateFormatter()
         let result = ResultFile(
             toolVersion: ToolVersion.current, seed: seed, spec: ResultFile.Spec(path: path, text: spec.text),
@@ -227,7 +219,7 @@ public struct FleetRun {
         let sources = [forward(SIGINT), forward(SIGTERM)]
         for child in children { child.waitUntilExit() }
         sources.forEach { $0.cancel() }
-        let serverSummary = embedded?.stop()
+        let serverCounts = embedded?.stop()
         let results = try zip(parts, children).map { path, child in
             do {
                 return try ResultFile.read(from: path)
@@ -237,20 +229,13 @@ public struct FleetRun {
         }
         // The workers' stripes make up exactly this process's shard: anything else is refused.
         var merged = try ResultMerge.merge(Array(zip(parts, results)), covering: stripe)
-        if let counts = serverSummary.flatMap(EmbeddedServerCounts.init(summary:)) {
+        if let counts = serverCounts {
             // The workers could not see the server's counts: their thresholds are evaluated again.
             merged.metrics.embeddedServer = counts
             merged.thresholds = spec.thresholdResults(for: merged.metrics)
         }
         try merged.write(to: options.outputPath)
         return Report(result: merged, elapsedSeconds: merged.elapsedSeconds, workers: workers)
-    }
-
-    /// The embedded Bootstrap-Server's per-group rules, written where `serve --config` reads them.
-    private func embeddedBootstrapConfiguration() throws -> String {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("lwm2m-fleet-bootstrap-\(UUID().uuidString).yaml")
-        try (spec.embeddedServerConfigurations()?.bootstrap.endpointRulesYAML ?? "").write(to: url, atomically: true, encoding: .utf8)
-        return url.path
     }
 }
 

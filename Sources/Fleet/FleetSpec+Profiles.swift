@@ -95,12 +95,12 @@ extension FleetSpec {
         return setups
     }
 
-    /// The embedded servers' configurations, nil when the fleet targets external servers: the
-    /// Bootstrap-Server gives each bootstrapping group its lifetime, binding and version (a rule per
-    /// endpoint prefix, the longest first), and the Server sends the `server.embedded` requests.
-    /// The Server URI in the rules is the built-in default, which `ServerDriver` replaces with its own address.
-    public func embeddedServerConfigurations() -> (registration: RegistrationServerConfiguration, bootstrap: BootstrapServerConfiguration)? {
-        guard case .embedded(let embedded) = server else { return nil }
+    /// What the run's `serve` child is to do for this fleet, whose `server` is `.embedded(embedded)`:
+    /// bind free ports on 127.0.0.1; the Bootstrap-Server gives each bootstrapping group its lifetime,
+    /// binding and version (a rule per endpoint prefix, the longest first), and the Server sends the
+    /// `server.embedded` requests. The Server URI in the rules is the built-in default, which
+    /// `ServerDriver` replaces with its own address.
+    public func embeddedServerConfiguration(for embedded: EmbeddedServer) -> EmbeddedServerConfiguration {
         var registration = RegistrationServerConfiguration()
         registration.afterRegistration = embedded.read.map { AfterRegistrationAction(.read($0)) }
             + embedded.observe.map { AfterRegistrationAction(.observe($0)) }
@@ -119,7 +119,7 @@ extension FleetSpec {
                     settings: BootstrapServerConfiguration.Settings(
                         lifetimeSeconds: group.lifetimeSeconds, binding: group.binding, lwm2mVersion: group.lwm2mVersion))
             }
-        return (registration, bootstrap)
+        return EmbeddedServerConfiguration(registration: registration, bootstrap: bootstrap)
     }
 
     // MARK: Records

@@ -13,13 +13,7 @@ import Yams
 extension FleetSpec {
     /// Reads a fleet file; errors name `path` as given and `ddf` directories are relative to its directory.
     public init(contentsOfFile path: String) throws(FleetSpecError) {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw FleetSpecError(source: path, problems: [FleetSpecError.Problem(
-                line: nil, column: nil, keyPath: nil, message: "cannot be read as UTF-8 text (\(error.localizedDescription))")])
-        }
+        let text = try FleetReader.text(ofFile: path)
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         try self.init(yaml: text, source: path, baseDirectory: directory)
     }
@@ -28,36 +22,20 @@ extension FleetSpec {
     /// directory) anchors relative `ddf` paths.
     public init(yaml: String, source: String, baseDirectory: String? = nil) throws(FleetSpecError) {
         var reader = FleetReader(source: source, baseDirectory: baseDirectory ?? FileManager.default.currentDirectoryPath)
-        let document: Node?
-        do {
-            document = try Yams.compose(yaml: yaml)
-        } catch let error as YamlError {
-            throw FleetSpecError(source: source, problems: [FleetReader.problem(from: error)])
-        } catch {
-            throw FleetSpecError(source: source, problems: [FleetSpecError.Problem(
-                line: nil, column: nil, keyPath: nil, message: "is not valid YAML: \(error)")])
-        }
-        guard let document else {
+        guard let document = try FleetReader.root(of: yaml, source: source) else {
             throw FleetSpecError(source: source, problems: [FleetSpecError.Problem(
                 line: 1, column: 1, keyPath: nil, message: "the file is empty; a fleet file needs at least server, devices and stages")])
         }
-        guard let spec = reader.spec(document, text: yaml), reader.problems.isEmpty else {
-            // Checked key by key, reported as the file reads.
-            let ordered = reader.problems.enumerated().sorted {
-                ($0.element.line ?? 0, $0.element.column ?? 0, $0.offset) < ($1.element.line ?? 0, $1.element.column ?? 0, $1.offset)
-            }
-            throw FleetSpecError(source: source, problems: ordered.map(\.element))
-        }
+        guard let spec = reader.spec(document, text: yaml), reader.problems.isEmpty else { throw reader.error }
         self = spec
     }
 }
 
 /// Turns YAML nodes into a `FleetSpec`, collecting every problem with its place.
-private struct FleetReader {
+private struct FleetReader: YAMLDocumentReader {
     let source: String
     let baseDirectory: String
     var problems: [FleetSpecError.Problem] = []
-    /// Where the value of each key path read so far starts, for checks that span keys.
     var marks: [String: Place] = [:]
     /// Models by resolved `ddf` directory; nil for a directory that failed to load.
     var models: [String: LwM2MModel?] = [:]
@@ -72,192 +50,11 @@ private struct FleetReader {
         "name", "count", "endpoint", "bootstrap", "lwm2m-version", "preferred-content-format", "lifetime", "binding",
         "objects", "generators", "ddf", "local-addresses", "session", "session-repeat",
     ]
-    static let versions: [LwM2MVersion] = [.v1_0, .v1_1, .v1_2]
     static let contentFormats: [(name: String, format: LwM2MContentFormat)] = [
         ("tlv", .tlv), ("senml-json", .senmlJSON), ("senml-cbor", .senmlCBOR), ("lwm2m-json", .lwm2mJSON),
     ]
     static let serverForms = "use embedded, { embedded: { read: [PATH], observe: [PATH], execute: [PATH], violate: before-ack|during-bootstrap } } "
         + "or { server: coap://HOST:PORT, bootstrap: coap://HOST:PORT } (either or both)"
-
-    // MARK: Reporting
-
-    static func problem(from error: YamlError) -> FleetSpecError.Problem {
-        switch error {
-        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
-            // The context says where the unfinished construct began, often the line to fix.
-            let started = context.map { " (\($0.text) started at line \($0.mark.line), column \($0.mark.column))" } ?? ""
-            return FleetSpecError.Problem(line: mark.line, column: mark.column, keyPath: nil, message: "not valid YAML: \(problem)\(started)")
-        case .duplicatedKeysInMapping(let duplicates, let context):
-            let names = duplicates.map { "'\($0)'" }.joined(separator: ", ")
-            return FleetSpecError.Problem(
-                line: context.mark.line, column: context.mark.column, keyPath: duplicates.first,
-                message: "\(names) appears more than once in the same mapping; give each key once")
-        default:
-            return FleetSpecError.Problem(line: nil, column: nil, keyPath: nil, message: "not valid YAML: \(error)")
-        }
-    }
-
-    /// A line and column, 1-based.
-    typealias Place = (line: Int, column: Int)
-
-    static func place(_ node: Node) -> Place? { node.mark.map { ($0.line, $0.column) } }
-
-    mutating func report(_ place: Place?, _ keyPath: String?, _ message: String) {
-        problems.append(FleetSpecError.Problem(line: place?.line, column: place?.column, keyPath: keyPath, message: message))
-    }
-
-    mutating func report(_ node: Node, _ keyPath: String?, _ message: String) {
-        report(Self.place(node), keyPath, message)
-    }
-
-    /// Reports at the value of `keyPath`, or at `fallback`'s when the key was left out.
-    mutating func report(at keyPath: String, orAt fallback: String, _ message: String) {
-        report(marks[keyPath] ?? marks[fallback], marks[keyPath] == nil ? fallback : keyPath, message)
-    }
-
-    // MARK: Structure
-
-    /// The keys of a mapping, checked against those valid in it.
-    struct Fields {
-        let node: Node
-        let path: String?
-        var values: [String: Node]
-
-        subscript(key: String) -> Node? { values[key] }
-
-        func path(_ key: String) -> String { path.map { "\($0).\(key)" } ?? key }
-    }
-
-    /// A mapping's keys; unknown ones are reported (with the closest valid name) and left out, as
-    /// are missing required ones, each given with what to write.
-    mutating func fields(
-        _ node: Node, at path: String?, what: String, allowed: [String], required: [(key: String, hint: String)] = []
-    ) -> Fields? {
-        guard let mapping = node.mapping else {
-            report(node, path, "expected \(what), found \(Self.describe(node))")
-            return nil
-        }
-        var fields = Fields(node: node, path: path, values: [:])
-        for (keyNode, value) in mapping {
-            guard let key = keyNode.scalar?.string else {
-                report(keyNode, path, "a key must be a plain name; valid keys: \(allowed.joined(separator: ", "))")
-                continue
-            }
-            guard allowed.contains(key) else {
-                let suggestion = allowed.suggestion(for: key)
-                report(keyNode, fields.path(key), "unknown key '\(key)'; \(suggestion)valid keys: \(allowed.joined(separator: ", "))")
-                continue
-            }
-            fields.values[key] = value
-            marks[fields.path(key)] = Self.place(value)
-        }
-        for (key, hint) in required where fields[key] == nil {
-            report(node, fields.path(key), "missing; \(hint)")
-        }
-        return fields
-    }
-
-    /// The elements of a list, each with its key path (`devices[2]`).
-    mutating func list(_ node: Node, at path: String, what: String) -> [(node: Node, path: String)]? {
-        guard let sequence = node.sequence else {
-            report(node, path, "expected a list of \(what), found \(Self.describe(node))")
-            return nil
-        }
-        return sequence.enumerated().map { index, element in
-            let elementPath = "\(path)[\(index)]"
-            marks[elementPath] = Self.place(element)
-            return (element, elementPath)
-        }
-    }
-
-    static func describe(_ node: Node) -> String {
-        switch node {
-        case .scalar(let scalar): isNull(scalar) ? "nothing" : "'\(scalar.string)'"
-        case .sequence: "a list"
-        case .mapping: "a mapping"
-        case .alias: "an alias"
-        }
-    }
-
-    static func isNull(_ scalar: Node.Scalar) -> Bool {
-        scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string)
-    }
-
-    /// A scalar's text; a list, mapping or empty value is reported.
-    mutating func text(_ node: Node, at path: String, expected: String) -> String? {
-        guard let scalar = node.scalar, !Self.isNull(scalar) else {
-            report(node, path, "expected \(expected), found \(Self.describe(node))")
-            return nil
-        }
-        return scalar.string
-    }
-
-    /// A whole number in `range`, digits only (underscores may group them).
-    mutating func whole(_ node: Node, at path: String, in range: ClosedRange<UInt64>, what: String) -> UInt64? {
-        guard let text = text(node, at: path, expected: what) else { return nil }
-        let digits = text.filter { $0 != "_" }
-        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let number = UInt64(digits), range.contains(number) else {
-            report(node, path, "'\(text)' is not valid; use \(what)")
-            return nil
-        }
-        return number
-    }
-
-    /// A signed decimal number (`-70`, `21.5`, `1e3`), finite.
-    mutating func decimal(_ node: Node, at path: String, what: String) -> Double? {
-        guard let text = text(node, at: path, expected: what) else { return nil }
-        guard let number = Self.decimal(text) else {
-            report(node, path, "'\(text)' is not valid; use \(what)")
-            return nil
-        }
-        return number
-    }
-
-    static func decimal(_ text: String) -> Double? {
-        // Double(_:) alone would also take "nan", "inf" and hexadecimal.
-        guard text.allSatisfy({ $0.isASCII && ($0.isNumber || "+-.eE".contains($0)) }), let number = Double(text), number.isFinite
-        else { return nil }
-        return number
-    }
-
-    /// A duration with a unit, above 0 (or 0 and above when `allowZero`).
-    mutating func duration(_ node: Node, at path: String, allowZero: Bool = false) -> Double? {
-        let what = "a duration with a unit, such as 500ms, 30s, 2m or 1h"
-        guard let text = text(node, at: path, expected: what) else { return nil }
-        guard let seconds = FleetSpec.seconds(inDuration: text) else {
-            let found = FleetSpec.splitQuantity(text).map { $0.unit.isEmpty ? "has no unit" : "has unknown unit '\($0.unit)'" }
-                ?? "is not a duration"
-            report(node, path, "'\(text)' \(found); use \(what)")
-            return nil
-        }
-        guard seconds > 0 || allowZero else {
-            report(node, path, "'\(text)' is not valid; use a duration above 0, such as 30s")
-            return nil
-        }
-        return seconds
-    }
-
-    mutating func boolean(_ node: Node, at path: String) -> Bool? {
-        guard let text = text(node, at: path, expected: "true or false") else { return nil }
-        switch text {
-        case "true": return true
-        case "false": return false
-        default:
-            report(node, path, "'\(text)' is not valid; use true or false")
-            return nil
-        }
-    }
-
-    mutating func choice<Value>(_ node: Node, at path: String, _ choices: [(name: String, value: Value)]) -> Value? {
-        let valid = "use " + choices.map(\.name).orList
-        guard let text = text(node, at: path, expected: choices.map(\.name).orList) else { return nil }
-        guard let value = choices.first(where: { $0.name == text })?.value else {
-            report(node, path, "'\(text)' is not valid; \(valid)")
-            return nil
-        }
-        return value
-    }
 
     // MARK: The document
 
@@ -448,7 +245,7 @@ private struct FleetReader {
             group.bootstrap = choice(node, at: fields.path("bootstrap"), modes.map { ($0.rawValue, $0) }) ?? .none
         }
         if let node = fields["lwm2m-version"] {
-            group.lwm2mVersion = choice(node, at: fields.path("lwm2m-version"), Self.versions.map { ("\($0)", $0) }) ?? .v1_1
+            group.lwm2mVersion = choice(node, at: fields.path("lwm2m-version"), Self.lwm2mVersions.map { ("\($0)", $0) }) ?? .v1_1
         }
         if let node = fields["preferred-content-format"] {
             group.preferredContentFormat = contentFormat(node, at: fields.path("preferred-content-format"), group: group)
@@ -546,19 +343,6 @@ private struct FleetReader {
             return nil
         }
         return UInt32(seconds)
-    }
-
-    mutating func binding(_ node: Node, at path: String, version: LwM2MVersion) -> LwM2MBinding? {
-        guard let text = text(node, at: path, expected: "transport letters such as U") else { return nil }
-        guard let binding = LwM2MBinding(text) else {
-            report(node, path, "'\(text)' is not valid; use transport letters (U, T, S, N, M, H, Q) each once, such as U or UQ")
-            return nil
-        }
-        if let problem = binding.problem(forLwM2MVersion: version) {
-            report(node, path, "'\(text)' does not suit lwm2m-version \(version): \(problem)")
-            return nil
-        }
-        return binding
     }
 
     mutating func ddf(_ node: Node, at path: String) -> (String, LwM2MModel)? {

@@ -1,5 +1,6 @@
-/// Why a fleet file was refused: every problem found in it, each naming the file, line, column,
-/// key path, what was found and what would be valid:
+/// Why a fleet file (or another YAML file the tool reads, such as `serve --config`) was refused:
+/// every problem found in it, each naming the file, line, column, key path, what was found and
+/// what would be valid:
 ///
 ///     quickstart.yaml:12:15: devices[0].bootstrap: 'client' is not valid; use none, client-initiated or server-initiated
 public struct FleetSpecError: Error, Hashable, Sendable, CustomStringConvertible {

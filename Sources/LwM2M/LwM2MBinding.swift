@@ -61,3 +61,20 @@ public struct LwM2MBinding: Hashable, Sendable, CustomStringConvertible {
         return nil
     }
 }
+
+/// Coded as its letters (`"UQ"`), as the `b` parameter writes it.
+extension LwM2MBinding: Codable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let binding = LwM2MBinding(text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(text)' is not a binding (U, T, S, N, M, H, Q each once)")
+        }
+        self = binding
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}

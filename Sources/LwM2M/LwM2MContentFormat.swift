@@ -1,5 +1,5 @@
 /// A CoAP Content-Format number as LwM2M uses it.
-public struct LwM2MContentFormat: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+public struct LwM2MContentFormat: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
     public var rawValue: UInt16
 
     public init(rawValue: UInt16) {

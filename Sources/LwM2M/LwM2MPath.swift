@@ -150,6 +150,24 @@ public struct LwM2MPath: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 }
 
+/// Coded as its text (`"/3/0/9"`), as people write it in files and on the command line.
+extension LwM2MPath: Codable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        do {
+            try self.init(parsing: text)
+        } catch {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "\(error)")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
 /// Why a text is not an LwM2M path.
 public struct LwM2MPathError: Error, Hashable, Sendable, CustomStringConvertible {
     public var path: String

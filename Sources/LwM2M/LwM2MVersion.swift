@@ -33,3 +33,20 @@ public struct LwM2MVersion: Hashable, Comparable, Sendable, CustomStringConverti
 
     public var description: String { "\(major).\(minor)" }
 }
+
+/// Coded as its text (`"1.1"`), as the `lwm2m` parameter writes it.
+extension LwM2MVersion: Codable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let version = LwM2MVersion(text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(text)' is not a MAJOR.MINOR version")
+        }
+        self = version
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}

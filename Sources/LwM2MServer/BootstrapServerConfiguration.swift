@@ -6,10 +6,10 @@ import LwM2M
 /// The defaults work with no file: each device gets one NoSec account for the LwM2M Server at
 /// `coap://127.0.0.1:5683` (Short Server ID 1, lifetime 300 s, binding U) after a Bootstrap-Delete of
 /// /0 and /1. Endpoint rules override that for the endpoint names their pattern matches; the first
-/// matching rule wins. `BootstrapServerConfiguration(yaml:source:)` reads the same from a file.
-public struct BootstrapServerConfiguration: Hashable, Sendable {
+/// matching rule wins. The Fleet module reads the same from a YAML file (`serve --config`).
+public struct BootstrapServerConfiguration: Hashable, Sendable, Codable {
     /// Which Bootstrap-Delete requests clear the device before the writes.
-    public enum DeleteMode: String, Hashable, Sendable, CaseIterable {
+    public enum DeleteMode: String, Hashable, Sendable, Codable, CaseIterable {
         /// `DELETE /0` then `DELETE /1`: the Security and Server objects only.
         case objects
         /// `DELETE /`: every instance the device lets go of.
@@ -17,7 +17,7 @@ public struct BootstrapServerConfiguration: Hashable, Sendable {
     }
 
     /// The bootstrap of one device: the account written and the steps around it.
-    public struct Settings: Hashable, Sendable {
+    public struct Settings: Hashable, Sendable, Codable {
         /// `/0/x/0`: the LwM2M Server URI (coap://, as the account is NoSec).
         public var serverURI: String
         /// `/0/x/10` and `/1/0/0`: 1-65534.
@@ -64,7 +64,7 @@ public struct BootstrapServerConfiguration: Hashable, Sendable {
 
     /// Settings for the endpoint names that match `pattern`, a glob where `*` stands for any run
     /// of characters (`sim-00*`, `*-meter`, `*`).
-    public struct EndpointRule: Hashable, Sendable {
+    public struct EndpointRule: Hashable, Sendable, Codable {
         public var pattern: String
         /// Complete settings (the YAML loader starts them from the file's top-level values).
         public var settings: Settings

@@ -3,7 +3,7 @@ import LwM2M
 
 /// How the embedded LwM2M Server behaves: its CoAP settings, how long it keeps a registration past
 /// its lifetime, what it asks of each device once registered, and an optional misbehaving mode.
-public struct RegistrationServerConfiguration: Hashable, Sendable {
+public struct RegistrationServerConfiguration: Hashable, Sendable, Codable {
     public var transmission: CoAPTransmissionParameters
     /// A registration is removed this long after its lifetime ran out without an Update, so an
     /// Update sent just in time but delayed on the way still finds it.
@@ -35,9 +35,9 @@ public struct RegistrationServerConfiguration: Hashable, Sendable {
 
 /// A request the server sends to a device once its registration is acknowledged (LwM2M 1.1 TS
 /// Core 6.3, 6.4), to devices whose endpoint name starts with `endpointPrefix` (all when nil).
-public struct AfterRegistrationAction: Hashable, Sendable {
+public struct AfterRegistrationAction: Hashable, Sendable, Codable {
     /// The Device Management or Information Reporting request to send.
-    public enum Request: Hashable, Sendable {
+    public enum Request: Hashable, Sendable, Codable {
         /// GET the path, asking for `accept` when set (the device picks its default otherwise).
         case read(LwM2MPath, accept: LwM2MContentFormat? = nil)
         /// GET with Observe 0 (RFC 7641): the device answers with the value, then notifies.
@@ -47,6 +47,12 @@ public struct AfterRegistrationAction: Hashable, Sendable {
         /// POST to a resource, with the arguments as payload when given. `/1/0/9` is the
         /// Bootstrap-Request Trigger: every device that gets it bootstraps again.
         case execute(LwM2MPath, arguments: String? = nil)
+
+        // The path is coded as `path`, not the unlabelled `_0`: `{"read": {"path": "/3/0"}}`.
+        enum ReadCodingKeys: String, CodingKey { case _0 = "path", accept }
+        enum ObserveCodingKeys: String, CodingKey { case _0 = "path", accept }
+        enum WriteAttributesCodingKeys: String, CodingKey { case _0 = "path", queryItems }
+        enum ExecuteCodingKeys: String, CodingKey { case _0 = "path", arguments }
     }
 
     public var request: Request
@@ -112,7 +118,7 @@ public struct AfterRegistrationAction: Hashable, Sendable {
 /// A test aid: it lets the fleet's violation reports be checked against a server known to break
 /// the rule. Each request sent against the rule is reported as `ServerEvent.violationSent`; a
 /// compliant device neither answers nor applies it, so those requests normally time out.
-public enum ViolationMode: String, Hashable, Sendable, CaseIterable {
+public enum ViolationMode: String, Hashable, Sendable, Codable, CaseIterable {
     /// On Register: an empty ACK at once, then Read /3/0 and Observe /3/0/9 to the device, and
     /// only `violationAcknowledgementDelayMilliseconds` later the 2.01 Created as a separate response.
     case beforeAcknowledgement = "before-acknowledgement"

@@ -84,7 +84,7 @@ struct RunCommand: ParsableCommand {
         }
         let result = report.result
         print(SummaryTable.render(result.metrics, thresholds: result.thresholds, elapsedSeconds: report.elapsedSeconds))
-        if let counts = result.metrics.embeddedServer { print("embedded server: \(counts.summary)") }
+        if let counts = result.metrics.embeddedServer { print("embedded server: \(counts.summaryLine)") }
         var notes: [String] = []
         if report.workers > 1 { notes.append("\(report.workers) workers merged") }
         switch result.metrics.endReason {

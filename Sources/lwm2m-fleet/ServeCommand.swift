@@ -13,8 +13,8 @@ struct ServeCommand: ParsableCommand {
         abstract: "Run the embedded LwM2M Bootstrap-Server and Server.",
         discussion: """
             Prints one line when ready, 'ready bootstrap=HOST:PORT server=HOST:PORT' (port 0 picks \
-            free ports, so a parent process can read the real ones), then a status line every second \
-            on standard error. SIGINT or SIGTERM stops it with a final summary. --violate makes the \
+            free ports), then a status line every second on standard error. SIGINT or SIGTERM stops \
+            it with a final 'summary' line of counts. --violate makes the \
             server break the LwM2M rules on purpose, to check that clients detect it: 'before-ack' \
             sends Read/Observe before acknowledging a registration, 'during-bootstrap' sends devices \
             back to bootstrap and then Read/Observe while their bootstrap runs.
@@ -57,6 +57,11 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .long, help: "After each first registration, Execute this path (repeatable); /1/0/9 sends devices back to bootstrap.")
     var execute: [String] = []
 
+    /// Set by `run` (`EmbeddedServerProcess`): the whole configuration comes as JSON on standard
+    /// input, and the ready and summary lines go out as JSON for it to read.
+    @Flag(name: .customLong(String(EmbeddedServerProcess.configurationFromStdinFlag.dropFirst(2))), help: .hidden)
+    var configurationFromStdin = false
+
     func validate() throws {
         do {
             _ = try SocketAddress(ipAddress: host, port: port)
@@ -64,6 +69,17 @@ struct ServeCommand: ParsableCommand {
             throw ValidationError("--host: \(error)")
         }
         _ = try afterRegistrationActions()
+        if configurationFromStdin {
+            // They would be ignored: the configuration read says it all.
+            let given = [
+                (option: "--config", given: config != nil), ("--violate", violate != nil), ("--lifetime", lifetime != nil),
+                ("--read", !read.isEmpty), ("--observe", !observe.isEmpty), ("--execute", !execute.isEmpty),
+            ].filter(\.given).map(\.option)
+            guard given.isEmpty else {
+                throw ValidationError(
+                    "\(EmbeddedServerProcess.configurationFromStdinFlag) reads the whole configuration; leave out \(given.joined(separator: ", "))")
+            }
+        }
     }
 
     /// The --read, --observe and --execute paths as after-registration actions.
@@ -80,30 +96,59 @@ struct ServeCommand: ParsableCommand {
             + execute.map { AfterRegistrationAction(.execute(try path($0, "execute")), firstRegistrationOnly: true) }
     }
 
-    func run() throws {
-        OpenFileLimit.raiseToHardLimit()
-        var bootstrapConfiguration = BootstrapServerConfiguration()
+    /// The configuration the options give, for a server started by a person.
+    func configurationFromOptions() throws -> EmbeddedServerConfiguration {
+        var configuration = EmbeddedServerConfiguration(host: host, serverPort: port, bootstrapPort: bootstrapPort)
         if let config {
             do {
-                bootstrapConfiguration = try BootstrapServerConfiguration(contentsOfFile: config)
+                configuration.bootstrap = try BootstrapServerConfiguration(contentsOfFile: config)
             } catch {
                 throw ValidationError("\(error)")
             }
         }
-        let loop = try EventLoop()
-        var registrationConfiguration = RegistrationServerConfiguration()
-        registrationConfiguration.violation = switch violate {
+        if let lifetime { configuration.bootstrap.defaults.lifetimeSeconds = lifetime }
+        configuration.registration.violation = switch violate {
         case .beforeAck?: .beforeAcknowledgement
         case .duringBootstrap?: .duringBootstrap
         case nil: nil
         }
-        registrationConfiguration.expiryGraceSeconds = lifetimeGraceSeconds
-        registrationConfiguration.afterRegistration = try afterRegistrationActions()
-        if let lifetime { bootstrapConfiguration.defaults.lifetimeSeconds = lifetime }
+        configuration.registration.expiryGraceSeconds = lifetimeGraceSeconds
+        configuration.registration.afterRegistration = try afterRegistrationActions()
+        return configuration
+    }
+
+    /// The configuration `run` wrote to standard input, all of it before closing it.
+    func configurationFromStandardInput() throws -> EmbeddedServerConfiguration {
+        let input = FileHandle.standardInput.readDataToEndOfFile()
+        do {
+            return try JSONDecoder().decode(EmbeddedServerConfiguration.self, from: input)
+        } catch {
+            throw ValidationError("\(EmbeddedServerProcess.configurationFromStdinFlag): standard input holds no embedded server configuration (\(error))")
+        }
+    }
+
+    /// Writes a report on standard output, unbuffered (a parent process waits for it on a pipe):
+    /// JSON for the `run` that started this process, text for people.
+    func write(_ report: EmbeddedServerReport) {
+        let line = if configurationFromStdin {
+            report.line
+        } else {
+            switch report {
+            case .ready(let bootstrapAddress, let serverAddress): Data("ready bootstrap=\(bootstrapAddress) server=\(serverAddress)\n".utf8)
+            case .summary(let counts): Data("summary \(counts.summaryLine)\n".utf8)
+            }
+        }
+        FileHandle.standardOutput.write(line)
+    }
+
+    func run() throws {
+        OpenFileLimit.raiseToHardLimit()
+        let configuration = configurationFromStdin ? try configurationFromStandardInput() : try configurationFromOptions()
+        let loop = try EventLoop()
         let driver = try ServerDriver(
-            loop: loop, host: host, serverPort: port, bootstrapPort: bootstrapPort,
-            registrationConfiguration: registrationConfiguration, bootstrapConfiguration: bootstrapConfiguration)
-        var status = ServeStatus()
+            loop: loop, host: configuration.host, serverPort: configuration.serverPort, bootstrapPort: configuration.bootstrapPort,
+            registrationConfiguration: configuration.registration, bootstrapConfiguration: configuration.bootstrap)
+        var status = EmbeddedServerCounts()
         driver.observer = { status.count($0) }
         let statusTag = ServerDriver.firstOwnerTag
         var last = status
@@ -112,53 +157,25 @@ struct ServeCommand: ParsableCommand {
         driver.install { tag, now in
             guard tag == statusTag else { return }
             if getppid() != parent { return loop.stop() }
-            FileHandle.standardError.write(Data((status.line(since: last, registrations: driver.registrationServer.registrationCount) + "\n").utf8))
+            FileHandle.standardError.write(Data((status.statusLine(since: last, registrations: driver.registrationServer.registrationCount) + "\n").utf8))
             last = status
             _ = loop.schedule(at: now + 1_000_000_000, tag: statusTag)
         }
         try loop.watchSignals([SIGINT, SIGTERM])
         loop.signalReceived = { _ in loop.stop() }
         _ = loop.schedule(at: loop.now + 1_000_000_000, tag: statusTag)
-        // Written unbuffered: a parent process waits for this line on a pipe.
-        FileHandle.standardOutput.write(Data("ready bootstrap=\(driver.bootstrapAddress) server=\(driver.serverAddress)\n".utf8))
+        write(.ready(bootstrapAddress: "\(driver.bootstrapAddress)", serverAddress: "\(driver.serverAddress)"))
         loop.run()
-        let summary = status.summary(registrations: driver.registrationServer.registrationCount, retransmissions: driver.retransmissions)
-        FileHandle.standardOutput.write(Data("summary \(summary)\n".utf8))
+        status.registrationsHeld = driver.registrationServer.registrationCount
+        status.retransmissions = driver.retransmissions
+        write(.summary(status))
     }
 }
 
-/// Counts of what the servers did, for the status line and the final summary.
-struct ServeStatus {
-    var registered = 0
-    var updated = 0
-    var deregistered = 0
-    var expired = 0
-    var bootstrapsFinished = 0
-    var bootstrapsFailed = 0
-    var refused = 0
-    var violationsSent = 0
-
-    mutating func count(_ event: ServerEvent) {
-        switch event {
-        case .registered: registered += 1
-        case .updated: updated += 1
-        case .deregistered: deregistered += 1
-        case .expired: expired += 1
-        case .refused: refused += 1
-        case .bootstrapFinished(_, let succeeded): if succeeded { bootstrapsFinished += 1 } else { bootstrapsFailed += 1 }
-        case .violationSent: violationsSent += 1
-        default: break
-        }
-    }
-
-    func line(since last: ServeStatus, registrations: Int) -> String {
+extension EmbeddedServerCounts {
+    /// Serve's status line: what changed in the last second, since `last`.
+    func statusLine(since last: EmbeddedServerCounts, registrations: Int) -> String {
         "registrations=\(registrations) registered/s=\(registered - last.registered) updates/s=\(updated - last.updated) "
-            + "bootstraps/s=\(bootstrapsFinished - last.bootstrapsFinished) errors=\(refused + bootstrapsFailed)"
-    }
-
-    func summary(registrations: Int, retransmissions: Int) -> String {
-        "registrations=\(registrations) registered=\(registered) updated=\(updated) deregistered=\(deregistered) "
-            + "expired=\(expired) bootstraps=\(bootstrapsFinished) bootstrap-failures=\(bootstrapsFailed) refused=\(refused) "
-            + "violations-sent=\(violationsSent) retransmissions=\(retransmissions)"
+            + "bootstraps/s=\(bootstraps - last.bootstraps) errors=\(refused + bootstrapFailures)"
     }
 }

@@ -72,19 +72,11 @@ final class FleetSpecTests: XCTestCase {
         var expected = FleetSpec.EmbeddedServer(read: [path("/3/0")], observe: [path("/3/0/9")])
         expected.violate = "during-bootstrap"
         XCTAssertEqual(spec.server, .embedded(expected))
-        let (registration, _) = try XCTUnwrap(spec.embeddedServerConfigurations())
+        let registration = spec.embeddedServerConfiguration(for: expected).registration
         XCTAssertEqual(registration.afterRegistration, [
             AfterRegistrationAction(.read(path("/3/0"))), AfterRegistrationAction(.observe(path("/3/0/9"))),
         ], "as serve --read --observe")
         XCTAssertEqual(registration.violation, .duringBootstrap, "as serve --violate during-bootstrap (which sends the Execute /1/0/9 itself)")
-    }
-
-    func testEmbeddedBootstrapRulesSurviveTheTripThroughServeConfig() throws {
-        let spec = try FleetSpec(contentsOfFile: Self.fleetsDirectory.appendingPathComponent("rebootstrap-storm.yaml").path)
-        let bootstrap = try XCTUnwrap(spec.embeddedServerConfigurations()?.bootstrap)
-        XCTAssertFalse(bootstrap.endpointRules.isEmpty)
-        let reread = try BootstrapServerConfiguration(yaml: bootstrap.endpointRulesYAML, source: "rules.yaml")
-        XCTAssertEqual(reread.endpointRules, bootstrap.endpointRules, "what `run` hands to `serve --config`")
     }
 
     // MARK: Errors
@@ -508,18 +500,17 @@ final class FleetSpecTests: XCTestCase {
 
             """
         let spec = try FleetSpec(yaml: yaml, source: "embedded.yaml")
-        let (registration, bootstrap) = try XCTUnwrap(spec.embeddedServerConfigurations())
-        XCTAssertTrue(registration.afterRegistration.isEmpty)
-        XCTAssertEqual(bootstrap.endpointRules.map(\.pattern), ["sim-b-*", "sim-*"], "the longest prefix first")
+        let configuration = spec.embeddedServerConfiguration(for: FleetSpec.EmbeddedServer())
+        XCTAssertEqual([configuration.host, "\(configuration.serverPort)", "\(configuration.bootstrapPort)"], ["127.0.0.1", "0", "0"], "free ports")
+        XCTAssertEqual(configuration.registration, RegistrationServerConfiguration(), "no requests asked for")
+        let bootstrap = configuration.bootstrap
+        XCTAssertEqual(bootstrap.endpointRules.map(\.pattern), ["sim-b-*", "sim-*"], "the longest prefix first; none for bootstrap: none")
         XCTAssertEqual(bootstrap.settings(forEndpoint: "sim-000000").lifetimeSeconds, 20)
         let second = bootstrap.settings(forEndpoint: "sim-b-1")
         XCTAssertEqual(second.lifetimeSeconds, 3600)
         XCTAssertEqual(second.lwm2mVersion, .v1_0)
         XCTAssertEqual(second.binding.description, "UQ")
         XCTAssertEqual(second.serverURI, BootstrapServerConfiguration.Settings().serverURI, "left for ServerDriver to point at itself")
-        let external = try FleetSpec(yaml: yaml.replacingOccurrences(of: "server: embedded", with: "server: { bootstrap: coap://127.0.0.1:5783, server: coap://127.0.0.1:5683 }"),
-                                     source: "external.yaml")
-        XCTAssertNil(external.embeddedServerConfigurations())
     }
 
     // MARK: lwm2m-fleet validate

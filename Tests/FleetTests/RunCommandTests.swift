@@ -278,6 +278,30 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(run.result?.metrics.violationsByKind["observe while bootstrapping"], 100)
     }
 
+    /// `run` hands the fleet's embedded-server settings to its `serve` child: the group's lifetime
+    /// reaches the devices through the Bootstrap-Server, and the Server reads what the file asks.
+    func testEmbeddedServerChildAppliesTheFleetsLifetimeAndRequests() throws {
+        let run = try run("""
+            seed: 3
+            server:
+              embedded:
+                read: [/3/0]
+            devices:
+              - count: 20
+                bootstrap: client-initiated
+                lifetime: 4s
+            stages:
+              - { duration: 1s, rate: 20/s }
+              - { duration: 3s, hold: true }
+            """)
+        XCTAssertEqual(run.status, 0, run.output)
+        let metrics = try XCTUnwrap(run.result?.metrics)
+        XCTAssertEqual(metrics.value(for: "read.succeeded"), 20, "the Server's Read /3/0 after each registration")
+        XCTAssertGreaterThanOrEqual(metrics.value(for: "update.succeeded") ?? 0, 20, "a 4 s lifetime, not the default 300 s: each device updated")
+        XCTAssertEqual(serverCounts(run.output)["updated"], Int(metrics.value(for: "update.succeeded") ?? -1), run.output)
+        XCTAssertEqual(run.result?.metrics.embeddedServer?.updated, serverCounts(run.output)["updated"], "the printed line renders the counts")
+    }
+
     func testDevicesSpreadOverSeveralLocalAddresses() throws {
         let run = try run("""
             server: embedded

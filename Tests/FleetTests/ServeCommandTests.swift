@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-/// `lwm2m-fleet serve` against libcoap's coap-client, a real peer.
+/// `lwm2m-fleet serve` as a person runs it: against libcoap's coap-client, a real peer, and with a bad `--config` file.
 final class ServeCommandTests: XCTestCase {
     private func coapClient() throws -> URL {
         for name in ["coap-client", "coap-client-notls", "coap-client-gnutls", "coap-client-openssl"] {
@@ -50,5 +50,22 @@ final class ServeCommandTests: XCTestCase {
         XCTAssertTrue(summary.contains("registered=1 "), summary)
         XCTAssertTrue(summary.contains("deregistered=1 "), summary)
         XCTAssertTrue(summary.contains("registrations=0 "), summary)
+    }
+
+    func testBadConfigFileIsRefusedWithFileLineColumnAndTheKeyItMeant() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("bootstrap-\(UUID().uuidString).yaml")
+        try "lifetime: 60\nlifetme: 300\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let process = Process()
+        process.executableURL = ServeProcess.executable
+        process.arguments = ["serve", "--port", "0", "--bootstrap-port", "0", "--config", file.path]
+        let errors = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = errors
+        try process.run()
+        let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 104, "an invalid file, as for run and validate: \(said)")
+        XCTAssertTrue(said.contains("\(file.path):2:1: lifetme: unknown key 'lifetme'; did you mean 'lifetime'? valid keys: "), said)
     }
 }

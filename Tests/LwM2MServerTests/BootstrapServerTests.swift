@@ -1,5 +1,4 @@
 import CoAP
-import Foundation
 import LwM2M
 import LwM2MClient
 import LwM2MServer
@@ -502,59 +501,7 @@ final class BootstrapServerTests: XCTestCase {
         XCTAssertEqual(network.bootstrapServer.counters.started, 1)
     }
 
-    // MARK: Configuration files
-
-    static let exampleYAML = """
-        # bootstrap.yaml
-        server-uri: coap://192.0.2.10:5683
-        short-server-id: 7
-        lifetime: 120
-        binding: UQ
-        lwm2m-version: "1.0"
-        security-instance: 3
-        minimum-period: 5
-        maximum-period: 600
-        discover: true
-        delete: root
-        read: false
-        endpoints:
-          - match: "meter-*"
-            lifetime: 86400
-            lwm2m-version: 1.1
-            binding: U
-          - match: "sim-00*"
-            short-server-id: 9
-            read: true
-          - match: "sim-*"
-            server-uri: coap://[2001:db8::1]:5683
-        """
-
-    func testYAMLFileSetsDefaultsAndRulesWhereTheFirstMatchWins() throws {
-        let configuration = try BootstrapServerConfiguration(yaml: Self.exampleYAML, source: "bootstrap.yaml")
-
-        let defaults = BootstrapServerConfiguration.Settings(
-            serverURI: "coap://192.0.2.10:5683", shortServerID: 7, lifetimeSeconds: 120, binding: LwM2MBinding("UQ")!,
-            lwm2mVersion: .v1_0, securityInstanceID: 3, defaultMinimumPeriodSeconds: 5, defaultMaximumPeriodSeconds: 600,
-            discover: true, delete: .root, read: false)
-        XCTAssertEqual(configuration.defaults, defaults)
-        XCTAssertEqual(configuration.endpointRules.map(\.pattern), ["meter-*", "sim-00*", "sim-*"])
-
-        var meter = defaults
-        meter.lifetimeSeconds = 86400
-        meter.lwm2mVersion = .v1_1
-        meter.binding = .udp
-        XCTAssertEqual(configuration.settings(forEndpoint: "meter-17"), meter)
-        var early = defaults
-        early.shortServerID = 9
-        early.read = true
-        XCTAssertEqual(configuration.settings(forEndpoint: "sim-000001"), early, "sim-00* comes before sim-*")
-        var later = defaults
-        later.serverURI = "coap://[2001:db8::1]:5683"
-        XCTAssertEqual(configuration.settings(forEndpoint: "sim-100000"), later)
-        XCTAssertEqual(configuration.settings(forEndpoint: "gateway-1"), defaults)
-        XCTAssertEqual(configuration.settings(forEndpoint: "meter-"), meter, "* matches no character as well")
-        XCTAssertEqual(configuration.settings(forEndpoint: "xmeter-1"), defaults, "a pattern matches the whole name")
-    }
+    // MARK: Endpoint rules
 
     func testGlobPatternsMatchWholeNames() {
         let cases: [(pattern: String, name: String, matches: Bool)] = [
@@ -567,90 +514,6 @@ final class BootstrapServerTests: XCTestCase {
             let configuration = BootstrapServerConfiguration(endpointRules: [.init(pattern: testCase.pattern, settings: marked)])
             XCTAssertEqual(configuration.settings(forEndpoint: testCase.name) == marked, testCase.matches,
                            "'\(testCase.pattern)' against '\(testCase.name)'")
-        }
-    }
-
-    func testEmptyYAMLGivesTheDefaults() throws {
-        for text in ["", "# nothing set\n"] {
-            XCTAssertEqual(try BootstrapServerConfiguration(yaml: text, source: "empty.yaml"), BootstrapServerConfiguration())
-        }
-        let defaults = BootstrapServerConfiguration().defaults
-        XCTAssertEqual(defaults.serverURI, "coap://127.0.0.1:5683")
-        XCTAssertEqual(defaults.shortServerID, 1)
-        XCTAssertEqual(defaults.lifetimeSeconds, 300)
-        XCTAssertEqual(defaults.binding, .udp)
-        XCTAssertEqual(defaults.delete, .objects)
-    }
-
-    func testYAMLErrorsNameTheFileLineKeyAndWhatIsValid() {
-        let keys = "server-uri, short-server-id, lifetime, binding, lwm2m-version, security-instance, minimum-period, "
-            + "maximum-period, discover, delete, read"
-        let cases: [(yaml: String, line: Int?, key: String?, message: String)] = [
-            ("server-uri: coap://h\nshort-server-id: 1\nbinding: U\ndelete: objects\ndiscover: false\nread: false\nlifetime: abc\n",
-             7, "lifetime", "bootstrap.yaml line 7: 'lifetime' must be a positive number of seconds, got 'abc'"),
-            ("lifetime: 0\n", 1, "lifetime", "bootstrap.yaml line 1: 'lifetime' must be a positive number of seconds, got '0'"),
-            ("lifetime: [1, 2]\n", 1, "lifetime", "bootstrap.yaml line 1: 'lifetime' must be a positive number of seconds, got a list"),
-            ("\nlifetme: 300\n", 2, "lifetme", "bootstrap.yaml line 2: unknown key 'lifetme'; valid keys: \(keys), endpoints"),
-            ("short-server-id: 65535\n", 1, "short-server-id",
-             "bootstrap.yaml line 1: 'short-server-id' must be a Short Server ID, 1-65534, got '65535'"),
-            ("server-uri: http://h\n", 1, "server-uri",
-             "bootstrap.yaml line 1: 'server-uri' must be a coap:// URI such as coap://127.0.0.1:5683; 'http://h' is not a CoAP URI: scheme 'http' is not coap or coaps"),
-            ("server-uri: coaps://h\n", 1, "server-uri",
-             "bootstrap.yaml line 1: 'server-uri' must be a coap:// URI: the account written is NoSec (security mode 3), got 'coaps://h'"),
-            ("binding: X\n", 1, "binding",
-             "bootstrap.yaml line 1: 'binding' must be transport letters (U, T, S, N, M, H, Q) each once, such as U or UQ, got 'X'"),
-            ("binding: UQ\n", 1, "binding",
-             "bootstrap.yaml line 1: 'binding' does not suit LwM2M 1.1: Q is not a binding since LwM2M 1.1; queue mode is the separate valueless Q parameter"),
-            ("lwm2m-version: 2.0\n", 1, "lwm2m-version", "bootstrap.yaml line 1: 'lwm2m-version' must be one of 1.0, 1.1, 1.2, got '2.0'"),
-            ("delete: all\n", 1, "delete", "bootstrap.yaml line 1: 'delete' must be objects (DELETE /0 and /1) or root (DELETE /), got 'all'"),
-            ("discover: yes\n", 1, "discover", "bootstrap.yaml line 1: 'discover' must be true or false, got 'yes'"),
-            ("minimum-period: 10\nmaximum-period: 5\n", 2, "maximum-period",
-             "bootstrap.yaml line 2: 'maximum-period' (5) must not be below 'minimum-period' (10)"),
-            ("lifetime: 1\nlifetime: 2\n", 1, "lifetime",
-             "bootstrap.yaml line 1: 'lifetime' appears more than once in the same mapping; give each key once"),
-            ("server-uri: [coap://h\n", 2, nil, "bootstrap.yaml line 2: is not valid YAML: did not find expected ',' or ']'"),
-            ("- lifetime: 1\n", 1, nil, "bootstrap.yaml line 1: the file must be a mapping of settings (key: value); valid keys: \(keys), endpoints"),
-            ("endpoints: sim-*\n", 1, "endpoints",
-             "bootstrap.yaml line 1: 'endpoints' must be a list of rules, each starting with '- match: PATTERN'"),
-            ("endpoints:\n  - lifetime: 60\n", 2, "endpoints[0]",
-             "bootstrap.yaml line 2: endpoints[0] has no 'match'; add 'match: PATTERN' (`*` is any run of characters)"),
-            ("endpoints:\n  - match: a*\n  - match: b*\n    lifetim: 60\n", 4, "lifetim",
-             "bootstrap.yaml line 4: unknown key 'lifetim' in endpoints[1]; valid keys: match, \(keys)"),
-            ("endpoints:\n  - match: a*\n    lifetime: -5\n", 3, "endpoints[0].lifetime",
-             "bootstrap.yaml line 3: 'lifetime' must be a positive number of seconds, got '-5'"),
-            ("binding: UQ\nlwm2m-version: 1.0\nendpoints:\n  - match: a*\n    lwm2m-version: 1.1\n", 5, "endpoints[0].lwm2m-version",
-             "bootstrap.yaml line 5: 'binding' does not suit LwM2M 1.1: Q is not a binding since LwM2M 1.1; queue mode is the separate valueless Q parameter"),
-        ]
-        for testCase in cases {
-            XCTAssertThrowsError(try BootstrapServerConfiguration(yaml: testCase.yaml, source: "bootstrap.yaml"), testCase.yaml) { error in
-                guard let error = error as? BootstrapConfigurationError else { return XCTFail("\(error)") }
-                XCTAssertEqual(error.description, testCase.message)
-                XCTAssertEqual(error.line, testCase.line, testCase.message)
-                XCTAssertEqual(error.key, testCase.key, testCase.message)
-            }
-        }
-    }
-
-    func testYAMLFileIsReadAndItsErrorsNameThePath() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("bootstrap-server-tests-\(getpid())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let good = directory.appendingPathComponent("bootstrap.yaml")
-        try Self.exampleYAML.write(to: good, atomically: true, encoding: .utf8)
-        XCTAssertEqual(try BootstrapServerConfiguration(contentsOfFile: good.path),
-                       try BootstrapServerConfiguration(yaml: Self.exampleYAML, source: "bootstrap.yaml"))
-
-        let bad = directory.appendingPathComponent("bad.yaml")
-        try "lifetime: 300\nbinding: Z\n".write(to: bad, atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try BootstrapServerConfiguration(contentsOfFile: bad.path)) { error in
-            XCTAssertEqual("\(error)", "\(bad.path) line 2: 'binding' must be transport letters (U, T, S, N, M, H, Q) each once, such as U or UQ, got 'Z'")
-        }
-        let missing = directory.appendingPathComponent("missing.yaml").path
-        XCTAssertThrowsError(try BootstrapServerConfiguration(contentsOfFile: missing)) { error in
-            let error = error as? BootstrapConfigurationError
-            XCTAssertEqual(error?.source, missing)
-            XCTAssertNil(error?.line)
-            XCTAssertTrue(error?.description.hasPrefix("\(missing): cannot be read") ?? false, "\(String(describing: error))")
         }
     }
 }
