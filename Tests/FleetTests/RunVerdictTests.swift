@@ -111,6 +111,88 @@ final class RunVerdictTests: XCTestCase {
         XCTAssertTrue(run.output.contains("no response from coap://127.0.0.1:\(peer.port): 10 devices"), run.output)
     }
 
+    func testAServerThatStallsMidRunFailsTheBootstrapsItLeftHanging() throws {
+        let serve = try ServeProcess()
+        // The Bootstrap-Server freezes 1 s into a 2 s arrival stage, as a server under SIGSTOP.
+        let freeze = DispatchWorkItem { kill(serve.process.processIdentifier, SIGSTOP) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 1.2, execute: freeze)
+        let run = try run("""
+            server: { bootstrap: coap://127.0.0.1:\(serve.bootstrapAddress.port) }
+            devices:
+              - count: 100
+                bootstrap: client-initiated
+            stages:
+              - { duration: 2s, rate: 50/s }
+            end: { mode: deregister, grace: 1s }
+            thresholds:
+              - bootstrap.failed.rate < 0.001
+            """, arguments: ["--workers", "1"])
+        kill(serve.process.processIdentifier, SIGCONT)
+        _ = serve.stop()
+        XCTAssertEqual(run.status, 99, run.output + run.errors)
+        let metrics = try XCTUnwrap(run.result?.metrics, run.output + run.errors)
+        let unfinished = try XCTUnwrap(metrics.value(for: "devices.unfinished"))
+        XCTAssertGreaterThanOrEqual(unfinished, 30, "the devices that arrived after the freeze never got registered: \(run.output)")
+        XCTAssertEqual(metrics.value(for: "bootstrap.timeouts"), Double(metrics.unfinishedDevices["bootstrapping"] ?? -1))
+        XCTAssertEqual(metrics.value(for: "bootstrap.count"), 100, "every device's bootstrap is accounted for")
+        XCTAssertEqual(run.result?.thresholds.first?.passed, false)
+    }
+
+    func testTheEndDeRegistersAtTheBusiestArrivalRateAndReportsItApart() throws {
+        let run = try run("""
+            server: embedded
+            devices:
+              - count: 200
+            stages:
+              - { duration: 2s, rate: 100/s }
+            thresholds:
+              - deregister.failed.rate == 0
+              - devices.unfinished == 0
+            """, arguments: ["--workers", "1"])
+        XCTAssertEqual(run.status, 0, run.output + run.errors)
+        let metrics = try XCTUnwrap(run.result?.metrics, run.output + run.errors)
+        let end = try XCTUnwrap(metrics.endOfRun)
+        XCTAssertEqual(end.deregistersPerSecond, 100, "no faster than the arrivals the server already took")
+        XCTAssertEqual(end.deregistersSent, 200)
+        XCTAssertEqual(end.sendingSeconds, 1.99, accuracy: 0.1, "200 at 100/s")
+        XCTAssertEqual(end.unreached, 0)
+        XCTAssertEqual(metrics.value(for: "deregister.succeeded"), 200)
+        XCTAssertEqual(metrics.endReason, .completed)
+        XCTAssertTrue(run.output.contains("end of run: 200 De-registers sent at 100/s over 2.0 s"), run.output)
+    }
+
+    func testShardsRunWithWorkersAndMergeIntoTheWholeFleet() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("shards-\(UUID().uuidString).yaml").path
+        try """
+            seed: 21
+            server: embedded
+            devices:
+              - count: 80
+            stages:
+              - { duration: 1s, rate: 80/s }
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        var parts: [String] = []
+        defer { for path in parts + [file] { try? FileManager.default.removeItem(atPath: path) } }
+        for shard in 0..<2 {
+            let out = file + ".shard\(shard).json"
+            let process = Process()
+            process.executableURL = ServeProcess.executable
+            process.arguments = ["run", file, "--shard", "\(shard)/2", "--workers", "2", "--out", out, "--quiet"]
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            XCTAssertEqual(process.terminationStatus, 0)
+            let part = try ResultFile.read(from: out)
+            XCTAssertEqual(part.shard, ShardStripe(index: shard, count: 2), "two workers' stripes merge into their shard")
+            XCTAssertEqual(part.workers, 2)
+            XCTAssertEqual(part.metrics.value(for: "register.succeeded"), 40)
+            parts.append(out)
+        }
+        let merged = try ResultMerge.merge(parts.map { (path: $0, result: try ResultFile.read(from: $0)) })
+        XCTAssertEqual(merged.metrics.value(for: "register.succeeded"), 80)
+        XCTAssertNil(merged.shard)
+    }
+
     func testARunCutShortByTheDurationLimitEndsWithItsOwnStatusAndCountsWhoNeverStarted() throws {
         let run = try run("""
             server: embedded
