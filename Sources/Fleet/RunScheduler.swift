@@ -163,9 +163,12 @@ public struct RunScheduler: Sendable {
         case .idle, .finished:
             return nil
         case .arriving:
-            return [arrivalWake, returnWake, departures.last?.at, nextTick, stagesEnd, durationLimitDeadline].compactMap { $0 }.min()
+            // Read after every device's state change: no array built here.
+            return min(
+                min(nextTick, stagesEnd), min(arrivalWake ?? .max, returnWake ?? .max),
+                min(departures.last?.at ?? .max, durationLimitDeadline ?? .max))
         case .ending:
-            return [paceWake, endDeadline].compactMap { $0 }.min()
+            return min(paceWake ?? .max, endDeadline)
         }
     }
 
