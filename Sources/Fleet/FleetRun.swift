@@ -38,10 +38,7 @@ public struct FleetRun {
         public var workers: Int
 
         /// The process exit status this run deserves (see `RunExitStatus`).
-        public var exitStatus: RunExitStatus {
-            if result.metrics.endReason.map({ $0 != .completed }) ?? true { return .endedEarly }
-            return result.thresholds.contains { !$0.passed } ? .thresholdFailed : .passed
-        }
+        public var exitStatus: RunExitStatus { result.exitStatus }
     }
 
     public let spec: FleetSpec
@@ -247,8 +244,18 @@ public enum RunExitStatus: Int32, Sendable {
     case thresholdFailed = 99
     /// The fleet file or the arguments are invalid, or a result file cannot be written.
     case invalidInput = 104
-    /// The run ended before its stages were done: interrupted, or stopped by `duration-limit`.
+    /// The result does not cover a whole run: it ended before its stages were done (interrupted,
+    /// or stopped by `duration-limit`), or a merge left parts out (`--allow-partial`).
     case endedEarly = 105
+}
+
+extension ResultFile {
+    /// The exit status a run or merge with this result deserves: a result that does not cover a
+    /// whole run never passes, whatever its thresholds.
+    public var exitStatus: RunExitStatus {
+        if metrics.endReason.map({ $0 != .completed }) ?? true || isPartial { return .endedEarly }
+        return thresholds.contains { !$0.passed } ? .thresholdFailed : .passed
+    }
 }
 
 /// A run that cannot start or finish, with what to do about it.

@@ -13,7 +13,8 @@ struct MergeCommand: ParsableCommand {
             stripe once (the same file twice is a duplicate); and together all of the stripe they cover: the whole fleet, or --shard. With \
             --allow-partial, stripes may be missing: the merged result lists them (missingStripes) and the output \
             says PARTIAL; duplicates and mismatches are still refused. Exit 0, or 99 when a threshold of the merged \
-            result fails, 104 when the files are not exactly the parts of one run.
+            result fails, 104 when the files are not exactly the parts of one run, 105 when the merged result \
+            does not cover a whole run (a part ended early, or --allow-partial left parts out).
             """
     )
 
@@ -53,7 +54,11 @@ struct MergeCommand: ParsableCommand {
         } else {
             print("merged \(results.count) results\(covered): \(out)")
         }
-        if merged.result.thresholds.contains(where: { !$0.passed }) { throw ExitCode(99) }
+        if merged.result.metrics.endReason.map({ $0 != .completed }) ?? false {
+            print("the run ended before its stages were done (\(merged.result.metrics.endReason?.rawValue ?? ""))")
+        }
+        let status = merged.result.exitStatus
+        if status != .passed { throw ExitCode(status.rawValue) }
     }
 
     /// `ResultMerge.merge` of the results read from `paths`, for the commands: a merge it refuses is
