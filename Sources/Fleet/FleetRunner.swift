@@ -5,9 +5,10 @@ import LwM2MClient
 
 /// Runs a fleet on one event loop: the `RunScheduler` decides when devices start and stop, the
 /// `DeviceDriver` carries their actions out on sockets and timers, their outcomes go into
-/// `FleetMetrics`, and a `ProgressReport` goes to the progress sink every second. A first SIGINT/SIGTERM ends the run
-/// early (De-registers at the end's pace, within its grace); a second ends it at once. Either
-/// way the metrics are returned, whole: every device and every operation is accounted for.
+/// `FleetMetrics`, and a `ProgressReport` goes to the `ProgressSink` every second. A first
+/// SIGINT/SIGTERM ends the run early (De-registers at the end's pace, within its grace); a second
+/// ends it at once. Either way the metrics are returned, whole: every device and every operation
+/// is accounted for.
 public final class FleetRunner {
     /// What the runner needs to know, built from a fleet file.
     public struct Plan {
