@@ -82,6 +82,26 @@ public struct ArrivalSchedule: Sendable {
         return max(segments.count - 1, 0)
     }
 
+    /// Seconds from the start of the run to the start of segment `index`.
+    public func startSeconds(ofSegment index: Int) -> Double {
+        segments.prefix(index).reduce(0) { $0 + $1.durationSeconds }
+    }
+
+    /// Arrivals due by `seconds` into the run: those whose intended start is at most `seconds`
+    /// (see `intendedStart(of:)`), so at most `deviceCount`.
+    public func arrivalsDue(by seconds: Double) -> Int {
+        var integral = 0.0
+        var offset = 0.0
+        for segment in segments {
+            let inSegment = min(max(seconds - offset, 0), segment.durationSeconds)
+            let slope = segment.durationSeconds > 0 ? (segment.endRate - segment.startRate) / segment.durationSeconds : 0
+            integral += segment.startRate * inSegment + slope / 2 * inSegment * inSegment
+            offset += segment.durationSeconds
+        }
+        // Arrival k is due where the integral reaches k + 1/2.
+        return min(Int((integral + 0.5).rounded(.down)), deviceCount)
+    }
+
     /// Total seconds of all segments.
     public var durationSeconds: Double { segments.reduce(0) { $0 + $1.durationSeconds } }
 

@@ -17,6 +17,9 @@ public struct FleetRun {
         /// Worker processes; nil: one per core, fewer for small fleets.
         public var workers: Int?
         public var quiet = false
+        /// Set by the parent for a worker: progress goes to stdout as `ProgressMessage` lines for
+        /// the parent, which shows one line for all its workers.
+        public var progressToStdout = false
         public var outputPath: String
         /// This binary, started again for the embedded server and the workers.
         public var executable: URL
@@ -148,9 +151,7 @@ public struct FleetRun {
             firstOperation: firstOperationOfDevice(setups: setups), seed: runSeed ^ 0xC4_0124)
         // The devices move into the plan and from it into the runner's driver: a copy left here
         // would keep every device twice once the driver changes one.
-        var plan = FleetRunner.Plan(
-            devices: consume devices, scheduling: scheduling,
-            stageNames: spec.stages.enumerated().map { "stage \($0.offset + 1)/\(spec.stages.count)" }, localAddress: localAddress)
+        var plan = FleetRunner.Plan(devices: consume devices, scheduling: scheduling, localAddress: localAddress)
         plan.sourceAddresses = sourceAddresses
         plan.sourceAddressOfDevice = sourceAddressOfDevice
         plan.makeDevice = { old, incarnation in
@@ -159,10 +160,17 @@ public struct FleetRun {
             let seed = runSeed &+ UInt64(incarnation) &* 0xD1B5_4A32_D192_ED03
             return LwM2MClient(configuration: old.configuration, profile: old.store.profile, index: old.index, seed: seed)
         }
-        let prefix = stripe.count > 1 ? "shard \(stripe.index)/\(stripe.count): " : ""
-        let runner = try FleetRunner(plan: plan, progress: ProgressPrinter(enabled: !options.quiet, prefix: prefix))
+        let progress: any ProgressSink = options.progressToStdout ? WorkerProgressWriter() : progressPrinter(workers: 1)
+        let runner = try FleetRunner(plan: plan, progress: progress)
         plan.devices = []
         return try runner.run()
+    }
+
+    /// Shows the progress of this process's part of the fleet, run by `workers` processes.
+    private func progressPrinter(workers: Int) -> ProgressPrinter {
+        ProgressPrinter(
+            progress: FleetProgress(workers: workers, schedule: spec.arrivalSchedule, share: 1 / Double(stripe.count)),
+            enabled: !options.quiet)
     }
 
     /// Which operation each local device of the stripe starts with, from its group.
@@ -177,6 +185,8 @@ public struct FleetRun {
 
     /// Runs worker child processes, one stripe of the devices each, against one server, and
     /// merges their results. Interrupts reach the children, which write their results as usual.
+    /// Each worker reports its progress on its stdout, a pipe to this process, which shows one
+    /// line for them all.
     private func runWorkers(embedded: EmbeddedServerProcess?, serverURI: String?, bootstrapURI: String?) throws -> Report {
         let workers = processes
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lwm2m-fleet-workers-\(UUID().uuidString)")
@@ -184,14 +194,16 @@ public struct FleetRun {
         defer { try? FileManager.default.removeItem(at: directory) }
         var children: [Process] = []
         var parts: [String] = []
+        let printer = progressPrinter(workers: workers)
+        let progressReaders = DispatchGroup()
         for worker in 0..<workers {
             let part = directory.appendingPathComponent("part-\(worker).json").path
             // Worker w of shard I/N runs stripe I + N*w of N*W: the shards of several machines and
             // the workers of each compose into one split of the fleet.
             let workerStripe = "\(stripe.index + stripe.count * worker)/\(stripe.count * workers)"
-            var arguments = ["run", path, "--shard", workerStripe, "--out", part, "--seed", "\(seed)", "--workers", "1"]
-            // Worker 0 shows its progress (prefixed with its stripe) unless the run is quiet.
-            if options.quiet || worker > 0 { arguments.append("--quiet") }
+            var arguments = [
+                "run", path, "--shard", workerStripe, "--out", part, "--seed", "\(seed)", "--workers", "1", "--quiet", "--progress-to-stdout",
+            ]
             if embedded != nil {
                 if let serverURI { arguments += ["--server-uri", serverURI] }
                 if let bootstrapURI { arguments += ["--bootstrap-uri", bootstrapURI] }
@@ -199,8 +211,11 @@ public struct FleetRun {
             let child = Process()
             child.executableURL = options.executable
             child.arguments = arguments
-            child.standardOutput = FileHandle.nullDevice
+            let progressPipe = Pipe()
+            child.standardOutput = progressPipe
             try child.run()
+            progressReaders.enter()
+            WorkerProgressReader.start(worker: worker, reading: progressPipe, into: printer, group: progressReaders)
             children.append(child)
             parts.append(part)
         }
@@ -215,6 +230,8 @@ public struct FleetRun {
         }
         let sources = [forward(SIGINT), forward(SIGTERM)]
         for child in children { child.waitUntilExit() }
+        progressReaders.wait()
+        printer.finish()
         sources.forEach { $0.cancel() }
         let serverCounts = embedded?.stop()
         let results = try zip(parts, children).map { path, child in

@@ -5,15 +5,15 @@ import LwM2MClient
 
 /// Runs a fleet on one event loop: the `RunScheduler` decides when devices start and stop, the
 /// `DeviceDriver` carries their actions out on sockets and timers, their outcomes go into
-/// `FleetMetrics`, and progress goes to stderr every second. A first SIGINT/SIGTERM ends the run
-/// early (De-registers at the end's pace, within its grace); a second ends it at once. Either
-/// way the metrics are returned, whole: every device and every operation is accounted for.
+/// `FleetMetrics`, and a `ProgressReport` goes to the `ProgressSink` every second. A first
+/// SIGINT/SIGTERM ends the run early (De-registers at the end's pace, within its grace); a second
+/// ends it at once. Either way the metrics are returned, whole: every device and every operation
+/// is accounted for.
 public final class FleetRunner {
     /// What the runner needs to know, built from a fleet file.
     public struct Plan {
         public var devices: [LwM2MClient]
         public var scheduling: RunScheduler.Configuration
-        public var stageNames: [String]
         public var localAddress: SocketAddress
         /// Builds a device afresh from the one it replaces, for its `incarnation`-th return after
         /// churn (1, 2, ...): a rebooted device, whose CoAP message IDs and tokens must not repeat
@@ -23,10 +23,9 @@ public final class FleetRunner {
         public var sourceAddresses: [SocketAddress] = []
         public var sourceAddressOfDevice: [UInt8] = []
 
-        public init(devices: [LwM2MClient], scheduling: RunScheduler.Configuration, stageNames: [String], localAddress: SocketAddress) {
+        public init(devices: [LwM2MClient], scheduling: RunScheduler.Configuration, localAddress: SocketAddress) {
             self.devices = devices
             self.scheduling = scheduling
-            self.stageNames = stageNames
             self.localAddress = localAddress
         }
     }
@@ -54,8 +53,7 @@ public final class FleetRunner {
     private var incarnations: [Int: UInt32] = [:]
     private var schedulerTimer = TimerHandle.unscheduled
     private var schedulerDeadline = UInt64.max
-    private var lastProgress = ProgressSnapshot()
-    private let progress: ProgressPrinter
+    private let progress: any ProgressSink
 
     private static let schedulerTag = DeviceDriver.firstOwnerTag
     private static let tickTag = DeviceDriver.firstOwnerTag + 1
@@ -63,7 +61,7 @@ public final class FleetRunner {
     private static let lagProbeNanoseconds: UInt64 = 10_000_000
     private var lagProbeDue: UInt64 = 0
 
-    public init(plan: Plan, progress: ProgressPrinter = ProgressPrinter()) throws {
+    public init(plan: Plan, progress: any ProgressSink) throws {
         self.progress = progress
         loop = try EventLoop()
         var plan = plan
@@ -177,25 +175,10 @@ public final class FleetRunner {
         }
     }
 
-    /// Once a second: interval metrics and progress.
+    /// Once a second: closes the metrics' interval and reports it.
     private func tick(now: UInt64) {
-        let elapsed = Double(now - start) / 1e9
         metrics.closeInterval(elapsedNanoseconds: now - start)
-        let schedule = plan.scheduling.schedule
-        let snapshot = ProgressSnapshot(
-            elapsedSeconds: elapsed, arrivals: scheduler.nextArrival,
-            stage: plan.stageNames.isEmpty ? "" : plan.stageNames[min(schedule.segmentIndex(at: elapsed), plan.stageNames.count - 1)],
-            targetRate: schedule.rate(at: elapsed),
-            registered: scheduler.devices(in: .registered) + scheduler.devices(in: .updating),
-            bootstrapping: scheduler.devices(in: .bootstrapping),
-            failed: scheduler.devices(in: .waitingToBootstrap) + scheduler.devices(in: .waitingToRegister),
-            registerP50: metrics.value(for: "register.latency.p50") ?? 0,
-            registerP99: metrics.value(for: "register.latency.p99") ?? 0,
-            errors: Int(MetricCatalog.operations.reduce(0) { $0 + (metrics.value(for: "\($1).failed") ?? 0) }),
-            violations: Int(metrics.value(for: "violations") ?? 0),
-            loopLagP99: metrics.value(for: "loop_lag.p99") ?? 0)
-        progress.show(snapshot, since: lastProgress)
-        lastProgress = snapshot
+        progress.report(ProgressReport(closedIntervalOf: metrics))
     }
 
     // MARK: The end

@@ -1,56 +1,56 @@
 import Foundation
+import Synchronization
 
-/// What the live progress line shows, taken once a second.
-public struct ProgressSnapshot: Sendable {
-    public var elapsedSeconds = 0.0
-    public var arrivals = 0
-    public var stage = ""
-    public var targetRate = 0.0
-    public var registered = 0
-    public var bootstrapping = 0
-    public var failed = 0
-    /// Register latency percentiles in nanoseconds.
-    public var registerP50 = 0.0
-    public var registerP99 = 0.0
-    public var errors = 0
-    public var violations = 0
-    public var loopLagP99 = 0.0
-}
-
-/// Writes the progress line to stderr: redrawn in place on a terminal, one line a second otherwise.
-public final class ProgressPrinter: Sendable {
+/// Shows a run's progress on stderr: the reports of its workers (or its own, in one process),
+/// combined by `FleetProgress` into one line a second, redrawn in place on a terminal, one line
+/// a second otherwise. The parent calls it from a reading thread per worker.
+public final class ProgressPrinter: ProgressSink, Sendable {
     private let isTerminal: Bool
     private let enabled: Bool
-    /// Put before every line: which worker's stripe the numbers are for.
-    private let prefix: String
+    /// Also keeps lines of several threads from interleaving: they are written under it.
+    private let progress: Mutex<FleetProgress>
 
-    public init(enabled: Bool = true, prefix: String = "") {
+    public init(progress: FleetProgress, enabled: Bool = true) {
         self.enabled = enabled
-        self.prefix = prefix
+        self.progress = Mutex(progress)
         isTerminal = isatty(FileHandle.standardError.fileDescriptor) != 0
     }
 
-    public func show(_ snapshot: ProgressSnapshot, since last: ProgressSnapshot) {
-        guard enabled else { return }
-        let seconds = max(snapshot.elapsedSeconds - last.elapsedSeconds, 0.001)
-        let actualRate = Double(snapshot.arrivals - last.arrivals) / seconds
-        func fixed(_ value: Double, _ digits: Int = 0) -> String { String(format: "%.\(digits)f", value) }
-        let line = "\(fixed(snapshot.elapsedSeconds))s \(snapshot.stage) arrivals \(fixed(actualRate))/s"
-            + " (target \(fixed(snapshot.targetRate))/s) registered \(snapshot.registered) bootstrapping \(snapshot.bootstrapping)"
-            + " failed \(snapshot.failed) register p50 \(fixed(snapshot.registerP50 / 1e6, 1))ms p99 \(fixed(snapshot.registerP99 / 1e6, 1))ms"
-            + " errors \(snapshot.errors) violations \(snapshot.violations) loop-lag p99 \(fixed(snapshot.loopLagP99 / 1e6, 2))ms"
-        write(isTerminal ? "\r\u{1B}[2K" + prefix + line : prefix + line + "\n")
+    /// A run in one process is its own only worker.
+    public func report(_ report: ProgressReport) {
+        receive(report, from: 0)
     }
 
-    /// A message on a line of its own.
+    /// Takes a worker's report and shows the lines it completes.
+    public func receive(_ report: ProgressReport, from worker: Int) {
+        progress.withLock { progress in
+            for line in progress.receive(report, from: worker) { show(line) }
+        }
+    }
+
+    /// A worker sends no more reports: shows the lines that waited only for it.
+    public func workerEnded(_ worker: Int) {
+        progress.withLock { progress in
+            for line in progress.workerEnded(worker) { show(line) }
+        }
+    }
+
+    /// A message on a line of its own, once however many workers send it.
     public func note(_ text: String) {
-        guard enabled else { return }
-        write((isTerminal ? "\n" : "") + text + "\n")
+        progress.withLock { progress in
+            guard enabled, progress.shouldShow(note: text) else { return }
+            write((isTerminal ? "\n" : "") + text + "\n")
+        }
     }
 
     /// Ends the in-place line so what follows starts on a fresh one.
     public func finish() {
         if enabled, isTerminal { write("\n") }
+    }
+
+    private func show(_ line: ProgressLine) {
+        guard enabled else { return }
+        write(isTerminal ? "\r\u{1B}[2K" + line.text : line.text + "\n")
     }
 
     private func write(_ text: String) {

@@ -49,6 +49,10 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("bootstrap-uri"), help: .hidden)
     var bootstrapURIOverride: String?
 
+    /// Set by the parent for its workers: stdout carries progress messages to it.
+    @Flag(name: .customLong("progress-to-stdout"), help: .hidden)
+    var progressToStdout = false
+
     func validate() throws {
         if let workers {
             guard workers >= 1, workers <= 64 else { throw ValidationError("--workers must be 1 to 64, got \(workers)") }
@@ -67,6 +71,7 @@ struct RunCommand: ParsableCommand {
         options.stripe = shard
         options.workers = workers
         options.quiet = quiet
+        options.progressToStdout = progressToStdout
         options.serverURIOverride = serverURIOverride
         options.bootstrapURIOverride = bootstrapURIOverride
         let run = FleetRun(spec: spec, path: fleet, options: options)
@@ -82,6 +87,14 @@ struct RunCommand: ParsableCommand {
         } catch let error as FleetSpecError {
             throw ValidationError("\(error)")
         }
+        // A worker's stdout is its progress pipe; its parent reads the result file and prints.
+        if !progressToStdout { printSummary(of: report) }
+        let status = report.exitStatus
+        if status != .passed { throw ExitCode(status.rawValue) }
+    }
+
+    /// The summary table, the embedded server's counts and where the result went, on stdout.
+    private func printSummary(of report: FleetRun.Report) {
         let result = report.result
         print(SummaryTable.render(result.metrics, thresholds: result.thresholds, elapsedSeconds: report.elapsedSeconds))
         if let counts = result.metrics.embeddedServer { print("embedded server: \(counts.summaryLine)") }
@@ -93,7 +106,5 @@ struct RunCommand: ParsableCommand {
         case .completed?, nil: break
         }
         print("result: \(out)" + notes.map { " (\($0))" }.joined())
-        let status = report.exitStatus
-        if status != .passed { throw ExitCode(status.rawValue) }
     }
 }

@@ -33,4 +33,18 @@ final class ArrivalScheduleTests: XCTestCase {
         XCTAssertEqual(schedule.segmentIndex(at: 3), 1)
         XCTAssertEqual(schedule.durationSeconds, 7)
     }
+
+    func testArrivalsDueCountTheIntendedStartsUpToATime() throws {
+        let schedule = ArrivalSchedule(
+            segments: [.init(durationSeconds: 2, startRate: 0, endRate: 200), .init(durationSeconds: 1, startRate: 0, endRate: 0),
+                       .init(durationSeconds: 1, startRate: 100, endRate: 100)],
+            deviceCount: 250)
+        for seconds in [0, 0.3, 1, 1.7, 2, 2.5, 3.004, 3.006, 3.5, 10] {
+            let due = (0..<250).filter { schedule.intendedStart(of: $0).map { $0 <= seconds } ?? false }.count
+            XCTAssertEqual(schedule.arrivalsDue(by: seconds), due, "at \(seconds) s")
+        }
+        XCTAssertEqual(schedule.arrivalsDue(by: 1), 50, "the ramp's integral: 50 t^2")
+        XCTAssertEqual(schedule.arrivalsDue(by: 10), 250, "no more than the devices")
+        XCTAssertEqual(schedule.startSeconds(ofSegment: 2), 3)
+    }
 }

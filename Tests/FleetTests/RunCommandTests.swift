@@ -9,6 +9,8 @@ final class RunCommandTests: XCTestCase {
         var status: Int32
         var output: String
         var result: ResultFile?
+        /// Standard error, when the run was asked to show its progress.
+        var progress: [String] = []
     }
 
     private func fleetFile(_ yaml: String) throws -> String {
@@ -17,17 +19,25 @@ final class RunCommandTests: XCTestCase {
         return url.path
     }
 
-    /// Runs the fleet; `interruptAfter` sends SIGINT after that many seconds.
-    private func run(_ yaml: String, interruptAfter: Double? = nil, extraArguments: [String] = []) throws -> Run {
+    /// Runs the fleet; `interruptAfter` sends SIGINT after that many seconds; `showingProgress`
+    /// leaves out `--quiet` and collects standard error.
+    private func run(_ yaml: String, interruptAfter: Double? = nil, showingProgress: Bool = false, extraArguments: [String] = []) throws -> Run {
         let file = try fleetFile(yaml)
         let out = file + ".result.json"
+        let errors = file + ".stderr"
         defer { try? FileManager.default.removeItem(atPath: file) }
         let process = Process()
         process.executableURL = ServeProcess.executable
-        process.arguments = ["run", file, "--out", out, "--quiet"] + extraArguments
+        process.arguments = ["run", file, "--out", out] + (showingProgress ? [] : ["--quiet"]) + extraArguments
         let pipe = Pipe()
         process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
+        if showingProgress {
+            // A file, not a pipe: nothing to read while the test waits on standard output.
+            XCTAssertTrue(FileManager.default.createFile(atPath: errors, contents: nil))
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
+        } else {
+            process.standardError = FileHandle.nullDevice
+        }
         try process.run()
         if let interruptAfter {
             Thread.sleep(forTimeInterval: interruptAfter)
@@ -37,7 +47,9 @@ final class RunCommandTests: XCTestCase {
         process.waitUntilExit()
         let result = try? ResultFile.read(from: out)
         try? FileManager.default.removeItem(atPath: out)
-        return Run(status: process.terminationStatus, output: output, result: result)
+        let progress = (try? String(contentsOfFile: errors, encoding: .utf8))?.split(separator: "\n").map(String.init) ?? []
+        try? FileManager.default.removeItem(atPath: errors)
+        return Run(status: process.terminationStatus, output: output, result: result, progress: progress)
     }
 
     /// The numbers of the embedded server's summary line, by name.
@@ -182,6 +194,33 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(two.result?.workers, 2)
         XCTAssertEqual(serverCounts(two.output)["registered"], 400, two.output)
         XCTAssertEqual(merged.value(for: "server.registered"), 400, "the parent's server counts reach the merged result")
+    }
+
+    func testTwoWorkersShowOneProgressLineForTheWholeFleet() throws {
+        let run = try run("""
+            seed: 11
+            server: embedded
+            devices:
+              - count: 400
+            stages:
+              - { duration: 2s, rate: 200/s }
+              - { duration: 1s, hold: true }
+            """, showingProgress: true, extraArguments: ["--workers", "2"])
+        XCTAssertEqual(run.status, 0, run.output)
+        let lines = run.progress.filter { $0.contains(" arrivals ") }
+        XCTAssertGreaterThanOrEqual(lines.count, 3, run.progress.joined(separator: "\n"))
+        XCTAssertFalse(run.progress.contains { $0.hasPrefix("shard ") }, "no worker shows a line of its own: \(run.progress)")
+        // The first two seconds start 200 devices each, half in each worker: the line shows them all.
+        let numbers = { (line: String, label: String) -> Double? in
+            guard let range = line.range(of: " \(label) ") else { return nil }
+            return Double(line[range.upperBound...].prefix { $0.isNumber || $0 == "." })
+        }
+        for line in lines.prefix(2) {
+            XCTAssertTrue(line.contains(" stage 1/2 "), line)
+            XCTAssertEqual(try XCTUnwrap(numbers(line, "arrivals")), 200, accuracy: 20, line)
+            XCTAssertTrue(line.contains("(target 200/s)"), line)
+        }
+        XCTAssertEqual(lines.compactMap { numbers($0, "registered") }.max(), 400, lines.joined(separator: "\n"))
     }
 
     func testShardsMergeIntoOneResult() throws {
