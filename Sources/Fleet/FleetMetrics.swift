@@ -50,6 +50,9 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
     public var endReason: RunScheduler.EndReason?
     /// The end of the run: how its De-registers were paced and what they could not reach.
     public private(set) var endOfRun: EndOfRunReport?
+    /// The De-registers of the end of the run alone (also counted in `deregister`): a flood at
+    /// the end shows here, apart from the sessions' and churn's De-registers during the run.
+    public private(set) var endOfRunDeregisters = OperationMetrics()
     /// One point per closed interval, oldest first.
     public private(set) var timeSeries: [TimeSeriesPoint] = []
     /// The embedded servers' own counts, once the run stopped them; nil against other servers.
@@ -210,6 +213,16 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
         connectionFailures["\(server): \(reason)", default: 0] += 1
     }
 
+    /// A De-register the end of the run asked for ended (it is recorded as `deregister` too).
+    public mutating func recordEndOfRunDeregister(outcome: OperationOutcome, code: CoAPCode?, latencyNanoseconds: UInt64) {
+        endOfRunDeregisters.record(outcome: outcome, code: code, latencyNanoseconds: latencyNanoseconds, serviceNanoseconds: latencyNanoseconds)
+    }
+
+    /// Retransmissions of the end of the run's De-registers (recorded as `deregister`'s too).
+    public mutating func recordEndOfRunRetransmissions(_ count: Int) {
+        endOfRunDeregisters.recordRetransmissions(count)
+    }
+
     /// What the end of the run did.
     public mutating func recordEndOfRun(_ report: EndOfRunReport) {
         endOfRun = report
@@ -358,6 +371,7 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
         connectionFailures.merge(other.connectionFailures, uniquingKeysWith: +)
         endReason = Self.earlier(endReason, other.endReason)
         if let theirs = other.endOfRun { endOfRun = endOfRun.map { $0.merged(with: theirs) } ?? theirs }
+        endOfRunDeregisters.merge(other.endOfRunDeregisters)
         // Workers close their last interval at different ticks. Past the end of one's series, its
         // devices are still there, in the states its last point saw: without them a plot of the
         // end shows devices vanishing that in fact stopped.

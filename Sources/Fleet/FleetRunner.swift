@@ -219,10 +219,13 @@ public final class FleetRunner {
         let intended = intendedStart[device]
         let from = intended > 0 ? min(intended, startedAt.nanoseconds) : startedAt.nanoseconds
         if intended > 0 { intendedStart[device] = 0 }
+        let latency = now.nanoseconds - min(from, now.nanoseconds)
         metrics.recordOperation(
-            operation.rawValue, outcome: outcome, code: code,
-            latencyNanoseconds: now.nanoseconds - min(from, now.nanoseconds),
+            operation.rawValue, outcome: outcome, code: code, latencyNanoseconds: latency,
             serviceNanoseconds: now.nanoseconds - min(startedAt.nanoseconds, now.nanoseconds))
+        if operation == .deregister, scheduler.isEnding {
+            metrics.recordEndOfRunDeregister(outcome: outcome, code: code, latencyNanoseconds: latency)
+        }
         scheduler.operationFinished(device, operation, outcome)
     }
 
@@ -236,6 +239,7 @@ public final class FleetRunner {
             metrics.recordViolation(violation)
         case .retransmissions(let count, let operation):
             metrics.recordRetransmissions(count, of: operation.rawValue)
+            if operation == .deregister, scheduler.isEnding { metrics.recordEndOfRunRetransmissions(count) }
         case .stateChanged(let from, let to):
             deviceChanged(device, from: from, to: to, now: now.nanoseconds)
         case .notificationSent:

@@ -174,6 +174,9 @@ public struct RunScheduler: Sendable {
 
     public var isFinished: Bool { if case .finished = phase { true } else { false } }
 
+    /// Whether the run is ending: what devices do now is the end's doing.
+    public var isEnding: Bool { if case .ending = phase { true } else { false } }
+
     /// Whether the run ended before its stages were done (an interrupt, or the duration limit).
     public var endedEarly: Bool { endReason.map { $0 != .completed } ?? false }
 

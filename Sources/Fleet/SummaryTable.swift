@@ -103,9 +103,10 @@ public enum SummaryTable {
         if let end = metrics.endOfRun, end.deregistersSent + end.unreached > 0 {
             var line = "end of run: \(end.deregistersSent) De-registers sent at \(fixed(end.deregistersPerSecond, decimals: 0))/s"
                 + " over \(fixed(end.sendingSeconds, decimals: 1)) s"
-            let deregister = metrics.operations[LwM2MOperation.deregister.rawValue]
-            if let deregister, !deregister.latency.isEmpty {
-                line += ", De-register p99 \(milliseconds(deregister.latency.value(atPercentile: 99))) ms, \(deregister.retransmissions) retransmissions"
+            let deregisters = metrics.endOfRunDeregisters
+            if !deregisters.latency.isEmpty {
+                line += ", \(deregisters.succeeded) answered, p99 \(milliseconds(deregisters.latency.value(atPercentile: 99))) ms, "
+                    + "\(deregisters.timeouts) timeouts, \(deregisters.retransmissions) retransmissions"
             }
             if end.unreached > 0 { line += "; \(end.unreached) registered devices not reached before the grace ran out" }
             lines.append(line)

@@ -158,7 +158,10 @@ final class RunVerdictTests: XCTestCase {
         XCTAssertEqual(end.unreached, 0)
         XCTAssertEqual(metrics.value(for: "deregister.succeeded"), 200)
         XCTAssertEqual(metrics.endReason, .completed)
-        XCTAssertTrue(run.output.contains("end of run: 200 De-registers sent at 100/s over 2.0 s"), run.output)
+        XCTAssertTrue(run.output.contains("end of run: 200 De-registers sent at 100/s over 2.0 s, 200 answered, p99 "), run.output)
+        // The end's own De-registers, apart from any a session or churn sent during the run.
+        XCTAssertEqual(metrics.endOfRunDeregisters.count, 200)
+        XCTAssertEqual(metrics.endOfRunDeregisters.retransmissions, 0)
     }
 
     func testShardsRunWithWorkersAndMergeIntoTheWholeFleet() throws {
