@@ -156,6 +156,7 @@ public final class FleetRunner {
     // MARK: Timers
 
     private func ownerTimer(tag: UInt64, now: UInt64) {
+        guard !scheduler.isFinished else { return }
         switch tag {
         case Self.schedulerTag:
             schedulerDeadline = .max
@@ -230,6 +231,9 @@ public final class FleetRunner {
     }
 
     private func observe(device: Int, action: ClientAction, now: Timestamp) {
+        // The loop stops at the end of its turn: an answer in that turn comes after the accounts
+        // were closed (its operation is already counted as cut off), and must not count twice.
+        guard !scheduler.isFinished else { return }
         switch action {
         case .operationFinished(let operation, let outcome, let code, let startedAt):
             recordOutcome(of: device, operation, outcome, code: code, startedAt: startedAt, now: now)
