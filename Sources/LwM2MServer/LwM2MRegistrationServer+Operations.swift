@@ -27,7 +27,22 @@ extension LwM2MRegistrationServer {
             let trigger = AfterRegistrationAction(.execute(Self.bootstrapRequestTrigger))
             requests.append(makeRequest(trigger, purpose: .bootstrapTrigger, registration: number, endpointName: name, now: now))
         }
-        send(requests, to: peer, now: now, output: &output)
+        requestsInTurn[peer, default: []] += requests
+        sendNextInTurn(to: peer, now: now, output: &output)
+    }
+
+    /// Sends the next after-registration request waiting for `peer` unless one is in flight: a
+    /// device gets one request at a time (RFC 7252 4.7, NSTART = 1). A request whose registration
+    /// ended meanwhile is dropped: the device it was for is not registered any more.
+    mutating func sendNextInTurn(to peer: Peer, now: Timestamp, output: inout ServerOutput<Peer>) {
+        guard !peersAnswering.contains(peer) else { return }
+        while var waiting = requestsInTurn[peer], !waiting.isEmpty {
+            let next = waiting.removeFirst()
+            requestsInTurn[peer] = waiting.isEmpty ? nil : waiting
+            guard registrations[next.1.registration]?.peer == peer else { continue }
+            peersAnswering.insert(peer)
+            return send([next], to: peer, now: now, output: &output)
+        }
     }
 
     /// `.beforeAcknowledgement` mode: an empty ACK for the Register, the violating requests, and
@@ -118,6 +133,8 @@ extension LwM2MRegistrationServer {
                 // The device answered the Bootstrap-Request Trigger, so it is bootstrapping now.
                 sendViolations(registration: pending.registration, to: key.peer, now: now, output: &output)
             }
+            peersAnswering.remove(key.peer)
+            sendNextInTurn(to: key.peer, now: now, output: &output)
         }
     }
 

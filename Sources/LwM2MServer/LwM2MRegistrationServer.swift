@@ -32,6 +32,11 @@ public struct LwM2MRegistrationServer<Peer: Hashable & Sendable>: Sendable {
     var tasks = Heap<ScheduledTask>()
     var taskSequence: UInt64 = 0
     var pendingRequests: [RequestKey: PendingRequest] = [:]
+    /// After-registration requests waiting for the one in flight to the same peer to end: one
+    /// outstanding request per device (RFC 7252 4.7, NSTART = 1).
+    var requestsInTurn: [Peer: [(CoAPMessage, PendingRequest)]] = [:]
+    /// Peers with an after-registration request in flight.
+    var peersAnswering: Set<Peer> = []
     /// Registers waiting for their delayed 2.01 in `.beforeAcknowledgement` mode, by registration;
     /// kept out of the task heap so that its entries stay small to move.
     var delayedCreated: [UInt64: CoAPIncomingRequest] = [:]
@@ -196,6 +201,7 @@ public struct LwM2MRegistrationServer<Peer: Hashable & Sendable>: Sendable {
         }
         if registrationByPeer[stored.peer] == number {
             registrationByPeer[stored.peer] = nil
+            requestsInTurn[stored.peer] = nil
             scheduleForgetting(stored.peer, now: now)
         }
         for token in stored.observationTokens {

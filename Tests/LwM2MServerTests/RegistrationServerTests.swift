@@ -538,6 +538,32 @@ final class RegistrationServerTests: XCTestCase {
         }
     }
 
+    func testAfterRegistrationRequestsGoOneAtATimePerDevice() throws {
+        // RFC 7252 4.7, NSTART = 1: the next request waits for the answer to the one in flight.
+        let actions = [
+            AfterRegistrationAction(.read(Devices.path("/3/0"))),
+            AfterRegistrationAction(.observe(Devices.path("/3/0/9"))),
+            AfterRegistrationAction(.read(Devices.path("/1/0"))),
+        ]
+        var direct = DirectServer(RegistrationServerConfiguration(afterRegistration: actions))
+        let replies = direct.send(registerRequest("sim-1"))
+        let decoded = try replies.map { try CoAPMessage.decode($0).get() }
+        XCTAssertEqual(decoded.map(\.code), [.created, .get], "the 2.01, then the first request only")
+        var asked = [decoded[1].path]
+        var request = decoded[1]
+        for _ in 0..<2 {
+            var answer = CoAPMessage(type: .acknowledgement, code: .content)
+            answer.messageID = request.messageID
+            answer.token = request.token
+            if request.observe == 0 { answer.options.set(.observe, uint: 1) }
+            let next = try direct.receive(answer.encoded(), from: 1).map { try CoAPMessage.decode($0).get() }
+            XCTAssertEqual(next.count, 1, "one request follows each answer")
+            request = try XCTUnwrap(next.first)
+            asked.append(request.path)
+        }
+        XCTAssertEqual(asked, ["/3/0", "/3/0/9", "/1/0"])
+    }
+
     func testObservationsNotifyTheServerWithinTheWrittenAttributes() {
         for confirmable in [true, false] {
             let actions = [
