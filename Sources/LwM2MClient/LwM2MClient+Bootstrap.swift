@@ -20,19 +20,21 @@ extension LwM2MClient {
         transition(to: .bootstrapping(startedAt: now, deadline: bootstrapDeadline(from: now), request: id), actions: &actions)
     }
 
+    /// When a bootstrap fails if the Bootstrap-Server sends nothing more after `now`: the TS
+    /// measures inactivity, not the bootstrap's length (no message for EXCHANGE_LIFETIME, TS Core
+    /// 6.1), so every message of the Bootstrap-Server moves it on.
     func bootstrapDeadline(from now: Timestamp) -> Timestamp {
         now.adding(milliseconds: UInt64(configuration.bootstrapTimeoutSeconds) * 1000)
     }
 
     /// The Bootstrap-Server answered Bootstrap-Request: 2.04 means its writes follow.
     mutating func bootstrapRequestAnswered(
-        startedAt: Timestamp, deadline: Timestamp, outcome: OperationOutcome, code: CoAPCode?, now: Timestamp,
-        actions: inout [ClientAction]
+        startedAt: Timestamp, outcome: OperationOutcome, code: CoAPCode?, now: Timestamp, actions: inout [ClientAction]
     ) {
         guard outcome == .succeeded else {
             return bootstrapFailed(startedAt: startedAt, outcome: outcome, code: code, now: now, actions: &actions)
         }
-        state = .bootstrapping(startedAt: startedAt, deadline: deadline, request: nil)
+        state = .bootstrapping(startedAt: startedAt, deadline: bootstrapDeadline(from: now), request: nil)
     }
 
     /// A bootstrap that was refused or did not finish in time: retry after a doubling back-off.
@@ -53,8 +55,9 @@ extension LwM2MClient {
     mutating func handleBootstrapServerRequest(_ request: CoAPIncomingRequest, now: Timestamp, actions: inout [ClientAction]) {
         let startedAt: Timestamp
         switch state {
-        case .bootstrapping(let started, _, _):
+        case .bootstrapping(let started, _, let request):
             startedAt = started
+            state = .bootstrapping(startedAt: started, deadline: bootstrapDeadline(from: now), request: request)
         case .deregistering, .stopped:
             return
         case .idle, .holdingOff, .registering, .registered, .waiting:

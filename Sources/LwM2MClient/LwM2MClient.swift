@@ -394,8 +394,8 @@ public struct LwM2MClient: Sendable {
             failure == .timeout ? .timedOut : .failed
         }
         switch state {
-        case .bootstrapping(let startedAt, let deadline, let request) where request == id:
-            bootstrapRequestAnswered(startedAt: startedAt, deadline: deadline, outcome: outcome, code: response?.code, now: now, actions: &actions)
+        case .bootstrapping(let startedAt, _, let request) where request == id:
+            bootstrapRequestAnswered(startedAt: startedAt, outcome: outcome, code: response?.code, now: now, actions: &actions)
         case .registering(let startedAt, let request) where request == id:
             registrationAnswered(response, outcome: outcome, startedAt: startedAt, now: now, actions: &actions)
         case .registered(let registration) where registration.update?.request == id:

@@ -78,6 +78,33 @@ final class LwM2MClientBootstrapTests: XCTestCase {
         XCTAssertEqual(network.bootstrapServer.requests.filter { $0.uriPath == ["bs"] && $0.code == .post }.count, 2)
     }
 
+    func testBootstrapTimeoutCountsFromTheLastMessageOfTheBootstrapServer() throws {
+        // A slow Bootstrap-Server: one request every 40 s, 160 s in all, past the 60 s timeout.
+        let network = network(F.bootstrapAccount(), mode: .clientInitiated)
+        network.start()
+        network.advance(seconds: 40)
+        network.request(F.request(.delete, "/"), from: .bootstrapServer)
+        network.advance(seconds: 40)
+        network.request(F.bootstrapWrite("/0/1", [
+            LwM2MRecord(path: F.path("/0/1/0"), value: .string(F.serverURI)),
+            LwM2MRecord(path: F.path("/0/1/1"), value: .boolean(false)),
+            LwM2MRecord(path: F.path("/0/1/2"), value: .integer(3)),
+            LwM2MRecord(path: F.path("/0/1/10"), value: .integer(7)),
+        ]), from: .bootstrapServer)
+        network.advance(seconds: 40)
+        network.request(F.bootstrapWrite("/1/0", [
+            LwM2MRecord(path: F.path("/1/0/0"), value: .integer(7)),
+            LwM2MRecord(path: F.path("/1/0/1"), value: .integer(120)),
+            LwM2MRecord(path: F.path("/1/0/7"), value: .string("U")),
+        ]), from: .bootstrapServer)
+        network.advance(seconds: 40)
+        XCTAssertEqual(network.client.stateName, "bootstrapping", "the Bootstrap-Server is still writing")
+        network.request(F.request(.post, "/bs"), from: .bootstrapServer)
+
+        XCTAssertEqual(network.finished(.bootstrap).map(\.0), [.succeeded])
+        XCTAssertEqual(network.client.stateName, "registered")
+    }
+
     func testServerInitiatedBootstrapWaitsHoldOffThenRequests() throws {
         let network = network(F.bootstrapAccount(holdOffSeconds: 3), mode: .serverInitiated)
         network.start()
