@@ -50,25 +50,38 @@ extension LwM2MClient {
         transition(to: .waiting(until: now.adding(milliseconds: delay * 1000), then: .bootstrap), actions: &actions)
     }
 
-    /// A request from the Bootstrap-Server. Outside a bootstrap it starts a server-initiated one,
-    /// which also sends a registered device back to bootstrap (the case the project exists for).
+    /// A request from the Bootstrap-Server. During a bootstrap it is answered and moves the
+    /// inactivity deadline on. Outside one, it starts a server-initiated bootstrap (TS Core 6.1.4)
+    /// only when it really begins one: a device holding off waits for exactly this server, so any
+    /// request it accepts does; a registered (or registering, or waiting) device is taken off the
+    /// air only by an accepted Bootstrap-Write, Bootstrap-Delete or Bootstrap-Finish, the requests
+    /// that change the configuration it works with. Bootstrap-Discover and Bootstrap-Read only look
+    /// (TS Core 6.1.7), and a refused request changes nothing: both are answered, and the device
+    /// carries on where it was.
     mutating func handleBootstrapServerRequest(_ request: CoAPIncomingRequest, now: Timestamp, actions: inout [ClientAction]) {
-        let startedAt: Timestamp
+        var startedAt = now
+        var isHoldingOff = false
         switch state {
         case .bootstrapping(let started, _, let request):
             startedAt = started
             state = .bootstrapping(startedAt: started, deadline: bootstrapDeadline(from: now), request: request)
         case .deregistering, .stopped:
             return
-        case .idle, .holdingOff, .registering, .registered, .waiting:
-            startedAt = now
-            transition(to: .bootstrapping(startedAt: now, deadline: bootstrapDeadline(from: now), request: nil), actions: &actions)
+        case .holdingOff:
+            isHoldingOff = true
+        case .idle, .registering, .registered, .waiting:
+            break
         }
         let result = BootstrapInterface.handle(request.message, store: &store, lwm2mVersion: configuration.lwm2mVersion, now: now)
-        // The Bootstrap-Server may have rewritten the accounts: read them again at the next Register.
-        accountSource = []
         respond(to: request, with: result.response, from: .bootstrapServer, now: now, actions: &actions)
         actions.append(.requestHandled(result.operation, .bootstrapServer, code: result.response.code))
+        guard result.response.code.isSuccess else { return }
+        if deviceState != .bootstrapping {
+            guard isHoldingOff || result.operation.map(Self.changesConfiguration) ?? false else { return }
+            transition(to: .bootstrapping(startedAt: now, deadline: bootstrapDeadline(from: now), request: nil), actions: &actions)
+        }
+        // The Bootstrap-Server may have rewritten the accounts: read them again at the next Register.
+        accountSource = []
         if result.finished {
             actions.append(.operationFinished(.bootstrap, .succeeded, code: result.response.code, startedAt: startedAt))
             bootstrapFailures = 0
@@ -79,5 +92,11 @@ extension LwM2MClient {
             if configuration.bootstrapMode != .serverInitiated { disconnect(.bootstrapServer, actions: &actions) }
             register(now: now, actions: &actions)
         }
+    }
+
+    /// Bootstrap-Write, Bootstrap-Delete and Bootstrap-Finish: the requests that change what a
+    /// device works with, and so start a bootstrap of a device that was not waiting for one.
+    static func changesConfiguration(_ operation: LwM2MOperation) -> Bool {
+        operation == .bootstrapWrite || operation == .bootstrapDelete || operation == .bootstrapFinish
     }
 }

@@ -166,4 +166,40 @@ final class LwM2MClientBootstrapTests: XCTestCase {
         XCTAssertEqual(network.client.stateName, "registered")
         XCTAssertEqual(network.server.requests.filter { $0.uriPath == ["rd"] }.count, 2, "registered again")
     }
+
+    func testOnlyARequestThatChangesTheConfigurationTakesARegisteredDeviceIntoBootstrap() throws {
+        let network = network(F.bootstrapAccount(holdOffSeconds: 30), mode: .serverInitiated)
+        network.start()
+        provision(network)
+        XCTAssertEqual(network.client.stateName, "registered")
+
+        // Refused requests and those that only look leave the device registered, answering its server.
+        let refusedRead = network.request(F.request(.get, "/3"), from: .bootstrapServer)
+        let refusedDelete = network.request(F.request(.delete, "/0/5"), from: .bootstrapServer)
+        let discover = network.request(F.request(.get, "/", accept: .linkFormat), from: .bootstrapServer)
+        let read = network.request(F.request(.get, "/1"), from: .bootstrapServer)
+        XCTAssertEqual(network.bootstrapServer.responses[refusedRead]?.code, .unauthorized)
+        XCTAssertEqual(network.bootstrapServer.responses[refusedDelete]?.code, .badRequest)
+        XCTAssertEqual(network.bootstrapServer.responses[discover]?.code, .content)
+        XCTAssertEqual(network.bootstrapServer.responses[read]?.code, .content)
+        XCTAssertEqual(network.client.stateName, "registered")
+        let serverRead = network.request(F.request(.get, "/3/0/0"), from: .server)
+        XCTAssertEqual(network.server.responses[serverRead]?.code, .content)
+        XCTAssertTrue(network.violations.isEmpty)
+
+        // An accepted Bootstrap-Delete changes the configuration: that starts a bootstrap.
+        network.request(F.request(.delete, "/1/0"), from: .bootstrapServer)
+        XCTAssertEqual(network.client.stateName, "bootstrapping")
+    }
+
+    func testAHoldingOffDeviceStartsItsBootstrapWithAnyAcceptedRequest() throws {
+        let network = network(F.bootstrapAccount(holdOffSeconds: 3), mode: .serverInitiated)
+        network.start()
+        network.request(F.request(.get, "/3"), from: .bootstrapServer)
+        XCTAssertEqual(network.client.stateName, "holding-off", "a refused request starts nothing")
+        network.request(F.request(.get, "/", accept: .linkFormat), from: .bootstrapServer)
+        XCTAssertEqual(network.client.stateName, "bootstrapping", "the device waited for exactly this server")
+        network.advance(seconds: 5)
+        XCTAssertTrue(network.bootstrapServer.requests.isEmpty, "no Bootstrap-Request: the bootstrap is under way")
+    }
 }
