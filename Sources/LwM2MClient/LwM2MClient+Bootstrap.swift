@@ -78,6 +78,8 @@ extension LwM2MClient {
         guard result.response.code.isSuccess else { return }
         if deviceState != .bootstrapping {
             guard isHoldingOff || result.operation.map(Self.changesConfiguration) ?? false else { return }
+            // A connection kept open after the last Finish serves this bootstrap now.
+            bootstrapConnection?.value.closesAt = nil
             transition(to: .bootstrapping(startedAt: now, deadline: bootstrapDeadline(from: now), request: nil), actions: &actions)
         }
         // The Bootstrap-Server may have rewritten the accounts: read them again at the next Register.
@@ -87,9 +89,12 @@ extension LwM2MClient {
             bootstrapFailures = 0
             registrationAttempt = 0
             registrationSequence = 0
-            // The Finish answer is already queued. In server-initiated mode the Bootstrap-Server
-            // may come back to a registered device, so its socket stays; otherwise it closes.
-            if configuration.bootstrapMode != .serverInitiated { disconnect(.bootstrapServer, actions: &actions) }
+            // In server-initiated mode the Bootstrap-Server may come back to a registered device,
+            // so its socket stays; otherwise it closes once a retransmitted Finish can no longer come.
+            if configuration.bootstrapMode != .serverInitiated {
+                let lifetime = configuration.transmission.exchangeLifetimeNanoseconds
+                bootstrapConnection?.value.closesAt = now.adding(nanoseconds: lifetime)
+            }
             register(now: now, actions: &actions)
         }
     }

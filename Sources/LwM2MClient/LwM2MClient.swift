@@ -69,7 +69,7 @@ public struct LwM2MClient: Sendable {
     public internal(set) var store: ObjectStore
     public internal(set) var state: State = .idle
     /// Out of line: only a bootstrapping device has one, and inline it would cost every device 56 bytes.
-    var bootstrapEndpoint: OutOfLine<CoAPEndpoint>?
+    var bootstrapConnection: OutOfLine<BootstrapConnection>?
     var serverEndpoint: CoAPEndpoint?
     /// The server the device registers with (the first usable account after bootstrap), as the
     /// first element of the accounts it was read from: every untouched device of a profile then
@@ -158,8 +158,8 @@ public struct LwM2MClient: Sendable {
         var output = CoAPEndpointOutput()
         switch role {
         case .bootstrapServer:
-            guard bootstrapEndpoint != nil else { return }
-            bootstrapEndpoint!.value.receive(datagram, now: now, output: &output)
+            guard bootstrapConnection != nil else { return }
+            bootstrapConnection!.value.endpoint.receive(datagram, now: now, output: &output)
         case .server:
             guard serverEndpoint != nil else { return }
             serverEndpoint!.receive(datagram, now: now, output: &output)
@@ -173,13 +173,16 @@ public struct LwM2MClient: Sendable {
             var output = CoAPEndpointOutput()
             switch role {
             case .bootstrapServer:
-                guard let deadline = bootstrapEndpoint?.value.nextDeadline, deadline <= now else { continue }
-                bootstrapEndpoint!.value.handleDeadline(now: now, output: &output)
+                guard let deadline = bootstrapConnection?.value.endpoint.nextDeadline, deadline <= now else { continue }
+                bootstrapConnection!.value.endpoint.handleDeadline(now: now, output: &output)
             case .server:
                 guard let deadline = serverEndpoint?.nextDeadline, deadline <= now else { continue }
                 serverEndpoint!.handleDeadline(now: now, output: &output)
             }
             process(output, from: role, now: now, actions: &actions)
+        }
+        if let closesAt = bootstrapConnection?.value.closesAt, closesAt <= now {
+            disconnect(.bootstrapServer, actions: &actions)
         }
         switch state {
         case .holdingOff(let until) where until <= now:
@@ -282,7 +285,8 @@ public struct LwM2MClient: Sendable {
         func consider(_ time: Timestamp?) {
             if let time, earliest.map({ time < $0 }) ?? true { earliest = time }
         }
-        consider(bootstrapEndpoint?.value.nextDeadline)
+        consider(bootstrapConnection?.value.endpoint.nextDeadline)
+        consider(bootstrapConnection?.value.closesAt)
         consider(serverEndpoint?.nextDeadline)
         switch state {
         case .holdingOff(let until): consider(until)
@@ -313,8 +317,13 @@ public struct LwM2MClient: Sendable {
         let seed = store.seed &+ UInt64(connections) &* 0x9E37_79B9_7F4A_7C15
         switch role {
         case .bootstrapServer:
-            guard bootstrapEndpoint == nil else { return }
-            bootstrapEndpoint = OutOfLine(CoAPEndpoint(sharedParameters: configuration.sharedTransmission, seed: seed))
+            guard bootstrapConnection == nil else {
+                // Still open after the last Finish: it serves this bootstrap now, and stays.
+                bootstrapConnection!.value.closesAt = nil
+                return
+            }
+            bootstrapConnection = OutOfLine(BootstrapConnection(
+                endpoint: CoAPEndpoint(sharedParameters: configuration.sharedTransmission, seed: seed)))
         case .server:
             serverEndpoint = CoAPEndpoint(sharedParameters: configuration.sharedTransmission, seed: seed)
         }
@@ -324,8 +333,8 @@ public struct LwM2MClient: Sendable {
     mutating func disconnect(_ role: ServerRole, actions: inout [ClientAction]) {
         switch role {
         case .bootstrapServer:
-            guard bootstrapEndpoint != nil else { return }
-            bootstrapEndpoint = nil
+            guard bootstrapConnection != nil else { return }
+            bootstrapConnection = nil
         case .server:
             guard serverEndpoint != nil else { return }
             serverEndpoint = nil
@@ -339,7 +348,7 @@ public struct LwM2MClient: Sendable {
         var output = CoAPEndpointOutput()
         let id: CoAPRequestID
         switch role {
-        case .bootstrapServer: id = bootstrapEndpoint!.value.send(request, now: now, output: &output)
+        case .bootstrapServer: id = bootstrapConnection!.value.endpoint.send(request, now: now, output: &output)
         case .server: id = serverEndpoint!.send(request, now: now, output: &output)
         }
         for datagram in output.datagrams { actions.append(.send(role, datagram)) }
@@ -377,7 +386,7 @@ public struct LwM2MClient: Sendable {
     mutating func respond(to request: CoAPIncomingRequest, with response: CoAPMessage, from role: ServerRole, now: Timestamp, actions: inout [ClientAction]) {
         var output = CoAPEndpointOutput()
         switch role {
-        case .bootstrapServer: bootstrapEndpoint?.value.respond(to: request, with: response, now: now, output: &output)
+        case .bootstrapServer: bootstrapConnection?.value.endpoint.respond(to: request, with: response, now: now, output: &output)
         case .server: serverEndpoint?.respond(to: request, with: response, now: now, output: &output)
         }
         for datagram in output.datagrams { actions.append(.send(role, datagram)) }

@@ -18,7 +18,7 @@ final class LwM2MClientBootstrapTests: XCTestCase {
     }
 
     /// The writes a Bootstrap-Server sends for one server account, then Finish.
-    private func provision(_ network: Lockstep, shortServerID: Int64 = 7) {
+    private func provision(_ network: Lockstep, shortServerID: Int64 = 7, finishing: Bool = true) {
         network.request(F.bootstrapWrite("/0/1", [
             LwM2MRecord(path: F.path("/0/1/0"), value: .string(F.serverURI)),
             LwM2MRecord(path: F.path("/0/1/1"), value: .boolean(false)),
@@ -31,7 +31,7 @@ final class LwM2MClientBootstrapTests: XCTestCase {
             LwM2MRecord(path: F.path("/1/0/6"), value: .boolean(false)),
             LwM2MRecord(path: F.path("/1/0/7"), value: .string("U")),
         ]), from: .bootstrapServer)
-        network.request(F.request(.post, "/bs"), from: .bootstrapServer)
+        if finishing { network.request(F.request(.post, "/bs"), from: .bootstrapServer) }
     }
 
     func testClientInitiatedBootstrapWritesFinishesAndRegisters() throws {
@@ -51,7 +51,7 @@ final class LwM2MClientBootstrapTests: XCTestCase {
         provision(network)
 
         XCTAssertEqual(network.finished(.bootstrap).map(\.0), [.succeeded])
-        XCTAssertNil(network.connected[.bootstrapServer], "the bootstrap socket is closed once bootstrap ends")
+        XCTAssertEqual(network.connected[.bootstrapServer], F.bootstrapURI, "open for a retransmitted Finish")
         XCTAssertEqual(network.connected[.server], F.serverURI)
         let register = try XCTUnwrap(network.server.requests.first)
         XCTAssertEqual(register.uriPath, ["rd"])
@@ -59,6 +59,39 @@ final class LwM2MClientBootstrapTests: XCTestCase {
         XCTAssertEqual(network.client.stateName, "registered")
         XCTAssertEqual(network.finished(.register).map(\.0), [.succeeded])
         XCTAssertTrue(network.violations.isEmpty)
+        network.advance(seconds: 247)
+        XCTAssertNil(network.connected[.bootstrapServer], "the bootstrap socket closes EXCHANGE_LIFETIME after Finish")
+    }
+
+    func testARetransmittedFinishIsAnsweredFromTheCacheUntilExchangeLifetimeEnds() throws {
+        let network = network(F.bootstrapAccount(), mode: .clientInitiated)
+        network.start()
+        provision(network, finishing: false)
+        var finish = F.request(.post, "/bs")
+        finish.messageID = 0x7A7A
+        finish.token = CoAPToken(value: 0x0102_0304, length: 4)
+        func deliverFinish() -> [ClientAction] {
+            var actions: [ClientAction] = []
+            network.client.receive(finish.encoded(), from: .bootstrapServer, now: network.now, actions: &actions)
+            return actions
+        }
+        func answers(_ actions: [ClientAction]) -> [CoAPCode] {
+            actions.compactMap { action in
+                guard case .send(.bootstrapServer, let datagram) = action else { return nil }
+                return try? CoAPMessage.decode(datagram).get().code
+            }
+        }
+        XCTAssertEqual(answers(deliverFinish()), [.changed])
+        XCTAssertEqual(network.client.stateName, "registering")
+
+        // The ACK of that 2.04 was lost: the Bootstrap-Server sends the same Finish again, late.
+        network.advance(seconds: 200)
+        let again = deliverFinish()
+        XCTAssertEqual(answers(again), [.changed], "the duplicate is answered from the cache")
+        XCTAssertFalse(again.contains { if case .operationFinished(.bootstrap, _, _, _) = $0 { true } else { false } },
+                       "a duplicate is no second bootstrap")
+        network.advance(seconds: 47)
+        XCTAssertTrue(answers(deliverFinish()).isEmpty, "closed once EXCHANGE_LIFETIME passed")
     }
 
     func testBootstrapFinishWithoutServerAccountIsRefusedThenTimesOutAndRetries() throws {
