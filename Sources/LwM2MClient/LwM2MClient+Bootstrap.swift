@@ -17,7 +17,16 @@ extension LwM2MClient {
             endpointName: endpointName, preferredContentFormat: configuration.preferredContentFormat)
         for item in parameters.queryItems { request.options.append(.uriQuery, string: item) }
         let id = send(request, to: .bootstrapServer, now: now, actions: &actions)
-        transition(to: .bootstrapping(startedAt: now, deadline: bootstrapDeadline(from: now), request: id), actions: &actions)
+        transition(
+            to: .bootstrapping(startedAt: now, deadline: bootstrapDeadline(from: now), request: id, askedByDevice: true),
+            actions: &actions)
+    }
+
+    /// What a bootstrap is measured as: `bootstrap-fallback` when a device that waits for its
+    /// Bootstrap-Server (server-initiated) had to ask for it itself, so that the server-initiated
+    /// path and its fallback are measured apart; `bootstrap` otherwise.
+    func bootstrapOperation(askedByDevice: Bool) -> LwM2MOperation {
+        askedByDevice && configuration.bootstrapMode == .serverInitiated ? .bootstrapFallback : .bootstrap
     }
 
     /// When a bootstrap fails if the Bootstrap-Server sends nothing more after `now`: the TS
@@ -34,14 +43,14 @@ extension LwM2MClient {
         guard outcome == .succeeded else {
             return bootstrapFailed(startedAt: startedAt, outcome: outcome, code: code, now: now, actions: &actions)
         }
-        state = .bootstrapping(startedAt: startedAt, deadline: bootstrapDeadline(from: now), request: nil)
+        state = .bootstrapping(startedAt: startedAt, deadline: bootstrapDeadline(from: now), request: nil, askedByDevice: true)
     }
 
     /// A bootstrap that was refused or did not finish in time: retry after a doubling back-off.
     mutating func bootstrapFailed(
         startedAt: Timestamp, outcome: OperationOutcome, code: CoAPCode?, now: Timestamp, actions: inout [ClientAction]
     ) {
-        actions.append(.operationFinished(.bootstrap, outcome, code: code, startedAt: startedAt))
+        actions.append(.operationFinished(operationInFlight?.operation ?? .bootstrap, outcome, code: code, startedAt: startedAt))
         bootstrapFailures = bootstrapFailures < 16 ? bootstrapFailures + 1 : bootstrapFailures
         let delay = min(
             UInt64(configuration.bootstrapRetryBaseSeconds) << UInt64(bootstrapFailures - 1),
@@ -61,10 +70,13 @@ extension LwM2MClient {
     mutating func handleBootstrapServerRequest(_ request: CoAPIncomingRequest, now: Timestamp, actions: inout [ClientAction]) {
         var startedAt = now
         var isHoldingOff = false
+        var operation = LwM2MOperation.bootstrap
         switch state {
-        case .bootstrapping(let started, _, let request):
+        case .bootstrapping(let started, _, let request, let askedByDevice):
             startedAt = started
-            state = .bootstrapping(startedAt: started, deadline: bootstrapDeadline(from: now), request: request)
+            operation = bootstrapOperation(askedByDevice: askedByDevice)
+            state = .bootstrapping(
+                startedAt: started, deadline: bootstrapDeadline(from: now), request: request, askedByDevice: askedByDevice)
         case .deregistering, .stopped:
             return
         case .holdingOff:
@@ -80,12 +92,14 @@ extension LwM2MClient {
             guard isHoldingOff || result.operation.map(Self.changesConfiguration) ?? false else { return }
             // A connection kept open after the last Finish serves this bootstrap now.
             bootstrapConnection?.value.closesAt = nil
-            transition(to: .bootstrapping(startedAt: now, deadline: bootstrapDeadline(from: now), request: nil), actions: &actions)
+            transition(
+                to: .bootstrapping(startedAt: now, deadline: bootstrapDeadline(from: now), request: nil, askedByDevice: false),
+                actions: &actions)
         }
         // The Bootstrap-Server may have rewritten the accounts: read them again at the next Register.
         accountSource = []
         if result.finished {
-            actions.append(.operationFinished(.bootstrap, .succeeded, code: result.response.code, startedAt: startedAt))
+            actions.append(.operationFinished(operation, .succeeded, code: result.response.code, startedAt: startedAt))
             bootstrapFailures = 0
             registrationAttempt = 0
             registrationSequence = 0

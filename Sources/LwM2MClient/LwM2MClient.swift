@@ -13,7 +13,9 @@ public struct LwM2MClient: Sendable {
         /// Server-initiated bootstrap: waiting ClientHoldOffTime for the Bootstrap-Server.
         case holdingOff(until: Timestamp)
         /// Bootstrap-Request sent (or the Bootstrap-Server started writing) and not finished.
-        case bootstrapping(startedAt: Timestamp, deadline: Timestamp, request: CoAPRequestID?)
+        /// `askedByDevice`: the device sent Bootstrap-Request (client-initiated, or the fallback of
+        /// a server-initiated device); `request` is that request until its answer came.
+        case bootstrapping(startedAt: Timestamp, deadline: Timestamp, request: CoAPRequestID?, askedByDevice: Bool)
         case registering(startedAt: Timestamp, request: CoAPRequestID)
         case registered(Registration)
         case deregistering(startedAt: Timestamp, request: CoAPRequestID)
@@ -188,7 +190,7 @@ public struct LwM2MClient: Sendable {
         case .holdingOff(let until) where until <= now:
             // Nobody wrote during ClientHoldOffTime: ask ourselves (TS Core 6.1.4).
             requestBootstrap(now: now, actions: &actions)
-        case .bootstrapping(let startedAt, let deadline, _) where deadline <= now:
+        case .bootstrapping(let startedAt, let deadline, _, _) where deadline <= now:
             bootstrapFailed(startedAt: startedAt, outcome: .timedOut, code: nil, now: now, actions: &actions)
         case .waiting(let until, let step) where until <= now:
             switch step {
@@ -245,7 +247,7 @@ public struct LwM2MClient: Sendable {
     /// The operation the device started and is waiting for, with when it started.
     public var operationInFlight: (operation: LwM2MOperation, startedAt: Timestamp)? {
         switch state {
-        case .bootstrapping(let startedAt, _, _): (.bootstrap, startedAt)
+        case .bootstrapping(let startedAt, _, _, let askedByDevice): (bootstrapOperation(askedByDevice: askedByDevice), startedAt)
         case .registering(let startedAt, _): (.register, startedAt)
         case .deregistering(let startedAt, _): (.deregister, startedAt)
         case .registered(let registration): registration.update.map { (.update, $0.startedAt) }
@@ -257,7 +259,7 @@ public struct LwM2MClient: Sendable {
     /// port): the operation that needed it fails at once, as the state machine of that role says.
     public mutating func connectionFailed(_ role: ServerRole, now: Timestamp, actions: inout [ClientAction]) {
         switch (role, state) {
-        case (.bootstrapServer, .bootstrapping(let startedAt, _, _)):
+        case (.bootstrapServer, .bootstrapping(let startedAt, _, _, _)):
             bootstrapFailed(startedAt: startedAt, outcome: .failed, code: nil, now: now, actions: &actions)
         case (.bootstrapServer, .holdingOff):
             // Nothing can reach a device without its bootstrap socket: ask for bootstrap instead.
@@ -290,7 +292,7 @@ public struct LwM2MClient: Sendable {
         consider(serverEndpoint?.nextDeadline)
         switch state {
         case .holdingOff(let until): consider(until)
-        case .bootstrapping(_, let deadline, _): consider(deadline)
+        case .bootstrapping(_, let deadline, _, _): consider(deadline)
         case .waiting(let until, _): consider(until)
         case .registered(let registration):
             if registration.update == nil {
@@ -378,7 +380,7 @@ public struct LwM2MClient: Sendable {
     /// What a retransmission on `role`'s socket repeats, by what the device waits for there: its
     /// one request in flight, or else a confirmable notification.
     func retransmittedOperation(_ role: ServerRole) -> LwM2MOperation {
-        guard role == .server else { return .bootstrap }
+        guard role == .server else { return operationInFlight?.operation ?? .bootstrap }
         return deviceState.operationInFlight ?? .notify
     }
 
@@ -403,7 +405,7 @@ public struct LwM2MClient: Sendable {
             failure == .timeout ? .timedOut : .failed
         }
         switch state {
-        case .bootstrapping(let startedAt, _, let request) where request == id:
+        case .bootstrapping(let startedAt, _, let request, _) where request == id:
             bootstrapRequestAnswered(startedAt: startedAt, outcome: outcome, code: response?.code, now: now, actions: &actions)
         case .registering(let startedAt, let request) where request == id:
             registrationAnswered(response, outcome: outcome, startedAt: startedAt, now: now, actions: &actions)

@@ -171,7 +171,7 @@ final class FleetSpecTests: XCTestCase {
         let line = try XCTUnwrap(lines.first)
         XCTAssertTrue(line.hasPrefix("broken.yaml:8:5: thresholds[1]: unknown metric 'register.latency.p95'; did you mean 'register.latency.p90' or 'register.latency.p99'? "),
                       line)
-        XCTAssertTrue(line.contains("bootstrap, register, update"), "lists what would be valid: \(line)")
+        XCTAssertTrue(line.contains("bootstrap, bootstrap-fallback, register, update"), "lists what would be valid: \(line)")
     }
 
     func testEmbeddedServerCountsNeedTheEmbeddedServer() {

@@ -138,7 +138,7 @@ final class LwM2MClientBootstrapTests: XCTestCase {
         XCTAssertEqual(network.client.stateName, "registered")
     }
 
-    func testServerInitiatedBootstrapWaitsHoldOffThenRequests() throws {
+    func testServerInitiatedBootstrapWaitsHoldOffThenFallsBackToARequestMeasuredApart() throws {
         let network = network(F.bootstrapAccount(holdOffSeconds: 3), mode: .serverInitiated)
         network.start()
         XCTAssertEqual(network.client.stateName, "holding-off")
@@ -147,6 +147,10 @@ final class LwM2MClientBootstrapTests: XCTestCase {
         XCTAssertTrue(network.bootstrapServer.requests.isEmpty, "nothing is sent during ClientHoldOffTime")
         network.advance(seconds: 0.2)
         XCTAssertEqual(network.bootstrapServer.requests.first?.uriPath, ["bs"], "after the hold-off the device asks itself")
+        provision(network)
+        XCTAssertEqual(network.finished(.bootstrapFallback).map(\.0), [.succeeded], "the fallback is measured apart")
+        XCTAssertTrue(network.finished(.bootstrap).isEmpty)
+        XCTAssertEqual(network.client.stateName, "registered")
     }
 
     func testServerInitiatedBootstrapWritesDuringHoldOff() throws {
