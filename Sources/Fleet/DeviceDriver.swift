@@ -95,6 +95,13 @@ public final class DeviceDriver {
         carryOut(device: device, now: now)
     }
 
+    /// Where the socket of `device` for `role` is bound: the address its server sees; nil while
+    /// none is open.
+    public func localAddress(of device: Int, role: ServerRole) -> SocketAddress? {
+        let socket = role == .server ? sockets[device].server : sockets[device].bootstrap
+        return socket == .notOpen ? nil : loop.localAddress(of: socket)
+    }
+
     /// Sockets currently open for devices.
     public var openSockets: Int {
         sockets.reduce(0) { $0 + ($1.bootstrap == .notOpen ? 0 : 1) + ($1.server == .notOpen ? 0 : 1) }

@@ -196,6 +196,33 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(merged.value(for: "server.registered"), 400, "the parent's server counts reach the merged result")
     }
 
+    func testServerInitiatedBootstrapsRunEndToEndWellWithinTheHoldOffWithOneProcessOrTwoWorkers() throws {
+        let fleet = """
+            seed: 17
+            server: embedded
+            devices:
+              - count: 300
+                endpoint: "wait-{index:04}"
+                bootstrap: server-initiated
+            stages:
+              - { duration: 2s, rate: 150/s }
+              - { duration: 1s, hold: true }
+            """
+        for workers in ["1", "2"] {
+            let run = try run(fleet, extraArguments: ["--workers", workers])
+            XCTAssertEqual(run.status, 0, "--workers \(workers): \(run.output)")
+            let metrics = try XCTUnwrap(run.result?.metrics, run.output)
+            XCTAssertEqual(metrics.value(for: "bootstrap.succeeded"), 300, "--workers \(workers)")
+            XCTAssertEqual(metrics.value(for: "bootstrap-fallback.count"), 0, "--workers \(workers): no hold-off ran out")
+            // From the arrival to Bootstrap-Finish, where a fallback takes the 3 s hold-off and more.
+            XCTAssertLessThan(try XCTUnwrap(metrics.value(for: "bootstrap.latency.p99")), 1e9, "--workers \(workers)")
+            XCTAssertEqual(metrics.value(for: "register.succeeded"), 300, "--workers \(workers)")
+            XCTAssertEqual(metrics.value(for: "server.bootstraps"), 300, "--workers \(workers)")
+            XCTAssertEqual(serverCounts(run.output)["bootstraps"], 300, run.output)
+            XCTAssertEqual(metrics.value(for: "violations"), 0, "--workers \(workers)")
+        }
+    }
+
     func testTwoWorkersShowOneProgressLineForTheWholeFleet() throws {
         let run = try run("""
             seed: 11
