@@ -154,6 +154,59 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(run.result?.metrics.value(for: "register.succeeded"), 30)
     }
 
+    func testAHostNameABootstrapServerWritesIsResolvedAndTheDevicesRegister() throws {
+        // This machine's own name, which its hosts file maps to a loopback address.
+        let name = ProcessInfo.processInfo.hostName
+        guard Host(name: name).addresses.contains(where: { $0.hasPrefix("127.") }) else {
+            throw XCTSkip("'\(name)' does not resolve to a loopback address here")
+        }
+        let registrar = try ServeProcess()
+        let configuration = try fleetFile("server-uri: coap://\(name):\(registrar.serverAddress.port)\n")
+        defer { try? FileManager.default.removeItem(atPath: configuration) }
+        let bootstrapServer = try ServeProcess(arguments: ["--config", configuration])
+        let run = try run("""
+            server: { bootstrap: coap://127.0.0.1:\(bootstrapServer.bootstrapAddress.port) }
+            devices:
+              - count: 20
+                bootstrap: client-initiated
+            stages:
+              - { duration: 1s, rate: 20/s }
+              - { duration: 1s, hold: true }
+            thresholds:
+              - register.failed.rate == 0
+            """)
+        _ = bootstrapServer.stop()
+        _ = registrar.stop()
+        XCTAssertEqual(run.status, 0, run.output)
+        let metrics = try XCTUnwrap(run.result?.metrics, run.output)
+        XCTAssertEqual(metrics.value(for: "register.succeeded"), 20, run.output)
+        XCTAssertEqual(metrics.value(for: "register.retransmissions"), 0, "the Register waited for the lookup, none was lost")
+        XCTAssertEqual(metrics.connectionFailures, [:])
+    }
+
+    func testAHostNameThatDoesNotResolveFailsAsAConnectionFailureOfTheDevice() throws {
+        let configuration = try fleetFile("server-uri: coap://no-such-host.invalid:5683\n")
+        defer { try? FileManager.default.removeItem(atPath: configuration) }
+        let bootstrapServer = try ServeProcess(arguments: ["--config", configuration])
+        let run = try run("""
+            server: { bootstrap: coap://127.0.0.1:\(bootstrapServer.bootstrapAddress.port) }
+            devices:
+              - count: 5
+                bootstrap: client-initiated
+            stages:
+              - { duration: 1s, rate: 5/s }
+              - { duration: 1s, hold: true }
+            """)
+        _ = bootstrapServer.stop()
+        let metrics = try XCTUnwrap(run.result?.metrics, run.output)
+        XCTAssertEqual(metrics.value(for: "register.failed"), 5, run.output)
+        XCTAssertEqual(metrics.value(for: "register.timeouts"), 0, "a name that does not resolve is no silent server")
+        XCTAssertEqual(metrics.connectionFailures.values.reduce(0, +), 5, "\(metrics.connectionFailures)")
+        XCTAssertTrue(metrics.connectionFailures.keys.allSatisfy { $0.contains("resolve \"no-such-host.invalid\"") },
+                      "\(metrics.connectionFailures)")
+        XCTAssertTrue(run.output.contains("no-such-host.invalid"), "the summary names the failure: \(run.output)")
+    }
+
     func testEveryFleetFileValidates() throws {
         let fleets = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("fleets")
