@@ -28,6 +28,7 @@ public final class DeviceDriver {
     private var serverURIs: [String] = []
     private var timers: [DeviceTimer]
     private var actions: [ClientAction] = []
+    private var hostNames = HostNameLookups()
     /// Sockets that could not be opened, by server URI and reason.
     public private(set) var connectionFailures: [(server: String, reason: String)] = []
     /// UDP payload bytes devices sent and received.
@@ -95,6 +96,13 @@ public final class DeviceDriver {
         carryOut(device: device, now: now)
     }
 
+    /// Where the socket of `device` for `role` is bound: the address its server sees; nil while
+    /// none is open.
+    public func localAddress(of device: Int, role: ServerRole) -> SocketAddress? {
+        let socket = role == .server ? sockets[device].server : sockets[device].bootstrap
+        return socket == .notOpen ? nil : loop.localAddress(of: socket)
+    }
+
     /// Sockets currently open for devices.
     public var openSockets: Int {
         sockets.reduce(0) { $0 + ($1.bootstrap == .notOpen ? 0 : 1) + ($1.server == .notOpen ? 0 : 1) }
@@ -119,6 +127,8 @@ public final class DeviceDriver {
                     if socket != .notOpen {
                         bytesSent += datagram.count
                         loop.send(datagram, on: socket)
+                    } else if hostNames.isWaiting(Self.tag(of: device, role)) {
+                        hostNames.hold(datagram, for: Self.tag(of: device, role))
                     }
                 default:
                     observer?(device, action, now)
@@ -131,16 +141,30 @@ public final class DeviceDriver {
         reschedule(device)
     }
 
+    private static func tag(of device: Int, _ role: ServerRole) -> UInt64 {
+        UInt64(device) << 1 | (role == .server ? 1 : 0)
+    }
+
     private func open(_ role: ServerRole, of device: Int, uri: String, now: Timestamp) {
-        let tag = UInt64(device) << 1 | (role == .server ? 1 : 0)
+        let tag = Self.tag(of: device, role)
         let contact = PeerContact(server: serverIndex(of: uri), answered: false)
         if role == .server { contacts[device].server = contact } else { contacts[device].bootstrap = contact }
         do {
             let parsed = try CoAPURI(uri)
-            // Names other than localhost would need an asynchronous lookup; fleet files give addresses.
-            let host = parsed.host == "localhost" ? "127.0.0.1" : parsed.host
-            let remote = try SocketAddress(ipAddress: host, port: parsed.port)
             let local = device < sourceAddressOfDevice.count ? sourceAddresses[Int(sourceAddressOfDevice[device])] : localAddress
+            let remote: SocketAddress
+            if let address = try? SocketAddress(ipAddress: parsed.host, port: parsed.port) {
+                remote = address
+            } else if let answer = hostNames.answer(for: parsed.host) {
+                guard let address = HostNameLookups.address(among: try answer.get(), like: local, port: parsed.port) else {
+                    throw HostNameError(host: parsed.host, family: local.isIPv6 ? "IPv6" : "IPv4")
+                }
+                remote = address
+            } else {
+                // A name a Bootstrap-Server wrote: the socket opens once the lookup answers.
+                if hostNames.wait(.init(tag: tag, uri: uri), for: parsed.host) { lookUp(parsed.host) }
+                return
+            }
             let socket = try loop.openUDPSocket(bindTo: local, connectTo: remote, tag: tag)
             if role == .server { sockets[device].server = socket } else { sockets[device].bootstrap = socket }
         } catch {
@@ -148,6 +172,20 @@ public final class DeviceDriver {
             // Not a silent server: no datagram could be sent to it.
             if role == .server { contacts[device].server = PeerContact() } else { contacts[device].bootstrap = PeerContact() }
             devices[device].connectionFailed(role, now: now, actions: &actions)
+        }
+    }
+
+    /// Resolves `host` for the connections waiting for it, then opens them and sends what they held.
+    private func lookUp(_ host: String) {
+        loop.resolve(host: host, port: 0) { [unowned self] answer in
+            let now = Timestamp(nanoseconds: loop.now)
+            for (connection, held) in hostNames.record(answer, for: host) {
+                let device = Int(connection.tag >> 1)
+                let role: ServerRole = connection.tag & 1 == 0 ? .bootstrapServer : .server
+                open(role, of: device, uri: connection.uri, now: now)
+                actions += held.map { .send(role, $0) }
+                carryOut(device: device, now: now)
+            }
         }
     }
 
@@ -171,6 +209,7 @@ public final class DeviceDriver {
     }
 
     private func close(_ role: ServerRole, of device: Int) {
+        hostNames.cancel(Self.tag(of: device, role))
         if role == .server, sockets[device].server != .notOpen {
             loop.close(sockets[device].server)
             sockets[device].server = .notOpen

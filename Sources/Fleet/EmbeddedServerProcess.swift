@@ -19,6 +19,8 @@ public final class EmbeddedServerProcess {
     private var unread = Data()
     public let bootstrapURI: String
     public let serverURI: String
+    /// Where the run and its workers send `EmbeddedServerControlMessage`s (`HOST:PORT`).
+    public let controlAddress: String
 
     /// Starts `executable serve --configuration-from-stdin`, writes `configuration` to it and waits
     /// for its ready report.
@@ -44,7 +46,9 @@ public final class EmbeddedServerProcess {
             buffer.append(chunk)
         }
         let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) ?? buffer.endIndex
-        guard case .ready(let bootstrapAddress, let serverAddress)? = try? EmbeddedServerReport(line: buffer[..<newline]) else {
+        guard case .ready(let bootstrapAddress, let serverAddress, let controlAddress)? = try? EmbeddedServerReport(
+            line: buffer[..<newline])
+        else {
             let said = (try? String(contentsOf: errorLog, encoding: .utf8))?.split(separator: "\n").last.map { ": \($0)" }
             let line = String(decoding: buffer[..<newline], as: UTF8.self)
             // No deinit runs for an object that failed to initialize: clean up here.
@@ -54,6 +58,7 @@ public final class EmbeddedServerProcess {
         }
         bootstrapURI = "coap://" + bootstrapAddress
         serverURI = "coap://" + serverAddress
+        self.controlAddress = controlAddress
         unread = buffer[newline...]
     }
 

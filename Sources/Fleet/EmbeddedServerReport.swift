@@ -5,8 +5,9 @@ import Foundation
 /// values instead of scraping text meant for people.
 public enum EmbeddedServerReport: Hashable, Sendable, Codable {
     /// Both servers listen, at these addresses (`HOST:PORT`, `[HOST]:PORT` for IPv6), with the
-    /// real ports when 0 was asked for.
-    case ready(bootstrapAddress: String, serverAddress: String)
+    /// real ports when 0 was asked for; `controlAddress` is the loopback socket where the run
+    /// sends `EmbeddedServerControlMessage`s.
+    case ready(bootstrapAddress: String, serverAddress: String, controlAddress: String)
     /// The servers stopped; what they counted.
     case summary(EmbeddedServerCounts)
 

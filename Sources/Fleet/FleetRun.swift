@@ -26,6 +26,8 @@ public struct FleetRun {
         /// Set by the parent for a worker: where the parent's embedded server listens.
         public var serverURIOverride: String?
         public var bootstrapURIOverride: String?
+        /// Set by the parent for a worker: the control socket of the parent's embedded server.
+        public var serverControlOverride: String?
 
         public init(outputPath: String, executable: URL) {
             self.outputPath = outputPath
@@ -91,17 +93,20 @@ public struct FleetRun {
         var embedded: EmbeddedServerProcess?
         var serverURI: String?
         var bootstrapURI: String?
+        var serverControl: String?
         switch spec.server {
         case .embedded where options.serverURIOverride != nil || options.bootstrapURIOverride != nil:
             // A worker: the parent runs the one embedded server for all.
             serverURI = options.serverURIOverride
             bootstrapURI = options.bootstrapURIOverride
+            serverControl = options.serverControlOverride
         case .embedded(let requests):
             let server = try EmbeddedServerProcess(
                 executable: options.executable, configuration: spec.embeddedServerConfiguration(for: requests))
             embedded = server
             serverURI = server.serverURI
             bootstrapURI = server.bootstrapURI
+            serverControl = server.controlAddress
         case .external(let server, let bootstrap):
             serverURI = server
             bootstrapURI = bootstrap
@@ -110,7 +115,7 @@ public struct FleetRun {
             return try runWorkers(embedded: embedded, serverURI: serverURI, bootstrapURI: bootstrapURI)
         }
         let startedAt = Date()
-        let outcome = try runInThisProcess(serverURI: serverURI, bootstrapURI: bootstrapURI)
+        let outcome = try runInThisProcess(serverURI: serverURI, bootstrapURI: bootstrapURI, serverControl: serverControl)
         var metrics = outcome.metrics
         metrics.embeddedServer = embedded?.stop()
         let formatter = ISO8601DateFormatter()
@@ -123,8 +128,9 @@ public struct FleetRun {
         return Report(result: result, elapsedSeconds: outcome.elapsedSeconds, workers: 1)
     }
 
-    /// The devices of this process's stripe, built and run on one event loop.
-    private func runInThisProcess(serverURI: String?, bootstrapURI: String?) throws -> FleetRunner.Outcome {
+    /// The devices of this process's stripe, built and run on one event loop. `serverControl` is the
+    /// embedded server's control socket, where devices waiting for server-initiated bootstrap are announced.
+    private func runInThisProcess(serverURI: String?, bootstrapURI: String?, serverControl: String?) throws -> FleetRunner.Outcome {
         let setups = try spec.deviceSetup(serverURI: serverURI, bootstrapURI: bootstrapURI)
         let runSeed = seed
         var devices: [LwM2MClient] = []
@@ -154,6 +160,7 @@ public struct FleetRun {
         var plan = FleetRunner.Plan(devices: consume devices, scheduling: scheduling, localAddress: localAddress)
         plan.sourceAddresses = sourceAddresses
         plan.sourceAddressOfDevice = sourceAddressOfDevice
+        plan.embeddedServerControl = try serverControl.map(SocketAddress.init(hostAndPort:))
         plan.makeDevice = { old, incarnation in
             // A new seed per incarnation: the rebooted device's message IDs and tokens differ from
             // the last ones', which the server may still hold in its duplicate cache for that port.
@@ -204,9 +211,10 @@ public struct FleetRun {
             var arguments = [
                 "run", path, "--shard", workerStripe, "--out", part, "--seed", "\(seed)", "--workers", "1", "--quiet", "--progress-to-stdout",
             ]
-            if embedded != nil {
+            if let embedded {
                 if let serverURI { arguments += ["--server-uri", serverURI] }
                 if let bootstrapURI { arguments += ["--bootstrap-uri", bootstrapURI] }
+                arguments += ["--server-control", embedded.controlAddress]
             }
             let child = Process()
             child.executableURL = options.executable

@@ -22,6 +22,9 @@ public final class FleetRunner {
         /// Source addresses, and which one each device binds to (empty: `localAddress` for all).
         public var sourceAddresses: [SocketAddress] = []
         public var sourceAddressOfDevice: [UInt8] = []
+        /// The embedded server's control socket: each device that starts to hold off for a
+        /// server-initiated bootstrap is announced there, so its Bootstrap-Server writes to it.
+        public var embeddedServerControl: SocketAddress?
 
         public init(devices: [LwM2MClient], scheduling: RunScheduler.Configuration, localAddress: SocketAddress) {
             self.devices = devices
@@ -54,12 +57,17 @@ public final class FleetRunner {
     private var schedulerTimer = TimerHandle.unscheduled
     private var schedulerDeadline = UInt64.max
     private let progress: any ProgressSink
+    /// Connected to `Plan.embeddedServerControl`; nil without one.
+    private var serverControlSocket: UDPSocketID?
 
     private static let schedulerTag = DeviceDriver.firstOwnerTag
     private static let tickTag = DeviceDriver.firstOwnerTag + 1
     private static let lagProbeTag = DeviceDriver.firstOwnerTag + 2
     private static let lagProbeNanoseconds: UInt64 = 10_000_000
     private var lagProbeDue: UInt64 = 0
+    /// No device socket has this tag (they carry the device index shifted left by one, far below
+    /// 2^40), and the server never answers on the control socket.
+    private static let serverControlSocketTag = DeviceDriver.firstOwnerTag << 1
 
     public init(plan: Plan, progress: any ProgressSink) throws {
         self.progress = progress
@@ -74,6 +82,10 @@ public final class FleetRunner {
         driver.sourceAddresses = plan.sourceAddresses
         driver.sourceAddressOfDevice = plan.sourceAddressOfDevice
         intendedStart = Array(repeating: 0, count: deviceCount)
+        if let control = plan.embeddedServerControl {
+            let loopback = try SocketAddress(ipAddress: control.isIPv6 ? "::1" : "127.0.0.1", port: 0)
+            serverControlSocket = try loop.openUDPSocket(bindTo: loopback, connectTo: control, tag: Self.serverControlSocketTag)
+        }
     }
 
     /// Runs the fleet to its end (or an interrupt) and returns what was measured.
@@ -230,6 +242,16 @@ public final class FleetRunner {
         scheduler.operationFinished(device, operation, outcome)
     }
 
+    /// Tells the embedded server where a device holds off for its server-initiated bootstrap: the
+    /// bootstrap socket the device just opened, and its endpoint name and LwM2M version.
+    private func announceWaiting(_ device: Int) {
+        guard let serverControlSocket, let address = driver.localAddress(of: device, role: .bootstrapServer) else { return }
+        let client = driver.devices[device]
+        let message = EmbeddedServerControlMessage.deviceWaiting(
+            endpoint: client.endpointName, address: "\(address)", lwm2mVersion: client.configuration.lwm2mVersion)
+        loop.send(message.datagram, on: serverControlSocket)
+    }
+
     private func observe(device: Int, action: ClientAction, now: Timestamp) {
         // The loop stops at the end of its turn: an answer in that turn comes after the accounts
         // were closed (its operation is already counted as cut off), and must not count twice.
@@ -245,6 +267,7 @@ public final class FleetRunner {
             metrics.recordRetransmissions(count, of: operation.rawValue)
             if operation == .deregister, scheduler.isEnding { metrics.recordEndOfRunRetransmissions(count) }
         case .stateChanged(let from, let to):
+            if to == .holdingOff { announceWaiting(device) }
             deviceChanged(device, from: from, to: to, now: now.nanoseconds)
         case .notificationSent:
             metrics.recordRequestHandled(LwM2MOperation.notify.rawValue, code: .content)

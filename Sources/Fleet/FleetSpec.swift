@@ -1,3 +1,4 @@
+import CoAP
 import LwM2M
 import LwM2MClient
 
@@ -261,10 +262,12 @@ public struct FleetSpec: Sendable {
     /// About how many sockets the fleet holds open at once: one per device online (every device
     /// of a group that stays to the end; of a group with sessions that end, those that arrived
     /// within a session plus 2 s for registering, at the peak arrival rate), plus the bootstrap
-    /// sockets: kept by server-initiated devices, held by client-initiated ones only while they
-    /// bootstrap (the arrivals of 10 s at the peak rate at most).
+    /// sockets: kept by server-initiated devices, held by client-initiated ones while they
+    /// bootstrap and for EXCHANGE_LIFETIME after, to answer a retransmitted Finish (the arrivals of
+    /// 10 s plus 247 s at the peak rate at most).
     public var socketsOnlineAtOnce: Int {
         let peakRate = arrivalSchedule.peakRate
+        let bootstrapSocketSeconds = 10 + Double(CoAPTransmissionParameters().exchangeLifetimeNanoseconds) / 1e9
         return devices.reduce(0) { sockets, group in
             var online = group.count
             if let session = group.sessionSeconds, !group.sessionRepeats {
@@ -273,7 +276,7 @@ public struct FleetSpec: Sendable {
             let bootstrapping = switch group.bootstrap {
             case .none: 0
             case .serverInitiated: online
-            case .clientInitiated: min(online, Int((peakRate * 10).rounded(.up)))
+            case .clientInitiated: min(online, Int((peakRate * bootstrapSocketSeconds).rounded(.up)))
             }
             return sockets + online + bootstrapping
         }

@@ -5,7 +5,7 @@
 public enum MetricCatalog {
     /// Operations measured: the ones devices start, and the server requests devices answer.
     public static let operations = [
-        "bootstrap", "register", "update", "deregister",
+        "bootstrap", "bootstrap-fallback", "register", "update", "deregister",
         "read", "discover", "write", "write-attributes", "execute", "create", "delete", "observe", "cancel-observation", "notify",
     ]
 

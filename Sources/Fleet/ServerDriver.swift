@@ -13,17 +13,21 @@ extension LwM2MRegistrationServer: ServerMachine where Peer == SocketAddress {}
 extension LwM2MBootstrapServer: ServerMachine where Peer == SocketAddress {}
 
 /// Runs the embedded Bootstrap-Server and LwM2M Server on one event loop, each on an
-/// unconnected UDP socket, with one timer entry per machine.
+/// unconnected UDP socket, with one timer entry per machine, and reads the run's
+/// `EmbeddedServerControlMessage`s on a third socket, on loopback.
 public final class ServerDriver {
     public let loop: EventLoop
     public private(set) var registrationServer: LwM2MRegistrationServer<SocketAddress>
     public private(set) var bootstrapServer: LwM2MBootstrapServer<SocketAddress>
     public let serverAddress: SocketAddress
     public let bootstrapAddress: SocketAddress
+    /// The control socket: on loopback whatever `host` is, as only this machine's run may use it.
+    public let controlAddress: SocketAddress
     /// Every event the machines report, for the status line and the summary.
     public var observer: ((ServerEvent) -> Void)?
     private let serverSocket: UDPSocketID
     private let bootstrapSocket: UDPSocketID
+    private let controlSocket: UDPSocketID
     private var serverOutput = ServerOutput<SocketAddress>()
     private var bootstrapOutput = ServerOutput<SocketAddress>()
     private var timers: [(handle: TimerHandle, deadline: Timestamp)?] = [nil, nil]
@@ -32,6 +36,7 @@ public final class ServerDriver {
 
     private static let serverTag: UInt64 = 1
     private static let bootstrapTag: UInt64 = 2
+    private static let controlTag: UInt64 = 3
     /// Tags from here on belong to the owner (status line, shutdown).
     public static let firstOwnerTag: UInt64 = 16
 
@@ -48,8 +53,12 @@ public final class ServerDriver {
         // A registration storm arrives faster than one loop turn drains it: let the kernel queue it.
         try? loop.setBufferSizes(of: serverSocket, receiveBytes: 32 << 20, sendBytes: 32 << 20)
         try? loop.setBufferSizes(of: bootstrapSocket, receiveBytes: 32 << 20, sendBytes: 32 << 20)
+        controlSocket = try loop.openUDPSocket(bindTo: try SocketAddress(ipAddress: "127.0.0.1", port: 0), tag: Self.controlTag)
+        // Every device of a server-initiated arrival burst announces itself here.
+        try? loop.setBufferSizes(of: controlSocket, receiveBytes: 8 << 20, sendBytes: 1 << 16)
         serverAddress = loop.localAddress(of: serverSocket)!
         bootstrapAddress = loop.localAddress(of: bootstrapSocket)!
+        controlAddress = loop.localAddress(of: controlSocket)!
 
         var bootstrap = bootstrapConfiguration
         let builtIn = BootstrapServerConfiguration.Settings().serverURI
@@ -66,10 +75,10 @@ public final class ServerDriver {
     public func install(ownerTimer: @escaping (_ tag: UInt64, _ now: UInt64) -> Void) {
         loop.datagramReceived = { [unowned self] _, tag, bytes, peer, now in
             let time = Timestamp(nanoseconds: now)
-            if tag == Self.serverTag {
-                registrationServer.receive(Array(bytes), from: peer, now: time, output: &serverOutput)
-            } else {
-                bootstrapServer.receive(Array(bytes), from: peer, now: time, output: &bootstrapOutput)
+            switch tag {
+            case Self.serverTag: registrationServer.receive(Array(bytes), from: peer, now: time, output: &serverOutput)
+            case Self.bootstrapTag: bootstrapServer.receive(Array(bytes), from: peer, now: time, output: &bootstrapOutput)
+            default: receiveControl(Array(bytes), now: time)
             }
             flush()
         }
@@ -86,6 +95,26 @@ public final class ServerDriver {
                 return ownerTimer(tag, now)
             }
             flush()
+        }
+    }
+
+    /// A control message of the run: a device waiting for a server-initiated bootstrap gets it now.
+    private func receiveControl(_ datagram: [UInt8], now: Timestamp) {
+        let message: EmbeddedServerControlMessage
+        do {
+            message = try EmbeddedServerControlMessage(datagram: datagram)
+        } catch {
+            bootstrapOutput.events.append(.refused(operation: "control-message", code: .badRequest, reason: "\(error)"))
+            return
+        }
+        switch message {
+        case .deviceWaiting(let endpoint, let address, let lwm2mVersion):
+            do {
+                let peer = try SocketAddress(hostAndPort: address)
+                bootstrapServer.bootstrap(peer, endpoint: endpoint, lwm2mVersion: lwm2mVersion, now: now, output: &bootstrapOutput)
+            } catch {
+                bootstrapOutput.events.append(.refused(operation: "control-message", code: .badRequest, reason: "\(error)"))
+            }
         }
     }
 

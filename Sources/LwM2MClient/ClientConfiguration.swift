@@ -23,7 +23,9 @@ public final class ClientConfiguration: Sendable {
     /// `b` of the Register request; nil takes the Server object's binding (/1/x/7).
     public let binding: LwM2MBinding?
     public let queueMode: Bool
-    /// A bootstrap that has not finished this long after it started fails and is retried.
+    /// A bootstrap fails and is retried when the Bootstrap-Server sent nothing for this long. The
+    /// TS waits EXCHANGE_LIFETIME (247 s, TS Core 6.1); shorter by default, so that a load test
+    /// is not held up four minutes by a Bootstrap-Server that went quiet.
     public let bootstrapTimeoutSeconds: UInt32
     /// Back-off after a failed bootstrap: this, doubled per failure, at most `bootstrapRetryMaximumSeconds`.
     public let bootstrapRetryBaseSeconds: UInt32

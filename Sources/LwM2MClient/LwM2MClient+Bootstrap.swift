@@ -17,29 +17,40 @@ extension LwM2MClient {
             endpointName: endpointName, preferredContentFormat: configuration.preferredContentFormat)
         for item in parameters.queryItems { request.options.append(.uriQuery, string: item) }
         let id = send(request, to: .bootstrapServer, now: now, actions: &actions)
-        transition(to: .bootstrapping(startedAt: now, deadline: bootstrapDeadline(from: now), request: id), actions: &actions)
+        transition(
+            to: .bootstrapping(startedAt: now, deadline: bootstrapDeadline(from: now), request: id, askedByDevice: true),
+            actions: &actions)
     }
 
+    /// What a bootstrap is measured as: `bootstrap-fallback` when a device that waits for its
+    /// Bootstrap-Server (server-initiated) had to ask for it itself, so that the server-initiated
+    /// path and its fallback are measured apart; `bootstrap` otherwise.
+    func bootstrapOperation(askedByDevice: Bool) -> LwM2MOperation {
+        askedByDevice && configuration.bootstrapMode == .serverInitiated ? .bootstrapFallback : .bootstrap
+    }
+
+    /// When a bootstrap fails if the Bootstrap-Server sends nothing more after `now`: the TS
+    /// measures inactivity, not the bootstrap's length (no message for EXCHANGE_LIFETIME, TS Core
+    /// 6.1), so every message of the Bootstrap-Server moves it on.
     func bootstrapDeadline(from now: Timestamp) -> Timestamp {
         now.adding(milliseconds: UInt64(configuration.bootstrapTimeoutSeconds) * 1000)
     }
 
     /// The Bootstrap-Server answered Bootstrap-Request: 2.04 means its writes follow.
     mutating func bootstrapRequestAnswered(
-        startedAt: Timestamp, deadline: Timestamp, outcome: OperationOutcome, code: CoAPCode?, now: Timestamp,
-        actions: inout [ClientAction]
+        startedAt: Timestamp, outcome: OperationOutcome, code: CoAPCode?, now: Timestamp, actions: inout [ClientAction]
     ) {
         guard outcome == .succeeded else {
             return bootstrapFailed(startedAt: startedAt, outcome: outcome, code: code, now: now, actions: &actions)
         }
-        state = .bootstrapping(startedAt: startedAt, deadline: deadline, request: nil)
+        state = .bootstrapping(startedAt: startedAt, deadline: bootstrapDeadline(from: now), request: nil, askedByDevice: true)
     }
 
     /// A bootstrap that was refused or did not finish in time: retry after a doubling back-off.
     mutating func bootstrapFailed(
         startedAt: Timestamp, outcome: OperationOutcome, code: CoAPCode?, now: Timestamp, actions: inout [ClientAction]
     ) {
-        actions.append(.operationFinished(.bootstrap, outcome, code: code, startedAt: startedAt))
+        actions.append(.operationFinished(operationInFlight?.operation ?? .bootstrap, outcome, code: code, startedAt: startedAt))
         bootstrapFailures = bootstrapFailures < 16 ? bootstrapFailures + 1 : bootstrapFailures
         let delay = min(
             UInt64(configuration.bootstrapRetryBaseSeconds) << UInt64(bootstrapFailures - 1),
@@ -48,33 +59,63 @@ extension LwM2MClient {
         transition(to: .waiting(until: now.adding(milliseconds: delay * 1000), then: .bootstrap), actions: &actions)
     }
 
-    /// A request from the Bootstrap-Server. Outside a bootstrap it starts a server-initiated one,
-    /// which also sends a registered device back to bootstrap (the case the project exists for).
+    /// A request from the Bootstrap-Server. During a bootstrap it is answered and moves the
+    /// inactivity deadline on. Outside one, it starts a server-initiated bootstrap (TS Core 6.1.4)
+    /// only when it really begins one: a device holding off waits for exactly this server, so any
+    /// request it accepts does; a registered (or registering, or waiting) device is taken off the
+    /// air only by an accepted Bootstrap-Write, Bootstrap-Delete or Bootstrap-Finish, the requests
+    /// that change the configuration it works with. Bootstrap-Discover and Bootstrap-Read only look
+    /// (TS Core 6.1.7), and a refused request changes nothing: both are answered, and the device
+    /// carries on where it was.
     mutating func handleBootstrapServerRequest(_ request: CoAPIncomingRequest, now: Timestamp, actions: inout [ClientAction]) {
-        let startedAt: Timestamp
+        var startedAt = now
+        var isHoldingOff = false
+        var operation = LwM2MOperation.bootstrap
         switch state {
-        case .bootstrapping(let started, _, _):
+        case .bootstrapping(let started, _, let request, let askedByDevice):
             startedAt = started
+            operation = bootstrapOperation(askedByDevice: askedByDevice)
+            state = .bootstrapping(
+                startedAt: started, deadline: bootstrapDeadline(from: now), request: request, askedByDevice: askedByDevice)
         case .deregistering, .stopped:
             return
-        case .idle, .holdingOff, .registering, .registered, .waiting:
-            startedAt = now
-            transition(to: .bootstrapping(startedAt: now, deadline: bootstrapDeadline(from: now), request: nil), actions: &actions)
+        case .holdingOff:
+            isHoldingOff = true
+        case .idle, .registering, .registered, .waiting:
+            break
         }
         let result = BootstrapInterface.handle(request.message, store: &store, lwm2mVersion: configuration.lwm2mVersion, now: now)
-        // The Bootstrap-Server may have rewritten the accounts: read them again at the next Register.
-        accountSource = []
         respond(to: request, with: result.response, from: .bootstrapServer, now: now, actions: &actions)
         actions.append(.requestHandled(result.operation, .bootstrapServer, code: result.response.code))
+        guard result.response.code.isSuccess else { return }
+        if deviceState != .bootstrapping {
+            guard isHoldingOff || result.operation.map(Self.changesConfiguration) ?? false else { return }
+            // A connection kept open after the last Finish serves this bootstrap now.
+            bootstrapConnection?.value.closesAt = nil
+            transition(
+                to: .bootstrapping(startedAt: now, deadline: bootstrapDeadline(from: now), request: nil, askedByDevice: false),
+                actions: &actions)
+        }
+        // The Bootstrap-Server may have rewritten the accounts: read them again at the next Register.
+        accountSource = []
         if result.finished {
-            actions.append(.operationFinished(.bootstrap, .succeeded, code: result.response.code, startedAt: startedAt))
+            actions.append(.operationFinished(operation, .succeeded, code: result.response.code, startedAt: startedAt))
             bootstrapFailures = 0
             registrationAttempt = 0
             registrationSequence = 0
-            // The Finish answer is already queued. In server-initiated mode the Bootstrap-Server
-            // may come back to a registered device, so its socket stays; otherwise it closes.
-            if configuration.bootstrapMode != .serverInitiated { disconnect(.bootstrapServer, actions: &actions) }
+            // In server-initiated mode the Bootstrap-Server may come back to a registered device,
+            // so its socket stays; otherwise it closes once a retransmitted Finish can no longer come.
+            if configuration.bootstrapMode != .serverInitiated {
+                let lifetime = configuration.transmission.exchangeLifetimeNanoseconds
+                bootstrapConnection?.value.closesAt = now.adding(nanoseconds: lifetime)
+            }
             register(now: now, actions: &actions)
         }
+    }
+
+    /// Bootstrap-Write, Bootstrap-Delete and Bootstrap-Finish: the requests that change what a
+    /// device works with, and so start a bootstrap of a device that was not waiting for one.
+    static func changesConfiguration(_ operation: LwM2MOperation) -> Bool {
+        operation == .bootstrapWrite || operation == .bootstrapDelete || operation == .bootstrapFinish
     }
 }

@@ -13,7 +13,9 @@ public struct LwM2MClient: Sendable {
         /// Server-initiated bootstrap: waiting ClientHoldOffTime for the Bootstrap-Server.
         case holdingOff(until: Timestamp)
         /// Bootstrap-Request sent (or the Bootstrap-Server started writing) and not finished.
-        case bootstrapping(startedAt: Timestamp, deadline: Timestamp, request: CoAPRequestID?)
+        /// `askedByDevice`: the device sent Bootstrap-Request (client-initiated, or the fallback of
+        /// a server-initiated device); `request` is that request until its answer came.
+        case bootstrapping(startedAt: Timestamp, deadline: Timestamp, request: CoAPRequestID?, askedByDevice: Bool)
         case registering(startedAt: Timestamp, request: CoAPRequestID)
         case registered(Registration)
         case deregistering(startedAt: Timestamp, request: CoAPRequestID)
@@ -69,7 +71,7 @@ public struct LwM2MClient: Sendable {
     public internal(set) var store: ObjectStore
     public internal(set) var state: State = .idle
     /// Out of line: only a bootstrapping device has one, and inline it would cost every device 56 bytes.
-    var bootstrapEndpoint: OutOfLine<CoAPEndpoint>?
+    var bootstrapConnection: OutOfLine<BootstrapConnection>?
     var serverEndpoint: CoAPEndpoint?
     /// The server the device registers with (the first usable account after bootstrap), as the
     /// first element of the accounts it was read from: every untouched device of a profile then
@@ -158,8 +160,8 @@ public struct LwM2MClient: Sendable {
         var output = CoAPEndpointOutput()
         switch role {
         case .bootstrapServer:
-            guard bootstrapEndpoint != nil else { return }
-            bootstrapEndpoint!.value.receive(datagram, now: now, output: &output)
+            guard bootstrapConnection != nil else { return }
+            bootstrapConnection!.value.endpoint.receive(datagram, now: now, output: &output)
         case .server:
             guard serverEndpoint != nil else { return }
             serverEndpoint!.receive(datagram, now: now, output: &output)
@@ -173,19 +175,22 @@ public struct LwM2MClient: Sendable {
             var output = CoAPEndpointOutput()
             switch role {
             case .bootstrapServer:
-                guard let deadline = bootstrapEndpoint?.value.nextDeadline, deadline <= now else { continue }
-                bootstrapEndpoint!.value.handleDeadline(now: now, output: &output)
+                guard let deadline = bootstrapConnection?.value.endpoint.nextDeadline, deadline <= now else { continue }
+                bootstrapConnection!.value.endpoint.handleDeadline(now: now, output: &output)
             case .server:
                 guard let deadline = serverEndpoint?.nextDeadline, deadline <= now else { continue }
                 serverEndpoint!.handleDeadline(now: now, output: &output)
             }
             process(output, from: role, now: now, actions: &actions)
         }
+        if let closesAt = bootstrapConnection?.value.closesAt, closesAt <= now {
+            disconnect(.bootstrapServer, actions: &actions)
+        }
         switch state {
         case .holdingOff(let until) where until <= now:
             // Nobody wrote during ClientHoldOffTime: ask ourselves (TS Core 6.1.4).
             requestBootstrap(now: now, actions: &actions)
-        case .bootstrapping(let startedAt, let deadline, _) where deadline <= now:
+        case .bootstrapping(let startedAt, let deadline, _, _) where deadline <= now:
             bootstrapFailed(startedAt: startedAt, outcome: .timedOut, code: nil, now: now, actions: &actions)
         case .waiting(let until, let step) where until <= now:
             switch step {
@@ -242,7 +247,7 @@ public struct LwM2MClient: Sendable {
     /// The operation the device started and is waiting for, with when it started.
     public var operationInFlight: (operation: LwM2MOperation, startedAt: Timestamp)? {
         switch state {
-        case .bootstrapping(let startedAt, _, _): (.bootstrap, startedAt)
+        case .bootstrapping(let startedAt, _, _, let askedByDevice): (bootstrapOperation(askedByDevice: askedByDevice), startedAt)
         case .registering(let startedAt, _): (.register, startedAt)
         case .deregistering(let startedAt, _): (.deregister, startedAt)
         case .registered(let registration): registration.update.map { (.update, $0.startedAt) }
@@ -254,7 +259,7 @@ public struct LwM2MClient: Sendable {
     /// port): the operation that needed it fails at once, as the state machine of that role says.
     public mutating func connectionFailed(_ role: ServerRole, now: Timestamp, actions: inout [ClientAction]) {
         switch (role, state) {
-        case (.bootstrapServer, .bootstrapping(let startedAt, _, _)):
+        case (.bootstrapServer, .bootstrapping(let startedAt, _, _, _)):
             bootstrapFailed(startedAt: startedAt, outcome: .failed, code: nil, now: now, actions: &actions)
         case (.bootstrapServer, .holdingOff):
             // Nothing can reach a device without its bootstrap socket: ask for bootstrap instead.
@@ -282,11 +287,12 @@ public struct LwM2MClient: Sendable {
         func consider(_ time: Timestamp?) {
             if let time, earliest.map({ time < $0 }) ?? true { earliest = time }
         }
-        consider(bootstrapEndpoint?.value.nextDeadline)
+        consider(bootstrapConnection?.value.endpoint.nextDeadline)
+        consider(bootstrapConnection?.value.closesAt)
         consider(serverEndpoint?.nextDeadline)
         switch state {
         case .holdingOff(let until): consider(until)
-        case .bootstrapping(_, let deadline, _): consider(deadline)
+        case .bootstrapping(_, let deadline, _, _): consider(deadline)
         case .waiting(let until, _): consider(until)
         case .registered(let registration):
             if registration.update == nil {
@@ -313,8 +319,13 @@ public struct LwM2MClient: Sendable {
         let seed = store.seed &+ UInt64(connections) &* 0x9E37_79B9_7F4A_7C15
         switch role {
         case .bootstrapServer:
-            guard bootstrapEndpoint == nil else { return }
-            bootstrapEndpoint = OutOfLine(CoAPEndpoint(sharedParameters: configuration.sharedTransmission, seed: seed))
+            guard bootstrapConnection == nil else {
+                // Still open after the last Finish: it serves this bootstrap now, and stays.
+                bootstrapConnection!.value.closesAt = nil
+                return
+            }
+            bootstrapConnection = OutOfLine(BootstrapConnection(
+                endpoint: CoAPEndpoint(sharedParameters: configuration.sharedTransmission, seed: seed)))
         case .server:
             serverEndpoint = CoAPEndpoint(sharedParameters: configuration.sharedTransmission, seed: seed)
         }
@@ -324,8 +335,8 @@ public struct LwM2MClient: Sendable {
     mutating func disconnect(_ role: ServerRole, actions: inout [ClientAction]) {
         switch role {
         case .bootstrapServer:
-            guard bootstrapEndpoint != nil else { return }
-            bootstrapEndpoint = nil
+            guard bootstrapConnection != nil else { return }
+            bootstrapConnection = nil
         case .server:
             guard serverEndpoint != nil else { return }
             serverEndpoint = nil
@@ -339,7 +350,7 @@ public struct LwM2MClient: Sendable {
         var output = CoAPEndpointOutput()
         let id: CoAPRequestID
         switch role {
-        case .bootstrapServer: id = bootstrapEndpoint!.value.send(request, now: now, output: &output)
+        case .bootstrapServer: id = bootstrapConnection!.value.endpoint.send(request, now: now, output: &output)
         case .server: id = serverEndpoint!.send(request, now: now, output: &output)
         }
         for datagram in output.datagrams { actions.append(.send(role, datagram)) }
@@ -369,7 +380,7 @@ public struct LwM2MClient: Sendable {
     /// What a retransmission on `role`'s socket repeats, by what the device waits for there: its
     /// one request in flight, or else a confirmable notification.
     func retransmittedOperation(_ role: ServerRole) -> LwM2MOperation {
-        guard role == .server else { return .bootstrap }
+        guard role == .server else { return operationInFlight?.operation ?? .bootstrap }
         return deviceState.operationInFlight ?? .notify
     }
 
@@ -377,7 +388,7 @@ public struct LwM2MClient: Sendable {
     mutating func respond(to request: CoAPIncomingRequest, with response: CoAPMessage, from role: ServerRole, now: Timestamp, actions: inout [ClientAction]) {
         var output = CoAPEndpointOutput()
         switch role {
-        case .bootstrapServer: bootstrapEndpoint?.value.respond(to: request, with: response, now: now, output: &output)
+        case .bootstrapServer: bootstrapConnection?.value.endpoint.respond(to: request, with: response, now: now, output: &output)
         case .server: serverEndpoint?.respond(to: request, with: response, now: now, output: &output)
         }
         for datagram in output.datagrams { actions.append(.send(role, datagram)) }
@@ -394,8 +405,8 @@ public struct LwM2MClient: Sendable {
             failure == .timeout ? .timedOut : .failed
         }
         switch state {
-        case .bootstrapping(let startedAt, let deadline, let request) where request == id:
-            bootstrapRequestAnswered(startedAt: startedAt, deadline: deadline, outcome: outcome, code: response?.code, now: now, actions: &actions)
+        case .bootstrapping(let startedAt, _, let request, _) where request == id:
+            bootstrapRequestAnswered(startedAt: startedAt, outcome: outcome, code: response?.code, now: now, actions: &actions)
         case .registering(let startedAt, let request) where request == id:
             registrationAnswered(response, outcome: outcome, startedAt: startedAt, now: now, actions: &actions)
         case .registered(let registration) where registration.update?.request == id:

@@ -1,3 +1,4 @@
+import CoAP
 import LwM2M
 
 /// A usable LwM2M Server account after bootstrap: a Security instance that is not a
@@ -91,6 +92,12 @@ extension ObjectStore {
                 problems.append("Security instance \(securityID) has no LwM2M Server URI (/0/\(securityID)/0)")
                 continue
             }
+            // The device speaks plain CoAP only: an account it could not connect with is no account
+            // (TS Core 6.1.7: Bootstrap-Finish checks that the configuration can be used).
+            if let problem = Self.plainCoAPProblem(uri: uri, mode: storedValue(security, SecurityResource.securityMode)) {
+                problems.append("Security instance \(securityID): \(problem)")
+                continue
+            }
             guard let serverID = serverIDByShortServerID[ssid] else {
                 problems.append("Security instance \(securityID) has Short Server ID \(ssid) but no Server instance has it")
                 continue
@@ -122,6 +129,23 @@ extension ObjectStore {
         return (accounts, problems)
     }
 
+    /// Why an account with Server URI `uri` and Security Mode `mode` (`/0/x/2`) cannot be used over
+    /// plain CoAP, if it cannot: a scheme other than `coap`, or a mode other than NoSec (3). An
+    /// absent mode counts as NoSec, as preinstalled profiles may leave it out.
+    static func plainCoAPProblem(uri: String, mode: LwM2MValue?) -> String? {
+        guard let parsed = try? CoAPURI(uri) else { return "LwM2M Server URI '\(uri)' is no coap:// URI" }
+        guard parsed.scheme == "coap" else {
+            return "LwM2M Server URI '\(uri)' needs DTLS, and this device speaks plain CoAP only"
+        }
+        if let mode, mode.converted(to: .unsignedInteger) != .unsignedInteger(noSecurityMode) {
+            return "Security Mode \(mode) needs DTLS, and this device speaks plain CoAP only (NoSec is 3)"
+        }
+        return nil
+    }
+
+    /// Security Mode NoSec (`/0/x/2`, TS Core E.1).
+    static let noSecurityMode: UInt64 = 3
+
     /// Whether Security instance `instanceID` is a Bootstrap-Server account (`/0/x/1` true),
     /// whatever its instance id: Bootstrap-Delete never removes it (LwM2M 1.1 TS Core 6.1.7).
     func isBootstrapAccount(_ instanceID: UInt16) -> Bool {
@@ -152,6 +176,7 @@ enum SecurityResource {
     static let object: UInt16 = 0
     static let serverURI: UInt16 = 0
     static let bootstrapServer: UInt16 = 1
+    static let securityMode: UInt16 = 2
     static let shortServerID: UInt16 = 10
     static let clientHoldOffTime: UInt16 = 11
 }

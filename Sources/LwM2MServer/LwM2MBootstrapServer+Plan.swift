@@ -22,6 +22,8 @@ enum BootstrapStep: UInt8, CaseIterable, Sendable {
         case .finish: "bootstrap-finish"
         }
     }
+
+    var isWrite: Bool { self == .writeSecurity || self == .writeServer }
 }
 
 /// What the Bootstrap-Server will do to one device: the settings of its endpoint name and what it
@@ -37,6 +39,9 @@ struct BootstrapPlan: Sendable {
     /// Formats that carry a whole object instance; plain text and opaque carry one value.
     static let instanceFormats: [LwM2MContentFormat] = [.tlv, .legacyTLV, .senmlCBOR, .senmlJSON, .lwm2mJSON, .legacyLwM2MJSON]
     static let serverInstanceID: UInt16 = 0
+    /// What the next bootstrap writes in after a device refused a Write with 4.15: TLV, the one
+    /// format every LwM2M client reads (mandatory in 1.0, TS 1.0 6.4; SenML came with 1.1).
+    static let fallbackFormat = LwM2MContentFormat.tlv
 
     init(endpointName: String, settings: BootstrapServerConfiguration.Settings, lwm2mVersion: LwM2MVersion?,
          preferredFormat: LwM2MContentFormat?) {
@@ -198,4 +203,6 @@ struct BootstrapSession: Sendable {
     var step: BootstrapStep
     var request: CoAPRequestID
     var sentAt: Timestamp
+    /// A step before failed: the script skipped to Finish, and the bootstrap counts as failed.
+    var stepFailed: Bool
 }

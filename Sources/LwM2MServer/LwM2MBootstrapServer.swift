@@ -8,7 +8,10 @@ import LwM2M
 /// request at a time, each sent when the answer to the previous one came: Bootstrap-Discover `GET /`
 /// (optional), Bootstrap-Delete of /0 and /1 (or of /), Bootstrap-Write of a NoSec Security instance
 /// and of Server instance /1/0, Bootstrap-Read of /1 (optional, 1.1 devices), Bootstrap-Finish. An
-/// error answer or a timeout ends it as failed; 2.04 to Finish ends it as succeeded. The device's
+/// error answer or a timeout skips the rest of the script to Bootstrap-Finish, for the Bootstrap-Server
+/// ends every bootstrap with it, and that bootstrap counts as failed; 2.04 to the Finish of a script
+/// whose steps all passed ends it as succeeded. A Write refused with 4.15 is remembered for the
+/// endpoint, whose next bootstrap writes TLV (`BootstrapPlan.fallbackFormat`). The device's
 /// Bootstrap-Server account is never written: Bootstrap-Delete keeps it, and the Security instance
 /// written avoids its id when Discover shows it. `bootstrap(_:...)` runs the same script towards a
 /// device that waits for it (server-initiated bootstrap, TS Core 6.1.4).
@@ -17,6 +20,9 @@ public struct LwM2MBootstrapServer<Peer: Hashable & Sendable>: Sendable {
     public private(set) var counters = BootstrapServerCounters()
     private var endpoints: PeerEndpoints<Peer>
     private var sessions: [Peer: BootstrapSession] = [:]
+    /// The format to write in, by endpoint name, for devices that refused the last one with 4.15:
+    /// one entry per such device, dropped when its bootstrap succeeds.
+    private var formatAfterRefusal: [String: LwM2MContentFormat] = [:]
 
     public init(configuration: BootstrapServerConfiguration, seed: UInt64) {
         self.configuration = configuration
@@ -133,7 +139,7 @@ public struct LwM2MBootstrapServer<Peer: Hashable & Sendable>: Sendable {
     ) {
         let plan = BootstrapPlan(
             endpointName: endpointName, settings: configuration.settings(forEndpoint: endpointName),
-            lwm2mVersion: lwm2mVersion, preferredFormat: preferredFormat)
+            lwm2mVersion: lwm2mVersion, preferredFormat: formatAfterRefusal[endpointName] ?? preferredFormat)
         counters.started += 1
         counters.inProgress += 1
         output.events.append(.bootstrapStarted(endpoint: endpointName))
@@ -141,17 +147,19 @@ public struct LwM2MBootstrapServer<Peer: Hashable & Sendable>: Sendable {
     }
 
     private mutating func send(
-        _ step: BootstrapStep, plan: BootstrapPlan, to peer: Peer, now: Timestamp, output: inout ServerOutput<Peer>
+        _ step: BootstrapStep, plan: BootstrapPlan, to peer: Peer, stepFailed: Bool = false, now: Timestamp,
+        output: inout ServerOutput<Peer>
     ) {
         var coap = CoAPEndpointOutput()
         guard let request = plan.request(for: step) else {
             // Unreachable with the values a plan writes; reported, not trapped, should that change.
-            return end(plan.endpointName, of: peer, succeeded: false, output: &output)
+            // Finish always encodes, so the bootstrap still ends with it.
+            return send(.finish, plan: plan, to: peer, stepFailed: true, now: now, output: &output)
         }
         let id = endpoints.with(peer) { $0.send(request, now: now, output: &coap) }
         forward(coap, to: peer, output: &output)
         counters.requestsSent += 1
-        sessions[peer] = BootstrapSession(plan: plan, step: step, request: id, sentAt: now)
+        sessions[peer] = BootstrapSession(plan: plan, step: step, request: id, sentAt: now, stepFailed: stepFailed)
     }
 
     /// The answer to the request in flight came (or it failed): report its latency, then run the next
@@ -163,13 +171,23 @@ public struct LwM2MBootstrapServer<Peer: Hashable & Sendable>: Sendable {
         output.events.append(.operationCompleted(
             operation: session.step.operationName, endpoint: session.plan.endpointName, code: response?.code,
             latencyNanoseconds: now.nanoseconds(since: session.sentAt)))
-        guard let response, session.plan.accept(response, to: session.step) else {
-            return end(session.plan.endpointName, of: peer, succeeded: false, output: &output)
+        let passed = response.map { session.plan.accept($0, to: session.step) } ?? false
+        if session.step == .finish {
+            let succeeded = passed && !session.stepFailed
+            if succeeded { formatAfterRefusal[session.plan.endpointName] = nil }
+            return end(session.plan.endpointName, of: peer, succeeded: succeeded, output: &output)
         }
-        guard let next = session.plan.step(after: session.step) else {
-            return end(session.plan.endpointName, of: peer, succeeded: true, output: &output)
+        guard passed else {
+            if session.step.isWrite, response?.code == .unsupportedContentFormat {
+                formatAfterRefusal[session.plan.endpointName] = BootstrapPlan.fallbackFormat
+            }
+            // The Bootstrap-Server ends every bootstrap with Bootstrap-Finish, a failed one too
+            // (the rule this project started from): the device then checks what it holds (TS Core
+            // 6.1.7, Bootstrap-Finish) and is not left waiting for a script that will not go on.
+            return send(.finish, plan: session.plan, to: peer, stepFailed: true, now: now, output: &output)
         }
-        send(next, plan: session.plan, to: peer, now: now, output: &output)
+        let next = session.plan.step(after: session.step) ?? .finish
+        send(next, plan: session.plan, to: peer, stepFailed: session.stepFailed, now: now, output: &output)
     }
 
     private mutating func end(_ endpointName: String, of peer: Peer, succeeded: Bool, output: inout ServerOutput<Peer>) {
@@ -194,7 +212,9 @@ public struct BootstrapServerCounters: Hashable, Sendable {
     public var started = 0
     /// Bootstraps the device ended by accepting Bootstrap-Finish (2.04).
     public var finished = 0
-    /// Bootstraps ended by an error answer, a timeout, or a new Bootstrap-Request of the same device.
+    /// Bootstraps in which a step failed (an error answer or a timeout; Finish was sent all the
+    /// same), whose Finish was refused or not answered, or that a new Bootstrap-Request of the same
+    /// device cut off.
     public var failed = 0
     public var inProgress = 0
     /// Requests sent to devices (Discover, Delete, Write, Read, Finish), retransmissions not counted.

@@ -6,7 +6,8 @@ public enum ServerEvent: Hashable, Sendable {
     case updated(endpoint: String)
     case deregistered(endpoint: String)
     case expired(endpoint: String)
-    /// A Register or Update refused (4.xx) with the reason sent back.
+    /// A request refused (4.xx) with the reason: a Register, Update or Bootstrap-Request (the
+    /// reason went back to the device), or a control message of the run.
     case refused(operation: String, code: CoAPCode, reason: String)
     case bootstrapStarted(endpoint: String)
     case bootstrapFinished(endpoint: String, succeeded: Bool)

@@ -49,6 +49,10 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("bootstrap-uri"), help: .hidden)
     var bootstrapURIOverride: String?
 
+    /// Set by the parent for its workers: the embedded server's control socket (`HOST:PORT`).
+    @Option(name: .customLong("server-control"), help: .hidden)
+    var serverControlOverride: String?
+
     /// Set by the parent for its workers: stdout carries progress messages to it.
     @Flag(name: .customLong("progress-to-stdout"), help: .hidden)
     var progressToStdout = false
@@ -74,6 +78,7 @@ struct RunCommand: ParsableCommand {
         options.progressToStdout = progressToStdout
         options.serverURIOverride = serverURIOverride
         options.bootstrapURIOverride = bootstrapURIOverride
+        options.serverControlOverride = serverControlOverride
         let run = FleetRun(spec: spec, path: fleet, options: options)
         do {
             try run.checkBeforeStart()

@@ -134,7 +134,7 @@ struct ServeCommand: ParsableCommand {
             report.line
         } else {
             switch report {
-            case .ready(let bootstrapAddress, let serverAddress): Data("ready bootstrap=\(bootstrapAddress) server=\(serverAddress)\n".utf8)
+            case .ready(let bootstrapAddress, let serverAddress, _): Data("ready bootstrap=\(bootstrapAddress) server=\(serverAddress)\n".utf8)
             case .summary(let counts): Data("summary \(counts.summaryLine)\n".utf8)
             }
         }
@@ -164,7 +164,9 @@ struct ServeCommand: ParsableCommand {
         try loop.watchSignals([SIGINT, SIGTERM])
         loop.signalReceived = { _ in loop.stop() }
         _ = loop.schedule(at: loop.now + 1_000_000_000, tag: statusTag)
-        write(.ready(bootstrapAddress: "\(driver.bootstrapAddress)", serverAddress: "\(driver.serverAddress)"))
+        write(.ready(
+            bootstrapAddress: "\(driver.bootstrapAddress)", serverAddress: "\(driver.serverAddress)",
+            controlAddress: "\(driver.controlAddress)"))
         loop.run()
         status.registrationsHeld = driver.registrationServer.registrationCount
         status.retransmissions = driver.retransmissions

@@ -53,7 +53,8 @@ final class EmbeddedServerProcessTests: XCTestCase {
         var counts = EmbeddedServerCounts()
         counts.registered = 3
         counts.retransmissions = 1
-        for report in [EmbeddedServerReport.ready(bootstrapAddress: "[::1]:5783", serverAddress: "127.0.0.1:5683"), .summary(counts)] {
+        for report in [EmbeddedServerReport.ready(
+            bootstrapAddress: "[::1]:5783", serverAddress: "127.0.0.1:5683", controlAddress: "127.0.0.1:40000"), .summary(counts)] {
             let line = report.line
             XCTAssertEqual(line.last, UInt8(ascii: "\n"))
             XCTAssertEqual(line.filter { $0 == UInt8(ascii: "\n") }.count, 1, "one line")
@@ -83,7 +84,7 @@ final class EmbeddedServerProcessTests: XCTestCase {
         return url
     }
 
-    private static let readyLine = #"{"ready":{"bootstrapAddress":"127.0.0.1:5783","serverAddress":"127.0.0.1:5683"}}"#
+    private static let readyLine = #"{"ready":{"bootstrapAddress":"127.0.0.1:5783","controlAddress":"127.0.0.1:40000","serverAddress":"127.0.0.1:5683"}}"#
 
     func testServerThatDiesBeforeReportingGivesNoCountsRatherThanZeros() throws {
         // Ready, then killed by the SIGINT meant to stop it, with no summary written.

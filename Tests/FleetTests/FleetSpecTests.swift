@@ -171,7 +171,7 @@ final class FleetSpecTests: XCTestCase {
         let line = try XCTUnwrap(lines.first)
         XCTAssertTrue(line.hasPrefix("broken.yaml:8:5: thresholds[1]: unknown metric 'register.latency.p95'; did you mean 'register.latency.p90' or 'register.latency.p99'? "),
                       line)
-        XCTAssertTrue(line.contains("bootstrap, register, update"), "lists what would be valid: \(line)")
+        XCTAssertTrue(line.contains("bootstrap, bootstrap-fallback, register, update"), "lists what would be valid: \(line)")
     }
 
     func testEmbeddedServerCountsNeedTheEmbeddedServer() {
@@ -436,8 +436,16 @@ final class FleetSpecTests: XCTestCase {
             stages:
               - { duration: 51s, rate: 1000/s }
             """, source: "bootstrapping.yaml", baseDirectory: nil)
-        XCTAssertEqual(bootstrapping.socketsOnlineAtOnce, 50_000 + 10_000 + 1_000 + 1_000,
-                       "a client-initiated bootstrap socket lives through the bootstrap only; a server-initiated one stays")
+        XCTAssertEqual(bootstrapping.socketsOnlineAtOnce, 50_000 + 50_000 + 1_000 + 1_000,
+                       "a client-initiated bootstrap socket lives through the bootstrap and EXCHANGE_LIFETIME after; a server-initiated one stays")
+        let briefly = try FleetSpec(yaml: """
+            server: { server: coap://127.0.0.1:5683, bootstrap: coap://127.0.0.1:5783 }
+            devices:
+              - { name: client, count: 50000, bootstrap: client-initiated, endpoint: "c-{index}" }
+            stages:
+              - { duration: 500s, rate: 100/s }
+            """, source: "briefly.yaml", baseDirectory: nil)
+        XCTAssertEqual(briefly.socketsOnlineAtOnce, 50_000 + 25_700, "100/s for 10 s of bootstrap plus 247 s of EXCHANGE_LIFETIME")
         XCTAssertEqual(try cycling.deviceSetup(serverURI: "coap://127.0.0.1:5683", bootstrapURI: nil).first?.configuration.sessionRepeats, true)
     }
 

@@ -154,6 +154,59 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(run.result?.metrics.value(for: "register.succeeded"), 30)
     }
 
+    func testAHostNameABootstrapServerWritesIsResolvedAndTheDevicesRegister() throws {
+        // This machine's own name, which its hosts file maps to a loopback address.
+        let name = ProcessInfo.processInfo.hostName
+        guard Host(name: name).addresses.contains(where: { $0.hasPrefix("127.") }) else {
+            throw XCTSkip("'\(name)' does not resolve to a loopback address here")
+        }
+        let registrar = try ServeProcess()
+        let configuration = try fleetFile("server-uri: coap://\(name):\(registrar.serverAddress.port)\n")
+        defer { try? FileManager.default.removeItem(atPath: configuration) }
+        let bootstrapServer = try ServeProcess(arguments: ["--config", configuration])
+        let run = try run("""
+            server: { bootstrap: coap://127.0.0.1:\(bootstrapServer.bootstrapAddress.port) }
+            devices:
+              - count: 20
+                bootstrap: client-initiated
+            stages:
+              - { duration: 1s, rate: 20/s }
+              - { duration: 1s, hold: true }
+            thresholds:
+              - register.failed.rate == 0
+            """)
+        _ = bootstrapServer.stop()
+        _ = registrar.stop()
+        XCTAssertEqual(run.status, 0, run.output)
+        let metrics = try XCTUnwrap(run.result?.metrics, run.output)
+        XCTAssertEqual(metrics.value(for: "register.succeeded"), 20, run.output)
+        XCTAssertEqual(metrics.value(for: "register.retransmissions"), 0, "the Register waited for the lookup, none was lost")
+        XCTAssertEqual(metrics.connectionFailures, [:])
+    }
+
+    func testAHostNameThatDoesNotResolveFailsAsAConnectionFailureOfTheDevice() throws {
+        let configuration = try fleetFile("server-uri: coap://no-such-host.invalid:5683\n")
+        defer { try? FileManager.default.removeItem(atPath: configuration) }
+        let bootstrapServer = try ServeProcess(arguments: ["--config", configuration])
+        let run = try run("""
+            server: { bootstrap: coap://127.0.0.1:\(bootstrapServer.bootstrapAddress.port) }
+            devices:
+              - count: 5
+                bootstrap: client-initiated
+            stages:
+              - { duration: 1s, rate: 5/s }
+              - { duration: 1s, hold: true }
+            """)
+        _ = bootstrapServer.stop()
+        let metrics = try XCTUnwrap(run.result?.metrics, run.output)
+        XCTAssertEqual(metrics.value(for: "register.failed"), 5, run.output)
+        XCTAssertEqual(metrics.value(for: "register.timeouts"), 0, "a name that does not resolve is no silent server")
+        XCTAssertEqual(metrics.connectionFailures.values.reduce(0, +), 5, "\(metrics.connectionFailures)")
+        XCTAssertTrue(metrics.connectionFailures.keys.allSatisfy { $0.contains("resolve \"no-such-host.invalid\"") },
+                      "\(metrics.connectionFailures)")
+        XCTAssertTrue(run.output.contains("no-such-host.invalid"), "the summary names the failure: \(run.output)")
+    }
+
     func testEveryFleetFileValidates() throws {
         let fleets = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("fleets")
@@ -194,6 +247,33 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(two.result?.workers, 2)
         XCTAssertEqual(serverCounts(two.output)["registered"], 400, two.output)
         XCTAssertEqual(merged.value(for: "server.registered"), 400, "the parent's server counts reach the merged result")
+    }
+
+    func testServerInitiatedBootstrapsRunEndToEndWellWithinTheHoldOffWithOneProcessOrTwoWorkers() throws {
+        let fleet = """
+            seed: 17
+            server: embedded
+            devices:
+              - count: 300
+                endpoint: "wait-{index:04}"
+                bootstrap: server-initiated
+            stages:
+              - { duration: 2s, rate: 150/s }
+              - { duration: 1s, hold: true }
+            """
+        for workers in ["1", "2"] {
+            let run = try run(fleet, extraArguments: ["--workers", workers])
+            XCTAssertEqual(run.status, 0, "--workers \(workers): \(run.output)")
+            let metrics = try XCTUnwrap(run.result?.metrics, run.output)
+            XCTAssertEqual(metrics.value(for: "bootstrap.succeeded"), 300, "--workers \(workers)")
+            XCTAssertEqual(metrics.value(for: "bootstrap-fallback.count"), 0, "--workers \(workers): no hold-off ran out")
+            // From the arrival to Bootstrap-Finish, where a fallback takes the 3 s hold-off and more.
+            XCTAssertLessThan(try XCTUnwrap(metrics.value(for: "bootstrap.latency.p99")), 1e9, "--workers \(workers)")
+            XCTAssertEqual(metrics.value(for: "register.succeeded"), 300, "--workers \(workers)")
+            XCTAssertEqual(metrics.value(for: "server.bootstraps"), 300, "--workers \(workers)")
+            XCTAssertEqual(serverCounts(run.output)["bootstraps"], 300, run.output)
+            XCTAssertEqual(metrics.value(for: "violations"), 0, "--workers \(workers)")
+        }
     }
 
     func testTwoWorkersShowOneProgressLineForTheWholeFleet() throws {

@@ -151,7 +151,7 @@ final class BootstrapInterfaceTests: XCTestCase {
 
     func testBootstrapFinishAcceptsMatchingSecurityAndServer() throws {
         XCTAssertEqual(handle(request(.delete, "/")).response.code, .deleted)
-        let security = try encode(securityInstance(id: 1, uri: "coaps://lwm2m.example:5684", ssid: 2), .tlv, "/0/1")
+        let security = try encode(securityInstance(id: 1, uri: "coap://lwm2m.example:5683", ssid: 2), .tlv, "/0/1")
         XCTAssertEqual(handle(request(.put, "/0/1", contentFormat: .tlv, payload: security)).response.code, .changed)
         let server = serverInstance(id: 7, ssid: 2, lifetime: 120) + [record("/1/7/17", .integer(3))]
         XCTAssertEqual(handle(request(.put, "/1/7", contentFormat: .tlv, payload: try encode(server, .tlv, "/1/7"))).response.code, .changed)
@@ -160,9 +160,32 @@ final class BootstrapInterfaceTests: XCTestCase {
         XCTAssertTrue(result.finished)
         XCTAssertEqual(store.serverAccounts, [
             ServerAccount(
-                shortServerID: 2, serverURI: "coaps://lwm2m.example:5684", securityInstanceID: 1, serverInstanceID: 7,
+                shortServerID: 2, serverURI: "coap://lwm2m.example:5683", securityInstanceID: 1, serverInstanceID: 7,
                 lifetimeSeconds: 120, binding: "U", communicationRetryCount: 3),
         ])
+    }
+
+    func testBootstrapFinishRefusesAnAccountThatNeedsDTLSFromAPlainCoAPDevice() throws {
+        let cases: [(security: [LwM2MRecord], reason: String)] = [
+            (securityInstance(id: 1, uri: "coaps://lwm2m.example:5684", ssid: 2),
+             "Security instance 1: LwM2M Server URI 'coaps://lwm2m.example:5684' needs DTLS, and this device speaks plain CoAP only"),
+            (securityInstance(id: 1, uri: "coap://lwm2m.example:5683", ssid: 2).filter { $0.path.resourceID != 2 }
+                + [Self.record("/0/1/2", .integer(0))],
+             "Security instance 1: Security Mode 0 needs DTLS, and this device speaks plain CoAP only (NoSec is 3)"),
+        ]
+        for testCase in cases {
+            store = ObjectStore(profile: Self.profile, seed: 1)
+            XCTAssertEqual(handle(request(.delete, "/")).response.code, .deleted)
+            let security = try encode(testCase.security, .tlv, "/0/1")
+            XCTAssertEqual(handle(request(.put, "/0/1", contentFormat: .tlv, payload: security)).response.code, .changed)
+            let server = try encode(serverInstance(id: 7, ssid: 2, lifetime: 120), .tlv, "/1/7")
+            XCTAssertEqual(handle(request(.put, "/1/7", contentFormat: .tlv, payload: server)).response.code, .changed)
+            let result = handle(request(.post, "/bs"))
+            XCTAssertEqual(result.response.code, .notAcceptable, testCase.reason)
+            XCTAssertFalse(result.finished)
+            XCTAssertEqual(text(result), "no LwM2M Server account: " + testCase.reason)
+            XCTAssertTrue(store.serverAccounts.isEmpty, "the device registers with none of them")
+        }
     }
 
     func testBootstrapAccountAndExistingServerAccount() {

@@ -18,7 +18,7 @@ final class LwM2MClientBootstrapTests: XCTestCase {
     }
 
     /// The writes a Bootstrap-Server sends for one server account, then Finish.
-    private func provision(_ network: Lockstep, shortServerID: Int64 = 7) {
+    private func provision(_ network: Lockstep, shortServerID: Int64 = 7, finishing: Bool = true) {
         network.request(F.bootstrapWrite("/0/1", [
             LwM2MRecord(path: F.path("/0/1/0"), value: .string(F.serverURI)),
             LwM2MRecord(path: F.path("/0/1/1"), value: .boolean(false)),
@@ -31,7 +31,7 @@ final class LwM2MClientBootstrapTests: XCTestCase {
             LwM2MRecord(path: F.path("/1/0/6"), value: .boolean(false)),
             LwM2MRecord(path: F.path("/1/0/7"), value: .string("U")),
         ]), from: .bootstrapServer)
-        network.request(F.request(.post, "/bs"), from: .bootstrapServer)
+        if finishing { network.request(F.request(.post, "/bs"), from: .bootstrapServer) }
     }
 
     func testClientInitiatedBootstrapWritesFinishesAndRegisters() throws {
@@ -51,7 +51,7 @@ final class LwM2MClientBootstrapTests: XCTestCase {
         provision(network)
 
         XCTAssertEqual(network.finished(.bootstrap).map(\.0), [.succeeded])
-        XCTAssertNil(network.connected[.bootstrapServer], "the bootstrap socket is closed once bootstrap ends")
+        XCTAssertEqual(network.connected[.bootstrapServer], F.bootstrapURI, "open for a retransmitted Finish")
         XCTAssertEqual(network.connected[.server], F.serverURI)
         let register = try XCTUnwrap(network.server.requests.first)
         XCTAssertEqual(register.uriPath, ["rd"])
@@ -59,6 +59,39 @@ final class LwM2MClientBootstrapTests: XCTestCase {
         XCTAssertEqual(network.client.stateName, "registered")
         XCTAssertEqual(network.finished(.register).map(\.0), [.succeeded])
         XCTAssertTrue(network.violations.isEmpty)
+        network.advance(seconds: 247)
+        XCTAssertNil(network.connected[.bootstrapServer], "the bootstrap socket closes EXCHANGE_LIFETIME after Finish")
+    }
+
+    func testARetransmittedFinishIsAnsweredFromTheCacheUntilExchangeLifetimeEnds() throws {
+        let network = network(F.bootstrapAccount(), mode: .clientInitiated)
+        network.start()
+        provision(network, finishing: false)
+        var finish = F.request(.post, "/bs")
+        finish.messageID = 0x7A7A
+        finish.token = CoAPToken(value: 0x0102_0304, length: 4)
+        func deliverFinish() -> [ClientAction] {
+            var actions: [ClientAction] = []
+            network.client.receive(finish.encoded(), from: .bootstrapServer, now: network.now, actions: &actions)
+            return actions
+        }
+        func answers(_ actions: [ClientAction]) -> [CoAPCode] {
+            actions.compactMap { action in
+                guard case .send(.bootstrapServer, let datagram) = action else { return nil }
+                return try? CoAPMessage.decode(datagram).get().code
+            }
+        }
+        XCTAssertEqual(answers(deliverFinish()), [.changed])
+        XCTAssertEqual(network.client.stateName, "registering")
+
+        // The ACK of that 2.04 was lost: the Bootstrap-Server sends the same Finish again, late.
+        network.advance(seconds: 200)
+        let again = deliverFinish()
+        XCTAssertEqual(answers(again), [.changed], "the duplicate is answered from the cache")
+        XCTAssertFalse(again.contains { if case .operationFinished(.bootstrap, _, _, _) = $0 { true } else { false } },
+                       "a duplicate is no second bootstrap")
+        network.advance(seconds: 47)
+        XCTAssertTrue(answers(deliverFinish()).isEmpty, "closed once EXCHANGE_LIFETIME passed")
     }
 
     func testBootstrapFinishWithoutServerAccountIsRefusedThenTimesOutAndRetries() throws {
@@ -78,7 +111,34 @@ final class LwM2MClientBootstrapTests: XCTestCase {
         XCTAssertEqual(network.bootstrapServer.requests.filter { $0.uriPath == ["bs"] && $0.code == .post }.count, 2)
     }
 
-    func testServerInitiatedBootstrapWaitsHoldOffThenRequests() throws {
+    func testBootstrapTimeoutCountsFromTheLastMessageOfTheBootstrapServer() throws {
+        // A slow Bootstrap-Server: one request every 40 s, 160 s in all, past the 60 s timeout.
+        let network = network(F.bootstrapAccount(), mode: .clientInitiated)
+        network.start()
+        network.advance(seconds: 40)
+        network.request(F.request(.delete, "/"), from: .bootstrapServer)
+        network.advance(seconds: 40)
+        network.request(F.bootstrapWrite("/0/1", [
+            LwM2MRecord(path: F.path("/0/1/0"), value: .string(F.serverURI)),
+            LwM2MRecord(path: F.path("/0/1/1"), value: .boolean(false)),
+            LwM2MRecord(path: F.path("/0/1/2"), value: .integer(3)),
+            LwM2MRecord(path: F.path("/0/1/10"), value: .integer(7)),
+        ]), from: .bootstrapServer)
+        network.advance(seconds: 40)
+        network.request(F.bootstrapWrite("/1/0", [
+            LwM2MRecord(path: F.path("/1/0/0"), value: .integer(7)),
+            LwM2MRecord(path: F.path("/1/0/1"), value: .integer(120)),
+            LwM2MRecord(path: F.path("/1/0/7"), value: .string("U")),
+        ]), from: .bootstrapServer)
+        network.advance(seconds: 40)
+        XCTAssertEqual(network.client.stateName, "bootstrapping", "the Bootstrap-Server is still writing")
+        network.request(F.request(.post, "/bs"), from: .bootstrapServer)
+
+        XCTAssertEqual(network.finished(.bootstrap).map(\.0), [.succeeded])
+        XCTAssertEqual(network.client.stateName, "registered")
+    }
+
+    func testServerInitiatedBootstrapWaitsHoldOffThenFallsBackToARequestMeasuredApart() throws {
         let network = network(F.bootstrapAccount(holdOffSeconds: 3), mode: .serverInitiated)
         network.start()
         XCTAssertEqual(network.client.stateName, "holding-off")
@@ -87,6 +147,10 @@ final class LwM2MClientBootstrapTests: XCTestCase {
         XCTAssertTrue(network.bootstrapServer.requests.isEmpty, "nothing is sent during ClientHoldOffTime")
         network.advance(seconds: 0.2)
         XCTAssertEqual(network.bootstrapServer.requests.first?.uriPath, ["bs"], "after the hold-off the device asks itself")
+        provision(network)
+        XCTAssertEqual(network.finished(.bootstrapFallback).map(\.0), [.succeeded], "the fallback is measured apart")
+        XCTAssertTrue(network.finished(.bootstrap).isEmpty)
+        XCTAssertEqual(network.client.stateName, "registered")
     }
 
     func testServerInitiatedBootstrapWritesDuringHoldOff() throws {
@@ -138,5 +202,41 @@ final class LwM2MClientBootstrapTests: XCTestCase {
         XCTAssertEqual(network.finished(.bootstrap).map(\.0), [.succeeded, .succeeded])
         XCTAssertEqual(network.client.stateName, "registered")
         XCTAssertEqual(network.server.requests.filter { $0.uriPath == ["rd"] }.count, 2, "registered again")
+    }
+
+    func testOnlyARequestThatChangesTheConfigurationTakesARegisteredDeviceIntoBootstrap() throws {
+        let network = network(F.bootstrapAccount(holdOffSeconds: 30), mode: .serverInitiated)
+        network.start()
+        provision(network)
+        XCTAssertEqual(network.client.stateName, "registered")
+
+        // Refused requests and those that only look leave the device registered, answering its server.
+        let refusedRead = network.request(F.request(.get, "/3"), from: .bootstrapServer)
+        let refusedDelete = network.request(F.request(.delete, "/0/5"), from: .bootstrapServer)
+        let discover = network.request(F.request(.get, "/", accept: .linkFormat), from: .bootstrapServer)
+        let read = network.request(F.request(.get, "/1"), from: .bootstrapServer)
+        XCTAssertEqual(network.bootstrapServer.responses[refusedRead]?.code, .unauthorized)
+        XCTAssertEqual(network.bootstrapServer.responses[refusedDelete]?.code, .badRequest)
+        XCTAssertEqual(network.bootstrapServer.responses[discover]?.code, .content)
+        XCTAssertEqual(network.bootstrapServer.responses[read]?.code, .content)
+        XCTAssertEqual(network.client.stateName, "registered")
+        let serverRead = network.request(F.request(.get, "/3/0/0"), from: .server)
+        XCTAssertEqual(network.server.responses[serverRead]?.code, .content)
+        XCTAssertTrue(network.violations.isEmpty)
+
+        // An accepted Bootstrap-Delete changes the configuration: that starts a bootstrap.
+        network.request(F.request(.delete, "/1/0"), from: .bootstrapServer)
+        XCTAssertEqual(network.client.stateName, "bootstrapping")
+    }
+
+    func testAHoldingOffDeviceStartsItsBootstrapWithAnyAcceptedRequest() throws {
+        let network = network(F.bootstrapAccount(holdOffSeconds: 3), mode: .serverInitiated)
+        network.start()
+        network.request(F.request(.get, "/3"), from: .bootstrapServer)
+        XCTAssertEqual(network.client.stateName, "holding-off", "a refused request starts nothing")
+        network.request(F.request(.get, "/", accept: .linkFormat), from: .bootstrapServer)
+        XCTAssertEqual(network.client.stateName, "bootstrapping", "the device waited for exactly this server")
+        network.advance(seconds: 5)
+        XCTAssertTrue(network.bootstrapServer.requests.isEmpty, "no Bootstrap-Request: the bootstrap is under way")
     }
 }

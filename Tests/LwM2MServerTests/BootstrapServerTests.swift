@@ -383,7 +383,7 @@ final class BootstrapServerTests: XCTestCase {
 
     // MARK: Failures
 
-    func testRefusedWriteFailsThatBootstrapOnly() throws {
+    func testRefusedWriteIsFollowedByFinishAndTheRetryWritesTLV() throws {
         // The old- device is 1.0 but nothing tells the server so: its SenML CBOR write is refused with 4.15.
         let network = BootstrapNetwork(
             configuration: F.serverConfiguration(),
@@ -394,17 +394,28 @@ final class BootstrapServerTests: XCTestCase {
         XCTAssertEqual(network.finished(succeeded: false), ["old-000001"])
         XCTAssertEqual(network.finished(succeeded: true), ["sim-000002"])
         let steps = network.completedSteps("old-000001")
-        XCTAssertEqual(steps.map(\.operation), ["bootstrap-delete", "bootstrap-delete", "bootstrap-write"])
-        XCTAssertEqual(steps.last?.code, .unsupportedContentFormat)
-        XCTAssertEqual(network.script(0), ["0.04 /0", "0.04 /1", "0.03 /0/1"], "nothing is sent after the refused write")
+        XCTAssertEqual(steps.map(\.operation), ["bootstrap-delete", "bootstrap-delete", "bootstrap-write", "bootstrap-finish"])
+        XCTAssertEqual(steps.map(\.code), [.deleted, .deleted, .unsupportedContentFormat, .notAcceptable],
+                       "the device holds no account after the refused write, so it refuses Finish")
+        XCTAssertEqual(network.script(0), ["0.04 /0", "0.04 /1", "0.03 /0/1", "0.02 /bs"], "Finish ends the failed bootstrap too")
         XCTAssertEqual(network.bootstrapServer.counters.failed, 1)
         XCTAssertEqual(network.bootstrapServer.counters.finished, 1)
         XCTAssertEqual(network.bootstrapServer.counters.inProgress, 0)
         XCTAssertEqual(network.clients[0].stateName, "bootstrapping")
         XCTAssertEqual(network.clients[1].stateName, "registered")
+
+        // The device gives up after its bootstrap timeout and asks again: this time the writes are TLV.
+        network.advance(seconds: 70)
+        XCTAssertEqual(network.bootstrapOutcomes(0), [.timedOut, .succeeded])
+        let writes = (network.requestsToDevice[0] ?? []).filter { $0.code == .put }
+        XCTAssertEqual(writes.map(\.contentFormat), [LwM2MContentFormat.senmlCBOR.rawValue, LwM2MContentFormat.tlv.rawValue,
+                                                      LwM2MContentFormat.tlv.rawValue])
+        XCTAssertEqual(network.clients[0].stateName, "registered")
+        XCTAssertEqual(network.bootstrapServer.counters.finished, 2)
+        XCTAssertEqual(network.bootstrapServer.counters.failed, 1)
     }
 
-    func testUnansweredStepTimesOutAndFailsTheBootstrap() throws {
+    func testUnansweredStepTimesOutAndFinishEndsTheFailedBootstrap() throws {
         let network = BootstrapNetwork(
             configuration: F.serverConfiguration(),
             clients: [F.client(F.configuration(bootstrapTimeoutSeconds: 600), index: 1)])
@@ -414,14 +425,15 @@ final class BootstrapServerTests: XCTestCase {
         XCTAssertEqual(network.bootstrapServer.counters.inProgress, 1)
         network.advance(seconds: 61)
         XCTAssertEqual(network.bootstrapServer.counters.inProgress, 1, "still retransmitting")
-        // ACK_TIMEOUT 2 s doubled over 4 retransmissions: the request fails 62 s after it was sent.
+        // ACK_TIMEOUT 2 s doubled over 4 retransmissions: the request fails 62 s after it was sent,
+        // and Finish ends the bootstrap (the device, without a Server instance, refuses it).
         network.advance(seconds: 2)
 
         XCTAssertEqual(network.retransmissionsByBootstrapServer, 4)
         XCTAssertEqual(network.finished(succeeded: false), ["sim-000001"])
-        let last = try XCTUnwrap(network.completedSteps("sim-000001").last)
-        XCTAssertEqual(last.operation, "bootstrap-write")
-        XCTAssertNil(last.code, "a timeout has no response code")
+        let steps = network.completedSteps("sim-000001").suffix(2)
+        XCTAssertEqual(steps.map(\.operation), ["bootstrap-write", "bootstrap-finish"])
+        XCTAssertEqual(steps.map(\.code), [nil, .notAcceptable], "a timeout has no response code")
         XCTAssertEqual(network.bootstrapServer.counters.failed, 1)
         XCTAssertEqual(network.bootstrapServer.counters.inProgress, 0)
     }
