@@ -29,6 +29,11 @@ public struct CoAPTransmissionParameters: Hashable, Sendable, Codable {
         UInt64(Double(ackTimeoutNanoseconds) * Double((1 << UInt64(maxRetransmit)) - 1) * Double(ackRandomFactor))
     }
 
+    /// MAX_TRANSMIT_WAIT (RFC 7252 4.8.2): from first transmission until giving up on the ACK, 93 s by default.
+    public var maxTransmitWaitNanoseconds: UInt64 {
+        UInt64(Double(ackTimeoutNanoseconds) * Double((2 << UInt64(maxRetransmit)) - 1) * Double(ackRandomFactor))
+    }
+
     /// EXCHANGE_LIFETIME (RFC 7252 4.8.2): how long a message ID stays in use, 247 s by default.
     public var exchangeLifetimeNanoseconds: UInt64 {
         maxTransmitSpanNanoseconds + 2 * 100_000_000_000 + ackTimeoutNanoseconds

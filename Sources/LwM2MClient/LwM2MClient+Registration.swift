@@ -111,12 +111,14 @@ extension LwM2MClient {
         finish(actions: &actions)
     }
 
-    /// When the next Update is due: `updateMarginSeconds` before the lifetime ends, kept between
-    /// 1 s and half the lifetime so short lifetimes still refresh in time.
+    /// When the next Update is due: `updateMarginSeconds` before the lifetime ends, and at least
+    /// MAX_TRANSMIT_WAIT before it (RFC 7252 4.8.2), so that an Update whose first copies are lost
+    /// is still retransmitted, or given up on, while the registration lives; at most half the
+    /// lifetime, so short lifetimes still refresh in time.
     func updateDeadline(_ registration: Registration) -> Timestamp {
-        let lifetime = UInt64(registration.lifetimeSeconds) * 1000
-        let margin = min(max(UInt64(configuration.updateMarginSeconds) * 1000, 1000), lifetime / 2)
-        return registration.refreshedAt.adding(milliseconds: lifetime - margin)
+        let lifetime = UInt64(registration.lifetimeSeconds) * 1_000_000_000
+        let margin = min(configuration.updateMarginNanoseconds, lifetime / 2)
+        return registration.refreshedAt.adding(nanoseconds: lifetime - margin)
     }
 
     /// When a device with a session deregisters; nil without a session, or once that De-register

@@ -104,10 +104,10 @@ final class LwM2MClientRegistrationTests: XCTestCase {
     }
 
     func testUpdateIsSentBeforeTheLifetimeEndsAndCarriesNothingUnchanged() throws {
-        let network = registered(lifetime: 60)
+        let network = registered(lifetime: 300)
         let registeredAt = network.now
-        network.advance(seconds: 49)
-        XCTAssertEqual(network.server.requests.count, 1, "not yet: lifetime 60 s minus 10 s margin")
+        network.advance(seconds: 237)
+        XCTAssertEqual(network.server.requests.count, 1, "not yet: lifetime 300 s minus MAX_TRANSMIT_WAIT (62 s here)")
         network.advance(seconds: 1.5)
         let update = try XCTUnwrap(network.server.requests.last)
         XCTAssertEqual(update.uriPath, ["rd", "5a3f"])
@@ -115,10 +115,36 @@ final class LwM2MClientRegistrationTests: XCTestCase {
         XCTAssertTrue(update.uriQuery.isEmpty, "nothing changed: \(update.uriQuery)")
         XCTAssertTrue(update.payload.isEmpty, "the object list did not change")
         XCTAssertEqual(network.finished(.update).map(\.0), [.succeeded])
-        XCTAssertGreaterThanOrEqual(network.now.nanoseconds(since: registeredAt), 50_000_000_000)
-        // And again 50 s after that one.
-        network.advance(seconds: 50)
+        XCTAssertGreaterThanOrEqual(network.now.nanoseconds(since: registeredAt), 238_000_000_000)
+        // And again 238 s after that one.
+        network.advance(seconds: 238)
         XCTAssertEqual(network.finished(.update).count, 2)
+    }
+
+    /// An Update whose first four copies are lost still reaches the server before the lifetime
+    /// ends: it goes MAX_TRANSMIT_WAIT (62 s with these parameters) before the end, not 10 s.
+    func testUpdateLeavesRoomForAllItsRetransmissionsBeforeTheLifetimeEnds() throws {
+        let network = registered(lifetime: 300)
+        let lifetimeEnd = network.now.adding(milliseconds: 300_000)
+        var updateCopies: [Timestamp] = []
+        network.losesFromDevice = { _, message in
+            guard message.uriPath == ["rd", "5a3f"] else { return false }
+            updateCopies.append(network.now)
+            return updateCopies.count < 5
+        }
+        network.advance(seconds: 299)
+        XCTAssertEqual(updateCopies.count, 5, "the Update and its four retransmissions")
+        XCTAssertLessThan(try XCTUnwrap(updateCopies.last), lifetimeEnd, "the last copy arrives while the registration lives")
+        XCTAssertEqual(network.finished(.update).map(\.0), [.succeeded])
+    }
+
+    /// A lifetime too short for MAX_TRANSMIT_WAIT still refreshes in time: the Update goes at half of it.
+    func testShortLifetimeUpdatesAtHalfTheLifetime() throws {
+        let network = registered(lifetime: 60)
+        network.advance(seconds: 29.9)
+        XCTAssertEqual(network.server.requests.count, 1)
+        network.advance(seconds: 0.2)
+        XCTAssertEqual(network.server.requests.last?.uriPath, ["rd", "5a3f"])
     }
 
     func testDeviceWithASessionUpdatesThenDeregistersWhenItEndsAndStops() throws {
@@ -191,8 +217,9 @@ final class LwM2MClientRegistrationTests: XCTestCase {
         let updates = { network.server.requests.filter { $0.uriPath == ["rd", "5a3f"] } }
         XCTAssertEqual(updates().map(\.uriQuery), [["lt=120"]])
         XCTAssertTrue(updates()[0].payload.isEmpty)
-        // The next Update follows the new lifetime, 110 s later, and carries nothing.
-        network.advance(seconds: 109)
+        // The next Update follows the new lifetime, 60 s later (half of it: MAX_TRANSMIT_WAIT does
+        // not fit), and carries nothing.
+        network.advance(seconds: 59)
         XCTAssertEqual(updates().count, 1)
         network.advance(seconds: 1.1)
         XCTAssertEqual(updates().map(\.uriQuery), [["lt=120"], []])

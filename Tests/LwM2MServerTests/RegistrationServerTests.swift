@@ -378,16 +378,17 @@ final class RegistrationServerTests: XCTestCase {
         }
         XCTAssertEqual(ids.count, 1_000, "every registration has an id of its own")
 
-        // Updates go 10 s before the 60 s lifetime ends: at +50, +100 and +150 s.
+        // Updates go at half the 60 s lifetime (MAX_TRANSMIT_WAIT, 93 s, does not fit before its
+        // end): at +30, +60, ... +180 s.
         let registeredAt = network.now
         network.advance(seconds: 185)
-        XCTAssertEqual(network.server.counters.updated, 3_000)
+        XCTAssertEqual(network.server.counters.updated, 6_000)
         XCTAssertEqual(network.server.counters.expired, 0)
         XCTAssertEqual(network.server.registrationCount, 1_000)
         XCTAssertTrue(network.clients.allSatisfy(\.isRegistered))
         let sample = try XCTUnwrap(network.server.registration(endpoint: network.clients[7].endpointName))
         XCTAssertEqual(sample.registeredAt, registeredAt)
-        XCTAssertEqual(sample.refreshedAt, registeredAt.adding(milliseconds: 150_000))
+        XCTAssertEqual(sample.refreshedAt, registeredAt.adding(milliseconds: 180_000))
         XCTAssertTrue(network.allViolations.isEmpty)
     }
 
