@@ -3,8 +3,15 @@ import LwM2M
 
 // Register, Update and their retries (LwM2M 1.1 TS Core 6.2).
 extension LwM2MClient {
-    /// Sends Register to the first LwM2M Server account; without one, bootstraps.
+    /// Sends Register to the first LwM2M Server account; without one, bootstraps. A registered
+    /// device with an Update in flight sends it once that Update ends (RFC 7252 4.7: NSTART = 1).
     mutating func register(now: Timestamp, actions: inout [ClientAction]) {
+        observations.removeAll()
+        if case .registered(var registration) = state, let endpoint = serverEndpoint, endpoint.requestsInFlight > 0 {
+            registration.registersWhenUpdateEnds = true
+            state = .registered(registration)
+            return
+        }
         // The account read last stays valid until a bootstrap or a Write to the Server object
         // (which reset or refresh it); reading it from the store costs more than the Register.
         let isFreshlyRead = accountSource.isEmpty
@@ -19,7 +26,6 @@ extension LwM2MClient {
             disconnect(.server, actions: &actions)
             connect(.server, uri: account.serverURI, actions: &actions)
         }
-        observations.removeAll()
         var request = CoAPMessage(type: .confirmable, code: .post)
         request.options.reserveCapacity(options: 8, bytes: 64)
         request.options.append(.uriPath, string: "rd")
@@ -165,6 +171,7 @@ extension LwM2MClient {
             refreshed.objectLinksHash = sent.objectLinksHash
         }
         transition(to: .registered(refreshed), actions: &actions)
-        deregisterIfAsked(now: now, actions: &actions)
+        if deregisterWhenRegistered { return deregisterIfAsked(now: now, actions: &actions) }
+        if registration.registersWhenUpdateEnds { register(now: now, actions: &actions) }
     }
 }

@@ -44,6 +44,9 @@ public struct LwM2MClient: Sendable {
         var updateInFlight: OutOfLine<UpdateInFlight>?
         /// Set by the Registration Update Trigger or an object-list change: send an Update now.
         public var updateRequested = false
+        /// A Register was asked for while the Update was in flight: it goes once that Update ends
+        /// (RFC 7252 4.7, NSTART = 1: one outstanding request per server).
+        var registersWhenUpdateEnds = false
         // After the 8-byte fields, so that it packs with `updateRequested` instead of padding.
         public var lifetimeSeconds: UInt32
 

@@ -334,6 +334,39 @@ final class LwM2MClientRegistrationTests: XCTestCase {
         XCTAssertEqual(network.client.stateName, "stopped")
     }
 
+    /// RFC 7252 4.7, NSTART = 1: a Register asked for while an Update is unanswered (a reboot
+    /// storm, an Execute of Reboot) goes only once that Update has its outcome.
+    func testRegisterAgainWaitsForTheUpdateInFlight() throws {
+        let network = Lockstep(client: F.client(F.serverAccount(lifetime: 300)))
+        network.server.handler = { request in request.uriPath == ["rd"] ? F.created() : nil }
+        network.start()
+        network.advance(seconds: 238.5)
+        XCTAssertEqual(network.client.stateName, "updating")
+        var actions: [ClientAction] = []
+        network.client.registerAgain(now: network.now, actions: &actions)
+        XCTAssertFalse(actions.contains { if case .send = $0 { true } else { false } }, "nothing sent: \(actions)")
+        network.answer(try XCTUnwrap(network.server.requests.last), with: .changed)
+        XCTAssertEqual(network.server.requests.map(\.uriPath), [["rd"], ["rd", "5a3f"], ["rd"]], "the Register follows the Update's answer")
+        XCTAssertEqual(network.finished(.update).map(\.0), [.succeeded])
+        XCTAssertEqual(network.client.stateName, "registered")
+    }
+
+    func testRebootDuringAnUpdateRegistersOnceTheUpdateEnds() throws {
+        let network = Lockstep(client: F.client(F.serverAccount(lifetime: 300)))
+        network.server.handler = { request in request.uriPath == ["rd"] ? F.created() : nil }
+        network.start()
+        network.advance(seconds: 238.5)
+        let update = try XCTUnwrap(network.server.requests.last)
+        let reboot = network.request(F.request(.post, "/3/0/4"), from: .server)
+        XCTAssertEqual(network.server.responses[reboot]?.code, .changed)
+        XCTAssertEqual(network.server.requests.count, 2, "no Register while the Update is unanswered")
+        // The Update times out: the device registers then, once.
+        network.advance(seconds: 70)
+        XCTAssertEqual(network.finished(.update).map(\.0), [.timedOut])
+        XCTAssertEqual(network.server.requests.map(\.uriPath), [["rd"], update.uriPath, ["rd"]])
+        XCTAssertEqual(network.client.stateName, "registered")
+    }
+
     func testASessionEndingDuringAnUpdateWaitsForItThenRepeats() throws {
         // Lifetime 2 s: Update at 1 s; the session ends at 1.05 s, while that Update is unanswered.
         let network = Lockstep(client: F.client(F.serverAccount(lifetime: 2), sessionSeconds: 1.05, sessionRepeats: true))
