@@ -187,9 +187,14 @@ extension CoAPEndpoint {
         message.messageID = takeMessageID()
         let datagram = message.encoded()
         output.datagrams.append(datagram)
-        if confirmable {
-            // RFC 7641 4.5.2: a newer CON notification replaces one still being retransmitted.
-            confirmables.removeAll { $0.notification == message.token }
+        guard confirmable else { return }
+        if let index = confirmables.firstIndex(where: { $0.notification == message.token }) {
+            // RFC 7641 4.5.2: a newer CON notification replaces one still being retransmitted and
+            // inherits its retransmission counter and timeout, so an observer that stopped
+            // acknowledging is given up on when it would have been, however often values change.
+            confirmables[index].messageID = message.messageID
+            confirmables[index].datagram = datagram
+        } else {
             trackConfirmable(messageID: message.messageID, datagram: datagram, exchange: nil, now: now, notification: message.token)
         }
     }

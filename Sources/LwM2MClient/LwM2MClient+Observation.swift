@@ -8,8 +8,8 @@ extension LwM2MClient {
         observations.removeAll { $0.token == request.token }
         let format = response.contentFormat.map(LwM2MContentFormat.init(rawValue:)) ?? configuration.defaultContentFormat
         observations.append(Observation(
-            token: request.token, path: path, format: format, sequence: 1, lastNotifiedAt: now, checkedAt: now,
-            lastPayload: Array(response.payload)))
+            token: request.token, path: path, format: format, sequence: 1, lastNotifiedAt: now, lastConfirmableAt: now,
+            checkedAt: now, lastPayload: Array(response.payload)))
         return 1
     }
 
@@ -49,6 +49,9 @@ extension LwM2MClient {
         return earliest
     }
 
+    /// RFC 7641 4.5: at least one notification in 24 hours goes confirmable.
+    static let confirmableNotificationIntervalMilliseconds: UInt64 = 24 * 3600 * 1000
+
     /// Sends the notifications that are due: a changed value once pmin has passed, or any value
     /// once pmax has passed.
     mutating func notifyDueObservations(now: Timestamp, actions: inout [ClientAction]) {
@@ -69,7 +72,10 @@ extension LwM2MClient {
             notification.options.append(.observe, uint: UInt64(observations[index].sequence))
             notification.options.append(.contentFormat, uint: UInt64(observation.format.rawValue))
             notification.payload = payload[...]
-            serverEndpoint!.notify(notification, confirmable: configuration.confirmableNotifications, now: now, output: &output)
+            let confirmable = configuration.confirmableNotifications
+                || now >= observation.lastConfirmableAt.adding(milliseconds: Self.confirmableNotificationIntervalMilliseconds)
+            if confirmable { observations[index].lastConfirmableAt = now }
+            serverEndpoint!.notify(notification, confirmable: confirmable, now: now, output: &output)
             observations[index].lastNotifiedAt = now
             observations[index].lastPayload = payload
             actions.append(.notificationSent(observation.path))

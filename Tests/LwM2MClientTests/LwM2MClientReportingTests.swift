@@ -88,6 +88,46 @@ final class LwM2MClientReportingTests: XCTestCase {
         XCTAssertEqual(network.server.notifications.first?.message.type, .confirmable)
     }
 
+    /// RFC 7641 4.5.2: a new CON notification that replaces one still being retransmitted inherits
+    /// its retransmission counter and timeout, so an observer that never acknowledges is given up
+    /// on MAX_TRANSMIT_WAIT after the first unacknowledged one, however often the value changes.
+    func testReplacedConfirmableNotificationsKeepTheRetransmissionCounter() throws {
+        let network = Lockstep(client: F.client(F.serverAccount(lifetime: 86_400), confirmableNotifications: true))
+        network.server.handler = { request in request.uriPath == ["rd"] ? F.created() : nil }
+        network.start()
+        network.request(F.request(.put, "/3/0/9", query: ["pmin=1"]), from: .server)
+        network.request(F.request(.get, "/3/0/9", observe: 0), from: .server)
+        let observedAt = network.now
+        var lostAt: [Timestamp] = []
+        network.losesFromDevice = { _, message in
+            guard message.type == .confirmable, message.observe != nil else { return false }
+            lostAt.append(network.now)
+            return true
+        }
+        network.advance(seconds: 120)
+        XCTAssertTrue(network.client.observations.isEmpty, "the observer that never acknowledged is gone")
+        let last = try XCTUnwrap(lostAt.last)
+        XCTAssertLessThanOrEqual(last.nanoseconds(since: observedAt), 63_000_000_000, "given up 62 s after the first notification")
+    }
+
+    /// RFC 7641 4.5: NON notifications, but one confirmable at least every 24 hours.
+    func testNonConfirmableNotificationsGoConfirmableOnceEvery24Hours() throws {
+        let network = Lockstep(client: F.client(F.serverAccount(lifetime: 86_400)))
+        network.server.handler = { request in
+            request.uriPath == ["rd"] ? F.created() : CoAPMessage(type: .acknowledgement, code: .changed)
+        }
+        network.start()
+        network.request(F.request(.put, "/3/0/0", query: ["pmax=3600"]), from: .server)
+        network.request(F.request(.get, "/3/0/0", observe: 0), from: .server)
+        let observedAt = network.now
+        network.advance(seconds: 50 * 3600 + 1)
+        let hours = network.server.notifications.map { Double($0.at.nanoseconds(since: observedAt)) / 3.6e12 }
+        let confirmable = network.server.notifications.filter { $0.message.type == .confirmable }
+            .map { Double($0.at.nanoseconds(since: observedAt)) / 3.6e12 }
+        XCTAssertEqual(hours.count, 50, "\(hours)")
+        XCTAssertEqual(confirmable, [24, 48], "hours since the observation started")
+    }
+
     func testExecuteRebootRegistersAgain() throws {
         let network = registered()
         let reboot = network.request(F.request(.post, "/3/0/4"), from: .server)
