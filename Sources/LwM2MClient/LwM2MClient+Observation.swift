@@ -3,14 +3,23 @@ import LwM2M
 
 // Information reporting: observations and their notifications (TS Core 6.4, RFC 7641).
 extension LwM2MClient {
-    /// Registers an observation answered by `response`; returns its first Observe sequence number.
+    /// Registers an observation answered by `response`; returns the Observe value of that response.
     mutating func startObservation(_ request: CoAPMessage, path: LwM2MPath, response: CoAPMessage, now: Timestamp) -> UInt32 {
         observations.removeAll { $0.token == request.token }
         let format = response.contentFormat.map(LwM2MContentFormat.init(rawValue:)) ?? configuration.defaultContentFormat
         observations.append(Observation(
-            token: request.token, path: path, format: format, sequence: 1, lastNotifiedAt: now, lastConfirmableAt: now,
-            checkedAt: now, lastPayload: Array(response.payload)))
-        return 1
+            token: request.token, path: path, format: format, lastNotifiedAt: now, lastConfirmableAt: now, checkedAt: now,
+            lastPayload: Array(response.payload)))
+        return takeObserveValue()
+    }
+
+    /// The Observe value of the next notification or Observe response, of any observation (RFC
+    /// 7641 4.4). An observer drops as stale a value that is not fresher than the last it got on a
+    /// token within 128 s (3.4), and keeps what it got across the token being registered again, or
+    /// cancelled and observed again: one sequence for the whole device never goes back.
+    mutating func takeObserveValue() -> UInt32 {
+        lastObserveValue = (lastObserveValue &+ 1) & 0xFF_FFFF
+        return lastObserveValue
     }
 
     /// pmin and pmax in seconds for `path`: written attributes from the nearest level, else the
@@ -68,8 +77,7 @@ extension LwM2MClient {
             let maximumPassed = periods.maximum.map { now >= observation.lastNotifiedAt.adding(milliseconds: $0 * 1000) } ?? false
             guard payload != observation.lastPayload || maximumPassed else { continue }
             var notification = CoAPMessage(type: .nonConfirmable, code: .content, token: observation.token)
-            observations[index].sequence = (observation.sequence + 1) & 0xFF_FFFF
-            notification.options.append(.observe, uint: UInt64(observations[index].sequence))
+            notification.options.append(.observe, uint: UInt64(takeObserveValue()))
             notification.options.append(.contentFormat, uint: UInt64(observation.format.rawValue))
             notification.payload = payload[...]
             let confirmable = configuration.confirmableNotifications

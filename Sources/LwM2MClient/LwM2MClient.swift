@@ -97,6 +97,8 @@ public struct LwM2MClient: Sendable {
     var deregisterWhenRegistered = false
     /// The De-register in flight ends a session that repeats: Register again once it is answered.
     var registersAgainAfterDeregister = false
+    /// The Observe value sent last, by any observation (see `takeObserveValue`).
+    var lastObserveValue: UInt32 = 0
 
     public init(configuration: ClientConfiguration, profile: DeviceProfile, index: UInt32, seed: UInt64) {
         self.configuration = configuration
