@@ -14,7 +14,8 @@ public struct CoAPTransmissionParameters: Hashable, Sendable, Codable {
     public var preferredBlockSize: UInt16 = 1024
     /// MAX_RETRANSMIT: retransmissions of a CON message before giving up.
     public var maxRetransmit: UInt8 = 4
-    /// How many recent incoming messages are remembered for duplicate detection (bounded memory).
+    /// How many recent incoming messages are remembered for duplicate detection (bounded memory);
+    /// requests the application ignored (`CoAPEndpoint.ignore`) are kept until they expire, beyond it.
     public var duplicateCacheCapacity: UInt8 = 8
     /// Bytes of token we put on requests (0-8).
     public var tokenLength: UInt8 = 4
