@@ -37,10 +37,9 @@ extension LwM2MClient {
         }
         request.options.append(.contentFormat, uint: UInt64(LwM2MContentFormat.linkFormat.rawValue))
         let links = registrationLinks
-        registeringLinksHash = links.hash
         request.payload = links.bytes[...]
         let id = send(request, to: .server, now: now, actions: &actions)
-        transition(to: .registering(startedAt: now, request: id), actions: &actions)
+        transition(to: .registering(RegisterInFlight(startedAt: now, request: id, objectLinksHash: links.hash)), actions: &actions)
     }
 
     /// Registers again now, over the same connection, as a device that rebooted would (a
@@ -65,9 +64,10 @@ extension LwM2MClient {
     }
 
     mutating func registrationAnswered(
-        _ response: CoAPMessage?, outcome: OperationOutcome, startedAt: Timestamp, now: Timestamp, actions: inout [ClientAction]
+        _ response: CoAPMessage?, outcome: OperationOutcome, register: RegisterInFlight, now: Timestamp, actions: inout [ClientAction]
     ) {
-        actions.append(.operationFinished(.register, outcome, code: response?.code, startedAt: startedAt))
+        settleIgnoredRequests(of: register, response: response, actions: &actions)
+        actions.append(.operationFinished(.register, outcome, code: response?.code, startedAt: register.startedAt))
         guard let response, response.code == .created, let account else {
             if deregisterWhenRegistered {
                 deregisterWhenRegistered = false
@@ -79,7 +79,7 @@ extension LwM2MClient {
         registrationSequence = 0
         let registration = Registration(
             location: RegistrationLocation(of: response), binding: configuration.binding(for: account),
-            refreshedAt: now, registeredAt: now, objectLinksHash: registeringLinksHash, lifetimeSeconds: account.lifetimeSeconds)
+            refreshedAt: now, registeredAt: now, objectLinksHash: register.objectLinksHash, lifetimeSeconds: account.lifetimeSeconds)
         transition(to: .registered(registration), actions: &actions)
         deregisterIfAsked(now: now, actions: &actions)
     }

@@ -14,7 +14,7 @@ public struct LwM2MClient: Sendable {
         case holdingOff(until: Timestamp)
         /// Bootstrap-Request sent (or the Bootstrap-Server started writing) and not finished.
         case bootstrapping(startedAt: Timestamp, deadline: Timestamp, request: CoAPRequestID?)
-        case registering(startedAt: Timestamp, request: CoAPRequestID)
+        case registering(RegisterInFlight)
         case registered(Registration)
         case deregistering(startedAt: Timestamp, request: CoAPRequestID)
         /// After a failure: what to try again, and when.
@@ -56,6 +56,17 @@ public struct LwM2MClient: Sendable {
         }
     }
 
+    /// A Register sent and not answered yet.
+    public struct RegisterInFlight: Sendable {
+        public var startedAt: Timestamp
+        public var request: CoAPRequestID
+        /// Hash of the object links it carries, kept for its acknowledgement.
+        var objectLinksHash: Int
+        /// Requests from the server ignored meanwhile on a connection where the server held no
+        /// registration: the Register's outcome tells whether they prove a violation.
+        var ignoredRequests: [ServerViolation] = []
+    }
+
     /// An Update sent and not answered yet, and what it told the server: applied to the
     /// registration once it is acknowledged.
     struct UpdateInFlight: Sendable {
@@ -79,8 +90,6 @@ public struct LwM2MClient: Sendable {
     /// shares the profile's one array, where a copy would cost each device 68 bytes.
     var accountSource: [ServerAccount] = []
     var observations: [Observation] = []
-    /// Hash of the object links the Register in flight carries, kept for its acknowledgement.
-    var registeringLinksHash = 0
     /// What the server wrote with Write-Attributes.
     var attributes = NotificationAttributeTable()
     /// The device's index in the fleet: its endpoint name and seed derive from it.
@@ -99,6 +108,8 @@ public struct LwM2MClient: Sendable {
     var registersAgainAfterDeregister = false
     /// The Observe value sent last, by any observation (see `takeObserveValue`).
     var lastObserveValue: UInt32 = 0
+    /// What the server can know of the device over the current server connection.
+    var serverKnowledge = ServerKnowledge.noRegistration
 
     public init(configuration: ClientConfiguration, profile: DeviceProfile, index: UInt32, seed: UInt64) {
         self.configuration = configuration
@@ -248,7 +259,7 @@ public struct LwM2MClient: Sendable {
     public var operationInFlight: (operation: LwM2MOperation, startedAt: Timestamp)? {
         switch state {
         case .bootstrapping(let startedAt, _, _): (.bootstrap, startedAt)
-        case .registering(let startedAt, _): (.register, startedAt)
+        case .registering(let register): (.register, register.startedAt)
         case .deregistering(let startedAt, _): (.deregister, startedAt)
         case .registered(let registration): registration.update.map { (.update, $0.startedAt) }
         default: nil
@@ -265,9 +276,9 @@ public struct LwM2MClient: Sendable {
             // Nothing can reach a device without its bootstrap socket: ask for bootstrap instead.
             disconnect(.bootstrapServer, actions: &actions)
             requestBootstrap(now: now, actions: &actions)
-        case (.server, .registering(let startedAt, _)):
+        case (.server, .registering(let register)):
             serverEndpoint = nil
-            actions.append(.operationFinished(.register, .failed, code: nil, startedAt: startedAt))
+            actions.append(.operationFinished(.register, .failed, code: nil, startedAt: register.startedAt))
             registrationFailed(now: now, actions: &actions)
         default:
             break
@@ -307,6 +318,10 @@ public struct LwM2MClient: Sendable {
     // MARK: Plumbing shared by the flows
 
     mutating func transition(to newState: State, actions: inout [ClientAction]) {
+        if case .registering(let register) = state {
+            // Left without the Register's outcome (the device stopped): nothing proves them.
+            for ignored in register.ignoredRequests { actions.append(.violation(ignored)) }
+        }
         let before = deviceState
         state = newState
         let after = deviceState
@@ -322,6 +337,7 @@ public struct LwM2MClient: Sendable {
             bootstrapEndpoint = OutOfLine(CoAPEndpoint(sharedParameters: configuration.sharedTransmission, seed: seed))
         case .server:
             serverEndpoint = CoAPEndpoint(sharedParameters: configuration.sharedTransmission, seed: seed)
+            serverKnowledge = .noRegistration
         }
         actions.append(.connect(role, uri: uri))
     }
@@ -401,8 +417,8 @@ public struct LwM2MClient: Sendable {
         switch state {
         case .bootstrapping(let startedAt, let deadline, let request) where request == id:
             bootstrapRequestAnswered(startedAt: startedAt, deadline: deadline, outcome: outcome, code: response?.code, now: now, actions: &actions)
-        case .registering(let startedAt, let request) where request == id:
-            registrationAnswered(response, outcome: outcome, startedAt: startedAt, now: now, actions: &actions)
+        case .registering(let register) where register.request == id:
+            registrationAnswered(response, outcome: outcome, register: register, now: now, actions: &actions)
         case .registered(let registration) where registration.update?.request == id:
             updateAnswered(response, outcome: outcome, registration: registration, now: now, actions: &actions)
         case .deregistering(let startedAt, let request) where request == id:

@@ -106,7 +106,12 @@ final class Lockstep {
 
     func peer(_ role: ServerRole) -> ScriptedPeer { role == .server ? server : bootstrapServer }
 
-    var violations: [ServerViolation] {
+    /// Requests the device ignored that prove the server broke the rule.
+    var violations: [ServerViolation] { ignored.filter(\.isProven) }
+    /// Requests the device ignored that a conformant server may have sent.
+    var ignoredUnproven: [ServerViolation] { ignored.filter { !$0.isProven } }
+
+    var ignored: [ServerViolation] {
         actions.compactMap { if case .violation(let violation) = $0 { violation } else { nil } }
     }
 
@@ -120,6 +125,11 @@ final class Lockstep {
         var produced: [ClientAction] = []
         client.start(now: now, actions: &produced)
         apply(produced)
+    }
+
+    /// Hands the device `message` as if `role`'s server sent it now (a separate response, say).
+    func inject(_ message: CoAPMessage, from role: ServerRole = .server) {
+        deliver(message.encoded(), from: role)
     }
 
     /// Hands the device the piggybacked answer to `request`, as if its server sent it now (for a

@@ -282,14 +282,22 @@ final class LwM2MClientRegistrationTests: XCTestCase {
         network.server.handler = { _ in nil } // the server holds its answer to Register
         network.start()
         XCTAssertEqual(network.client.stateName, "registering")
+        let register = try XCTUnwrap(network.server.requests.first)
+        network.inject(.empty(.acknowledgement, messageID: register.messageID)) // a separate response will follow
         let read = network.request(F.request(.get, "/3/0/0"), from: .server)
         let write = network.request(F.request(.put, "/1/0/1", payload: Array("5".utf8), format: .plainText), from: .server)
         network.advance(seconds: 1)
         XCTAssertNil(network.server.responses[read])
         XCTAssertNil(network.server.responses[write])
+        XCTAssertEqual(network.client.store.value(at: F.path("/1/0/1"), now: network.now), .integer(300), "not applied")
+        // The 2.01 comes as a separate CON: the server sent both requests before it (NSTART = 1).
+        var created = F.created()
+        created.type = .confirmable
+        created.messageID = 0x5151
+        created.token = register.token
+        network.inject(created)
         XCTAssertEqual(network.violations.map(\.operation), [.read, .write])
         XCTAssertEqual(network.violations.map(\.state), [.registering, .registering])
-        XCTAssertEqual(network.client.store.value(at: F.path("/1/0/1"), now: network.now), .integer(300), "not applied")
     }
 
     func testStopDuringRegisterDeregistersOnceAcknowledged() throws {
