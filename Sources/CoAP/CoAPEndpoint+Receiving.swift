@@ -28,10 +28,15 @@ extension CoAPEndpoint {
         case .acknowledgement, .reset:
             receiveAcknowledgementOrReset(message, now: now, output: &output)
         case .confirmable, .nonConfirmable:
-            if let cached = duplicates.reply(to: message, now: now) {
+            switch duplicates.recall(message, now: now) {
+            case .duplicate(let reply):
                 // A retransmission: answer as before, deliver nothing twice.
-                if let reply = cached { output.datagrams.append(reply) }
+                if let reply { output.datagrams.append(reply) }
                 return
+            case .ignoredRequestRepeated:
+                return receiveRequest(message, repeatsIgnoredRequest: true, now: now, output: &output)
+            case .new:
+                break
             }
             let lifetime = message.type == .confirmable
                 ? parameters.exchangeLifetimeNanoseconds : parameters.nonLifetimeNanoseconds

@@ -2,9 +2,11 @@ extension CoAPEndpoint {
     /// Largest body accepted through Block1 before answering 4.13, to bound memory per peer.
     static let maximumUploadSize = 1 << 20
 
-    /// A new (not duplicate) request from the peer: refuse it, continue a block-wise transfer,
-    /// or deliver it to the application.
-    mutating func receiveRequest(_ request: CoAPMessage, now: Timestamp, output: inout CoAPEndpointOutput) {
+    /// A new (not duplicate) request from the peer, or the retransmission of one the application
+    /// ignored: refuse it, continue a block-wise transfer, or deliver it to the application.
+    mutating func receiveRequest(
+        _ request: CoAPMessage, repeatsIgnoredRequest: Bool = false, now: Timestamp, output: inout CoAPEndpointOutput
+    ) {
         if let problem = request.firstUnacceptableOption {
             output.events.append(.rejected(.badOption(problem)))
             // RFC 7252 5.4.1: 4.02 for a CON request; a NON one is silently rejected.
@@ -13,7 +15,7 @@ extension CoAPEndpoint {
             }
             return
         }
-        var delivered = CoAPIncomingRequest(message: request)
+        var delivered = CoAPIncomingRequest(message: request, repeatsIgnoredRequest: repeatsIgnoredRequest)
         if let block1 = request.block1 {
             guard let whole = receiveUploadBlock(block1, of: request, output: &output) else { return }
             delivered.message.payload = whole[...]
@@ -187,11 +189,24 @@ extension CoAPEndpoint {
         message.messageID = takeMessageID()
         let datagram = message.encoded()
         output.datagrams.append(datagram)
-        if confirmable {
-            // RFC 7641 4.5.2: a newer CON notification replaces one still being retransmitted.
-            confirmables.removeAll { $0.notification == message.token }
+        guard confirmable else { return }
+        if let index = confirmables.firstIndex(where: { $0.notification == message.token }) {
+            // RFC 7641 4.5.2: a newer CON notification replaces one still being retransmitted and
+            // inherits its retransmission counter and timeout, so an observer that stopped
+            // acknowledging is given up on when it would have been, however often values change.
+            confirmables[index].messageID = message.messageID
+            confirmables[index].datagram = datagram
+        } else {
             trackConfirmable(messageID: message.messageID, datagram: datagram, exchange: nil, now: now, notification: message.token)
         }
+    }
+
+    /// Leaves a request delivered by `.request` unanswered on purpose: no ACK, no response, as a
+    /// device does with requests it may not take yet. Its retransmissions are then no duplicates to
+    /// drop: each is delivered again, with `repeatsIgnoredRequest` set, so the application answers
+    /// it once it may and counts it only once.
+    public mutating func ignore(_ request: CoAPIncomingRequest, now: Timestamp) {
+        duplicates.markIgnored(request.message.messageID, now: now)
     }
 
     /// Acknowledges a CON request now and promises a separate response later (RFC 7252 5.2.2).

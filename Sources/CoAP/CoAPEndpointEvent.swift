@@ -11,6 +11,9 @@ public struct CoAPIncomingRequest: Hashable, Sendable {
     public var message: CoAPMessage
     /// The Block1 option to echo in the final response when the payload came in blocks.
     var block1Echo: CoAPBlockOption?
+    /// A retransmission of a request the application ignored (`CoAPEndpoint.ignore`), delivered
+    /// again so that it can be answered now.
+    public internal(set) var repeatsIgnoredRequest = false
 }
 
 /// Why a request we sent ended without a response.

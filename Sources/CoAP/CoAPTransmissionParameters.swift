@@ -14,7 +14,8 @@ public struct CoAPTransmissionParameters: Hashable, Sendable, Codable {
     public var preferredBlockSize: UInt16 = 1024
     /// MAX_RETRANSMIT: retransmissions of a CON message before giving up.
     public var maxRetransmit: UInt8 = 4
-    /// How many recent incoming messages are remembered for duplicate detection (bounded memory).
+    /// How many recent incoming messages are remembered for duplicate detection (bounded memory);
+    /// requests the application ignored (`CoAPEndpoint.ignore`) are kept until they expire, beyond it.
     public var duplicateCacheCapacity: UInt8 = 8
     /// Bytes of token we put on requests (0-8).
     public var tokenLength: UInt8 = 4
@@ -27,6 +28,11 @@ public struct CoAPTransmissionParameters: Hashable, Sendable, Codable {
     /// MAX_TRANSMIT_SPAN (RFC 7252 4.8.2): from first transmission to the last retransmission.
     public var maxTransmitSpanNanoseconds: UInt64 {
         UInt64(Double(ackTimeoutNanoseconds) * Double((1 << UInt64(maxRetransmit)) - 1) * Double(ackRandomFactor))
+    }
+
+    /// MAX_TRANSMIT_WAIT (RFC 7252 4.8.2): from first transmission until giving up on the ACK, 93 s by default.
+    public var maxTransmitWaitNanoseconds: UInt64 {
+        UInt64(Double(ackTimeoutNanoseconds) * Double((2 << UInt64(maxRetransmit)) - 1) * Double(ackRandomFactor))
     }
 
     /// EXCHANGE_LIFETIME (RFC 7252 4.8.2): how long a message ID stays in use, 247 s by default.

@@ -14,10 +14,17 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
 
     /// By operation name (`MetricCatalog.operations`, and the bootstrap interface's requests).
     public private(set) var operations: [String: OperationMetrics] = [:]
-    /// Requests a server sent that the rules forbid (see `ServerViolation`).
+    /// Requests a server provably sent against the rule: during a bootstrap it knew of, or before
+    /// it acknowledged the device's registration (see `ServerViolation.isProven`). Devices ignored them.
     public private(set) var violations: UInt64 = 0
     /// By operation and the device's state: "read while registering".
     public private(set) var violationsByKind: [String: UInt64] = [:]
+    /// Requests devices ignored under the same rule that a conformant server may have sent: its
+    /// 2.01 may have been lost on the way, it still held an earlier registration, or it could not
+    /// know the device had started to bootstrap or de-register. Not a fault of the server.
+    public private(set) var ignoredUnproven: UInt64 = 0
+    /// By operation and the device's state, as `violationsByKind`.
+    public private(set) var ignoredUnprovenByKind: [String: UInt64] = [:]
     /// CON messages devices had to send again.
     public private(set) var retransmissions: UInt64 = 0
     public private(set) var bytesSent: UInt64 = 0
@@ -184,9 +191,16 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
         if !code.isSuccess { openInterval.failures += 1 }
     }
 
+    /// A request a device ignored under the rule: a violation when proven, otherwise counted apart.
     public mutating func recordViolation(_ violation: ServerViolation) {
+        let kind = "\(violation.operation?.rawValue ?? "request") while \(violation.state)"
+        guard violation.isProven else {
+            ignoredUnproven += 1
+            ignoredUnprovenByKind[kind, default: 0] += 1
+            return
+        }
         violations += 1
-        violationsByKind["\(violation.operation?.rawValue ?? "request") while \(violation.state)", default: 0] += 1
+        violationsByKind[kind, default: 0] += 1
         openInterval.violations += 1
     }
 
@@ -305,6 +319,7 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
     public func value(for metric: String) -> Double? {
         switch metric {
         case "violations": return Double(violations)
+        case "ignored_unproven": return Double(ignoredUnproven)
         case "dropped": return Double(droppedArrivals)
         case "retransmissions": return Double(retransmissions)
         case "arrivals": return Double(arrivals)
@@ -351,6 +366,8 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
         }
         violations += other.violations
         violationsByKind.merge(other.violationsByKind, uniquingKeysWith: +)
+        ignoredUnproven += other.ignoredUnproven
+        ignoredUnprovenByKind.merge(other.ignoredUnprovenByKind, uniquingKeysWith: +)
         retransmissions += other.retransmissions
         bytesSent += other.bytesSent
         bytesReceived += other.bytesReceived

@@ -57,6 +57,7 @@ public enum SummaryTable {
         for (kind, count) in metrics.violationsByKind.sorted(by: { $0.key < $1.key }) {
             lines.append(pad("  " + kind, labelWidth, left: true) + " \(count)")
         }
+        lines.append(pad("ignored, not proven", labelWidth, left: true) + " \(metrics.ignoredUnproven)")
         lines.append(pad("dropped arrivals", labelWidth, left: true) + " \(metrics.droppedArrivals)")
         lines.append(pad("retransmissions", labelWidth, left: true) + " \(metrics.retransmissions)")
         let lag = metrics.loopLag.isEmpty ? "-" : milliseconds(metrics.loopLag.value(atPercentile: 99)) + " ms"

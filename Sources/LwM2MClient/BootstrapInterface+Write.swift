@@ -3,6 +3,8 @@ import LwM2M
 
 extension BootstrapInterface {
     /// Bootstrap-Write (LwM2M 1.1 TS Core 6.1.7, 1.0 TS 5.2): PUT on /o, /o/i, /o/i/r or /o/i/r/ri.
+    /// Its only error codes are 4.00 and 4.15 (1.1 TS Transport 6.7), so a path the client does not
+    /// have (an unknown object or resource) is 4.00, where a DM Write would answer 4.04.
     ///
     /// The values are written whether or not the instance or resource exists (it is created) and
     /// whatever the resources' R/W operations say. Resources the object does not define are ignored,
@@ -18,11 +20,11 @@ extension BootstrapInterface {
             return .answer(.badRequest, .bootstrapWrite, reason: "Bootstrap-Write targets an object, instance or resource, not /")
         }
         guard let definition = store.model.object(objectID) else {
-            return .answer(.notFound, .bootstrapWrite, reason: "object \(objectID) is not supported")
+            return .answer(.badRequest, .bootstrapWrite, reason: "object \(objectID) is not supported")
         }
         if let resourceID = path.resourceID {
             guard let resource = definition.resource(resourceID) else {
-                return .answer(.notFound, .bootstrapWrite, reason: "object \(objectID) has no resource \(resourceID)")
+                return .answer(.badRequest, .bootstrapWrite, reason: "object \(objectID) has no resource \(resourceID)")
             }
             if path.level == .resourceInstance, !resource.isMultipleInstance {
                 return .answer(.badRequest, .bootstrapWrite, reason: "resource \(path.parent) is not multiple, \(path) has no meaning")

@@ -41,7 +41,8 @@ public struct BootstrapResult: Sendable {
 /// bootstrap operation (1.1 TS Transport 6.7): a bootstrap method on a path its operation does not
 /// take is 4.00 Bad Request, the one code every operation lists for a bad URI; a method the
 /// interface does not use (POST elsewhere than /bs, FETCH, PATCH, iPATCH) is 4.05 Method Not
-/// Allowed; a Uri-Path that is no LwM2M path is 4.04 Not Found.
+/// Allowed; a Uri-Path that is no LwM2M path is 4.04 Not Found, except for Bootstrap-Write,
+/// which has no 4.04 and answers any path it cannot write with 4.00.
 public enum BootstrapInterface {
     public static func handle(
         _ request: CoAPMessage, store: inout ObjectStore, lwm2mVersion: LwM2MVersion, now: Timestamp
@@ -62,7 +63,8 @@ public enum BootstrapInterface {
         do {
             path = try LwM2MPath(segments: segments)
         } catch {
-            return .answer(.notFound, operation, reason: error.description)
+            // Bootstrap-Write has no 4.04: its codes are 2.04, 4.00 and 4.15 (1.1 TS Transport 6.7).
+            return .answer(operation == .bootstrapWrite ? .badRequest : .notFound, operation, reason: error.description)
         }
         switch operation {
         case .bootstrapWrite: return write(request, path: path, store: &store, lwm2mVersion: lwm2mVersion)

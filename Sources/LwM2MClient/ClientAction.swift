@@ -21,16 +21,23 @@ public enum OperationOutcome: Hashable, Sendable {
     case failed
 }
 
-/// A request an LwM2M Server sent when the rule this project exists for forbids it: before the
-/// registration was acknowledged, or while a bootstrap runs. The device ignored it.
+/// A request from an LwM2M Server that the device ignored under the rule this project exists
+/// for (neither applied nor answered: it came during a bootstrap or before the Registration
+/// acknowledgement), and whether the device can prove the server sent it against the rule.
 public struct ServerViolation: Hashable, Sendable, CustomStringConvertible {
     public var operation: LwM2MOperation?
     /// The request's Uri-Path as sent.
     public var path: String
     /// The device's state when the request arrived.
     public var state: DeviceState
+    /// Whether the server provably broke the rule. Otherwise a conformant server may have sent the
+    /// request: its 2.01 to our Register may have been lost on the way, it still held an earlier
+    /// registration of ours, or it could not know the device had started to bootstrap.
+    public var isProven: Bool
 
-    public var description: String { "\(operation?.rawValue ?? "request") \(path) while \(state)" }
+    public var description: String {
+        "\(operation?.rawValue ?? "request") \(path) while \(state)" + (isProven ? "" : " (not proven against the rule)")
+    }
 }
 
 /// What a device asks its driver to do, and what it reports for the metrics.

@@ -30,11 +30,15 @@ public final class ClientConfiguration: Sendable {
     /// Back-off after a failed bootstrap: this, doubled per failure, at most `bootstrapRetryMaximumSeconds`.
     public let bootstrapRetryBaseSeconds: UInt32
     public let bootstrapRetryMaximumSeconds: UInt32
-    /// The Update is sent this long before the lifetime ends (at least 1 s before; at most half the lifetime).
+    /// The Update is sent this long before the lifetime ends, and at least MAX_TRANSMIT_WAIT before
+    /// (93 s with the default transmission), so its retransmissions fit; at most half the lifetime.
     public let updateMarginSeconds: UInt32
     /// Notifications as CON (acknowledged, and a Reset cancels) or NON.
     public let confirmableNotifications: Bool
     public let transmission: CoAPTransmissionParameters
+    /// How long before the lifetime ends the Update goes, before halving for short lifetimes:
+    /// `updateMarginSeconds`, at least MAX_TRANSMIT_WAIT of `transmission` and 1 s.
+    let updateMarginNanoseconds: UInt64
     /// `transmission`, shared by every endpoint of the devices of this configuration.
     let sharedTransmission: SharedTransmissionParameters
     /// How long a device stays registered before it deregisters and goes off for good (devices
@@ -67,6 +71,7 @@ public final class ClientConfiguration: Sendable {
         self.updateMarginSeconds = updateMarginSeconds
         self.confirmableNotifications = confirmableNotifications
         self.transmission = transmission
+        updateMarginNanoseconds = max(UInt64(updateMarginSeconds) * 1_000_000_000, transmission.maxTransmitWaitNanoseconds, 1_000_000_000)
         sharedTransmission = SharedTransmissionParameters(transmission)
         self.sessionSeconds = sessionSeconds
         self.sessionRepeats = sessionRepeats

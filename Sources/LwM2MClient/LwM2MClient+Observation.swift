@@ -3,14 +3,23 @@ import LwM2M
 
 // Information reporting: observations and their notifications (TS Core 6.4, RFC 7641).
 extension LwM2MClient {
-    /// Registers an observation answered by `response`; returns its first Observe sequence number.
+    /// Registers an observation answered by `response`; returns the Observe value of that response.
     mutating func startObservation(_ request: CoAPMessage, path: LwM2MPath, response: CoAPMessage, now: Timestamp) -> UInt32 {
         observations.removeAll { $0.token == request.token }
         let format = response.contentFormat.map(LwM2MContentFormat.init(rawValue:)) ?? configuration.defaultContentFormat
         observations.append(Observation(
-            token: request.token, path: path, format: format, sequence: 1, lastNotifiedAt: now, checkedAt: now,
+            token: request.token, path: path, format: format, lastNotifiedAt: now, lastConfirmableAt: now, checkedAt: now,
             lastPayload: Array(response.payload)))
-        return 1
+        return takeObserveValue()
+    }
+
+    /// The Observe value of the next notification or Observe response, of any observation (RFC
+    /// 7641 4.4). An observer drops as stale a value that is not fresher than the last it got on a
+    /// token within 128 s (3.4), and keeps what it got across the token being registered again, or
+    /// cancelled and observed again: one sequence for the whole device never goes back.
+    mutating func takeObserveValue() -> UInt32 {
+        lastObserveValue = (lastObserveValue &+ 1) & 0xFF_FFFF
+        return lastObserveValue
     }
 
     /// pmin and pmax in seconds for `path`: written attributes from the nearest level, else the
@@ -49,6 +58,9 @@ extension LwM2MClient {
         return earliest
     }
 
+    /// RFC 7641 4.5: at least one notification in 24 hours goes confirmable.
+    static let confirmableNotificationIntervalMilliseconds: UInt64 = 24 * 3600 * 1000
+
     /// Sends the notifications that are due: a changed value once pmin has passed, or any value
     /// once pmax has passed.
     mutating func notifyDueObservations(now: Timestamp, actions: inout [ClientAction]) {
@@ -65,11 +77,13 @@ extension LwM2MClient {
             let maximumPassed = periods.maximum.map { now >= observation.lastNotifiedAt.adding(milliseconds: $0 * 1000) } ?? false
             guard payload != observation.lastPayload || maximumPassed else { continue }
             var notification = CoAPMessage(type: .nonConfirmable, code: .content, token: observation.token)
-            observations[index].sequence = (observation.sequence + 1) & 0xFF_FFFF
-            notification.options.append(.observe, uint: UInt64(observations[index].sequence))
+            notification.options.append(.observe, uint: UInt64(takeObserveValue()))
             notification.options.append(.contentFormat, uint: UInt64(observation.format.rawValue))
             notification.payload = payload[...]
-            serverEndpoint!.notify(notification, confirmable: configuration.confirmableNotifications, now: now, output: &output)
+            let confirmable = configuration.confirmableNotifications
+                || now >= observation.lastConfirmableAt.adding(milliseconds: Self.confirmableNotificationIntervalMilliseconds)
+            if confirmable { observations[index].lastConfirmableAt = now }
+            serverEndpoint!.notify(notification, confirmable: confirmable, now: now, output: &output)
             observations[index].lastNotifiedAt = now
             observations[index].lastPayload = payload
             actions.append(.notificationSent(observation.path))

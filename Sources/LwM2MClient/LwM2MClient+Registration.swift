@@ -3,8 +3,15 @@ import LwM2M
 
 // Register, Update and their retries (LwM2M 1.1 TS Core 6.2).
 extension LwM2MClient {
-    /// Sends Register to the first LwM2M Server account; without one, bootstraps.
+    /// Sends Register to the first LwM2M Server account; without one, bootstraps. A registered
+    /// device with an Update in flight sends it once that Update ends (RFC 7252 4.7: NSTART = 1).
     mutating func register(now: Timestamp, actions: inout [ClientAction]) {
+        observations.removeAll()
+        if case .registered(var registration) = state, let endpoint = serverEndpoint, endpoint.requestsInFlight > 0 {
+            registration.registersWhenUpdateEnds = true
+            state = .registered(registration)
+            return
+        }
         // The account read last stays valid until a bootstrap or a Write to the Server object
         // (which reset or refresh it); reading it from the store costs more than the Register.
         let isFreshlyRead = accountSource.isEmpty
@@ -19,7 +26,6 @@ extension LwM2MClient {
             disconnect(.server, actions: &actions)
             connect(.server, uri: account.serverURI, actions: &actions)
         }
-        observations.removeAll()
         var request = CoAPMessage(type: .confirmable, code: .post)
         request.options.reserveCapacity(options: 8, bytes: 64)
         request.options.append(.uriPath, string: "rd")
@@ -31,10 +37,9 @@ extension LwM2MClient {
         }
         request.options.append(.contentFormat, uint: UInt64(LwM2MContentFormat.linkFormat.rawValue))
         let links = registrationLinks
-        registeringLinksHash = links.hash
         request.payload = links.bytes[...]
         let id = send(request, to: .server, now: now, actions: &actions)
-        transition(to: .registering(startedAt: now, request: id), actions: &actions)
+        transition(to: .registering(RegisterInFlight(startedAt: now, request: id, objectLinksHash: links.hash)), actions: &actions)
     }
 
     /// Registers again now, over the same connection, as a device that rebooted would (a
@@ -59,9 +64,10 @@ extension LwM2MClient {
     }
 
     mutating func registrationAnswered(
-        _ response: CoAPMessage?, outcome: OperationOutcome, startedAt: Timestamp, now: Timestamp, actions: inout [ClientAction]
+        _ response: CoAPMessage?, outcome: OperationOutcome, register: RegisterInFlight, now: Timestamp, actions: inout [ClientAction]
     ) {
-        actions.append(.operationFinished(.register, outcome, code: response?.code, startedAt: startedAt))
+        settleIgnoredRequests(of: register, response: response, actions: &actions)
+        actions.append(.operationFinished(.register, outcome, code: response?.code, startedAt: register.startedAt))
         guard let response, response.code == .created, let account else {
             if deregisterWhenRegistered {
                 deregisterWhenRegistered = false
@@ -73,7 +79,7 @@ extension LwM2MClient {
         registrationSequence = 0
         let registration = Registration(
             location: RegistrationLocation(of: response), binding: configuration.binding(for: account),
-            refreshedAt: now, registeredAt: now, objectLinksHash: registeringLinksHash, lifetimeSeconds: account.lifetimeSeconds)
+            refreshedAt: now, registeredAt: now, objectLinksHash: register.objectLinksHash, lifetimeSeconds: account.lifetimeSeconds)
         transition(to: .registered(registration), actions: &actions)
         deregisterIfAsked(now: now, actions: &actions)
     }
@@ -111,12 +117,14 @@ extension LwM2MClient {
         finish(actions: &actions)
     }
 
-    /// When the next Update is due: `updateMarginSeconds` before the lifetime ends, kept between
-    /// 1 s and half the lifetime so short lifetimes still refresh in time.
+    /// When the next Update is due: `updateMarginSeconds` before the lifetime ends, and at least
+    /// MAX_TRANSMIT_WAIT before it (RFC 7252 4.8.2), so that an Update whose first copies are lost
+    /// is still retransmitted, or given up on, while the registration lives; at most half the
+    /// lifetime, so short lifetimes still refresh in time.
     func updateDeadline(_ registration: Registration) -> Timestamp {
-        let lifetime = UInt64(registration.lifetimeSeconds) * 1000
-        let margin = min(max(UInt64(configuration.updateMarginSeconds) * 1000, 1000), lifetime / 2)
-        return registration.refreshedAt.adding(milliseconds: lifetime - margin)
+        let lifetime = UInt64(registration.lifetimeSeconds) * 1_000_000_000
+        let margin = min(configuration.updateMarginNanoseconds, lifetime / 2)
+        return registration.refreshedAt.adding(nanoseconds: lifetime - margin)
     }
 
     /// When a device with a session deregisters; nil without a session, or once that De-register
@@ -163,6 +171,7 @@ extension LwM2MClient {
             refreshed.objectLinksHash = sent.objectLinksHash
         }
         transition(to: .registered(refreshed), actions: &actions)
-        deregisterIfAsked(now: now, actions: &actions)
+        if deregisterWhenRegistered { return deregisterIfAsked(now: now, actions: &actions) }
+        if registration.registersWhenUpdateEnds { register(now: now, actions: &actions) }
     }
 }

@@ -16,7 +16,7 @@ public struct LwM2MClient: Sendable {
         /// `askedByDevice`: the device sent Bootstrap-Request (client-initiated, or the fallback of
         /// a server-initiated device); `request` is that request until its answer came.
         case bootstrapping(startedAt: Timestamp, deadline: Timestamp, request: CoAPRequestID?, askedByDevice: Bool)
-        case registering(startedAt: Timestamp, request: CoAPRequestID)
+        case registering(RegisterInFlight)
         case registered(Registration)
         case deregistering(startedAt: Timestamp, request: CoAPRequestID)
         /// After a failure: what to try again, and when.
@@ -46,6 +46,9 @@ public struct LwM2MClient: Sendable {
         var updateInFlight: OutOfLine<UpdateInFlight>?
         /// Set by the Registration Update Trigger or an object-list change: send an Update now.
         public var updateRequested = false
+        /// A Register was asked for while the Update was in flight: it goes once that Update ends
+        /// (RFC 7252 4.7, NSTART = 1: one outstanding request per server).
+        var registersWhenUpdateEnds = false
         // After the 8-byte fields, so that it packs with `updateRequested` instead of padding.
         public var lifetimeSeconds: UInt32
 
@@ -53,6 +56,17 @@ public struct LwM2MClient: Sendable {
         public var update: (request: CoAPRequestID, startedAt: Timestamp)? {
             updateInFlight.map { ($0.value.request, $0.value.startedAt) }
         }
+    }
+
+    /// A Register sent and not answered yet.
+    public struct RegisterInFlight: Sendable {
+        public var startedAt: Timestamp
+        public var request: CoAPRequestID
+        /// Hash of the object links it carries, kept for its acknowledgement.
+        var objectLinksHash: Int
+        /// Requests from the server ignored meanwhile on a connection where the server held no
+        /// registration: the Register's outcome tells whether they prove a violation.
+        var ignoredRequests: [ServerViolation] = []
     }
 
     /// An Update sent and not answered yet, and what it told the server: applied to the
@@ -78,8 +92,6 @@ public struct LwM2MClient: Sendable {
     /// shares the profile's one array, where a copy would cost each device 68 bytes.
     var accountSource: [ServerAccount] = []
     var observations: [Observation] = []
-    /// Hash of the object links the Register in flight carries, kept for its acknowledgement.
-    var registeringLinksHash = 0
     /// What the server wrote with Write-Attributes.
     var attributes = NotificationAttributeTable()
     /// The device's index in the fleet: its endpoint name and seed derive from it.
@@ -96,6 +108,10 @@ public struct LwM2MClient: Sendable {
     var deregisterWhenRegistered = false
     /// The De-register in flight ends a session that repeats: Register again once it is answered.
     var registersAgainAfterDeregister = false
+    /// The Observe value sent last, by any observation (see `takeObserveValue`).
+    var lastObserveValue: UInt32 = 0
+    /// What the server can know of the device over the current server connection.
+    var serverKnowledge = ServerKnowledge.noRegistration
 
     public init(configuration: ClientConfiguration, profile: DeviceProfile, index: UInt32, seed: UInt64) {
         self.configuration = configuration
@@ -248,7 +264,7 @@ public struct LwM2MClient: Sendable {
     public var operationInFlight: (operation: LwM2MOperation, startedAt: Timestamp)? {
         switch state {
         case .bootstrapping(let startedAt, _, _, let askedByDevice): (bootstrapOperation(askedByDevice: askedByDevice), startedAt)
-        case .registering(let startedAt, _): (.register, startedAt)
+        case .registering(let register): (.register, register.startedAt)
         case .deregistering(let startedAt, _): (.deregister, startedAt)
         case .registered(let registration): registration.update.map { (.update, $0.startedAt) }
         default: nil
@@ -265,9 +281,9 @@ public struct LwM2MClient: Sendable {
             // Nothing can reach a device without its bootstrap socket: ask for bootstrap instead.
             disconnect(.bootstrapServer, actions: &actions)
             requestBootstrap(now: now, actions: &actions)
-        case (.server, .registering(let startedAt, _)):
+        case (.server, .registering(let register)):
             serverEndpoint = nil
-            actions.append(.operationFinished(.register, .failed, code: nil, startedAt: startedAt))
+            actions.append(.operationFinished(.register, .failed, code: nil, startedAt: register.startedAt))
             registrationFailed(now: now, actions: &actions)
         default:
             break
@@ -308,6 +324,10 @@ public struct LwM2MClient: Sendable {
     // MARK: Plumbing shared by the flows
 
     mutating func transition(to newState: State, actions: inout [ClientAction]) {
+        if case .registering(let register) = state {
+            // Left without the Register's outcome (the device stopped): nothing proves them.
+            for ignored in register.ignoredRequests { actions.append(.violation(ignored)) }
+        }
         let before = deviceState
         state = newState
         let after = deviceState
@@ -328,6 +348,7 @@ public struct LwM2MClient: Sendable {
                 endpoint: CoAPEndpoint(sharedParameters: configuration.sharedTransmission, seed: seed)))
         case .server:
             serverEndpoint = CoAPEndpoint(sharedParameters: configuration.sharedTransmission, seed: seed)
+            serverKnowledge = .noRegistration
         }
         actions.append(.connect(role, uri: uri))
     }
@@ -407,8 +428,8 @@ public struct LwM2MClient: Sendable {
         switch state {
         case .bootstrapping(let startedAt, _, let request, _) where request == id:
             bootstrapRequestAnswered(startedAt: startedAt, outcome: outcome, code: response?.code, now: now, actions: &actions)
-        case .registering(let startedAt, let request) where request == id:
-            registrationAnswered(response, outcome: outcome, startedAt: startedAt, now: now, actions: &actions)
+        case .registering(let register) where register.request == id:
+            registrationAnswered(response, outcome: outcome, register: register, now: now, actions: &actions)
         case .registered(let registration) where registration.update?.request == id:
             updateAnswered(response, outcome: outcome, registration: registration, now: now, actions: &actions)
         case .deregistering(let startedAt, let request) where request == id:

@@ -6,9 +6,10 @@ struct Observation: Sendable {
     var token: CoAPToken
     var path: LwM2MPath
     var format: LwM2MContentFormat
-    /// The Observe option value of the last notification.
-    var sequence: UInt32
     var lastNotifiedAt: Timestamp
+    /// When the last confirmable notification went (or the observation started): RFC 7641 4.5
+    /// asks for one at least every 24 hours, to learn whether the observer is still there.
+    var lastConfirmableAt: Timestamp
     /// When values were last compared, so a wake-up that found no change is not repeated.
     var checkedAt: Timestamp
     /// The payload last sent: a notification goes out when the new one differs.

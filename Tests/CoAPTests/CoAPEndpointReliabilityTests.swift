@@ -177,6 +177,59 @@ final class CoAPEndpointReliabilityTests: XCTestCase {
         XCTAssertEqual(output.events.count, 1)
     }
 
+    /// A request the application ignored on purpose (a device not registered yet) is not a
+    /// duplicate to drop forever: its retransmissions come back, marked, until it is answered.
+    func testIgnoredRequestIsDeliveredAgainOnEachRetransmissionUntilAnswered() throws {
+        var device = CoAPEndpoint(seed: 6)
+        var output = CoAPEndpointOutput()
+        var read = CoAPMessage(type: .confirmable, code: .get, messageID: 900, token: CoAPToken(value: 1, length: 1))
+        read.setPath("/3/0")
+        device.receive(read.encoded(), now: .zero, output: &output)
+        guard case .request(let first) = output.events.first else { return XCTFail("no request") }
+        XCTAssertFalse(first.repeatsIgnoredRequest)
+        output.removeAll()
+        device.ignore(first, now: .zero)
+        for second in [2, 6] {
+            device.receive(read.encoded(), now: .seconds(UInt64(second)), output: &output)
+            XCTAssertTrue(output.datagrams.isEmpty, "no ACK for an ignored request")
+            guard case .request(let again) = output.events.first else { return XCTFail("not delivered again at \(second) s") }
+            XCTAssertTrue(again.repeatsIgnoredRequest)
+            XCTAssertEqual(again.message, first.message)
+            output.removeAll()
+            if second == 2 { device.ignore(again, now: .seconds(2)) } else {
+                device.respond(to: again, with: CoAPMessage(type: .acknowledgement, code: .content), now: .seconds(6), output: &output)
+            }
+        }
+        let answer = output.datagrams
+        XCTAssertEqual(try CoAPMessage.decode(try XCTUnwrap(answer.first)).get().type, .acknowledgement, "piggybacked")
+        output.removeAll()
+        // Answered now: a later copy gets the same answer and is not delivered.
+        device.receive(read.encoded(), now: .seconds(14), output: &output)
+        XCTAssertTrue(output.events.isEmpty)
+        XCTAssertEqual(output.datagrams, answer)
+    }
+
+    /// Whether an ignored request comes back must not depend on how many messages came since:
+    /// ignored requests stay known for their EXCHANGE_LIFETIME beyond the cache's capacity.
+    func testIgnoredRequestsAreRememberedBeyondTheCacheCapacity() {
+        var parameters = CoAPTransmissionParameters()
+        parameters.duplicateCacheCapacity = 4
+        var device = CoAPEndpoint(parameters: parameters, seed: 1)
+        var output = CoAPEndpointOutput()
+        let reads = (UInt16(1)...12).map { CoAPMessage(type: .confirmable, code: .get, messageID: $0, token: CoAPToken(value: UInt64($0), length: 1)) }
+        for read in reads {
+            device.receive(read.encoded(), now: .zero, output: &output)
+            guard case .request(let incoming) = output.events.last else { return XCTFail("no request") }
+            device.ignore(incoming, now: .zero)
+        }
+        output.removeAll()
+        for read in reads {
+            device.receive(read.encoded(), now: .seconds(2), output: &output)
+        }
+        let repeats = output.events.map { if case .request(let incoming) = $0 { incoming.repeatsIgnoredRequest } else { false } }
+        XCTAssertEqual(repeats, Array(repeating: true, count: 12), "every one is known as the retransmission it is")
+    }
+
     func testSeparateResponseIsAcknowledgedAndDeliveredOnce() throws {
         var client = CoAPEndpoint(seed: 11)
         var server = CoAPEndpoint(seed: 12)

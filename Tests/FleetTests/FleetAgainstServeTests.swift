@@ -92,7 +92,7 @@ final class FleetAgainstServeTests: XCTestCase {
     }
 
     /// `serve --violate before-ack`: Read and Observe reach every device before its Register is
-    /// acknowledged; each device reports both as violations, answers neither, then registers.
+    /// acknowledged; each device answers neither, registers, and reports both as proven violations.
     func testMisbehavingServerIsCaughtByEveryDevice() throws {
         OpenFileLimit.raiseToHardLimit()
         let serve = try ServeProcess(arguments: ["--violate", "before-ack"])
@@ -137,6 +137,7 @@ final class FleetAgainstServeTests: XCTestCase {
         XCTAssertEqual(violations.count, 2 * count, "a Read and an Observe per device: \(violations.prefix(4))")
         XCTAssertEqual(Set(violations.compactMap(\.operation)), [.read, .observe])
         XCTAssertTrue(violations.allSatisfy { $0.state == .registering })
+        XCTAssertTrue(violations.allSatisfy(\.isProven), "the 2.01 came as a separate CON after them: proven")
         XCTAssertEqual(handled, 0, "no device answered an early request")
         let summary = serve.stop()
         XCTAssertTrue(summary.contains("violations-sent=\(2 * count) "), summary)

@@ -143,8 +143,8 @@ final class FleetMetricsTests: XCTestCase {
 
     // MARK: Recording
 
-    private func violation(_ operation: LwM2MOperation, _ state: DeviceState) -> ServerViolation {
-        ServerViolation(operation: operation, path: "/3/0", state: state)
+    private func violation(_ operation: LwM2MOperation, _ state: DeviceState, isProven: Bool = true) -> ServerViolation {
+        ServerViolation(operation: operation, path: "/3/0", state: state, isProven: isProven)
     }
 
     func testRecordingCountsOutcomesCodesTimeoutsAndDurations() throws {
@@ -181,6 +181,24 @@ final class FleetMetricsTests: XCTestCase {
         XCTAssertEqual(metrics.value(for: "loop_lag.max"), 250_000)
         XCTAssertEqual(metrics.value(for: "register.latency.max"), 93_000_000_000)
         XCTAssertEqual(metrics.value(for: "read.count"), 2)
+    }
+
+    /// What a device ignored but cannot prove was sent against the rule is counted apart, so that
+    /// `violations == 0` holds against a conformant server on a lossy network.
+    func testIgnoredRequestsNotProvenAreCountedApartFromViolations() {
+        var metrics = FleetMetrics()
+        metrics.recordViolation(violation(.read, .registering))
+        metrics.recordViolation(violation(.read, .registering, isProven: false))
+        metrics.recordViolation(violation(.observe, .deregistering, isProven: false))
+        XCTAssertEqual(metrics.violations, 1)
+        XCTAssertEqual(metrics.value(for: "violations"), 1)
+        XCTAssertEqual(metrics.openInterval.violations, 1)
+        XCTAssertEqual(metrics.ignoredUnproven, 2)
+        XCTAssertEqual(metrics.value(for: "ignored_unproven"), 2)
+        XCTAssertEqual(metrics.ignoredUnprovenByKind, ["read while registering": 1, "observe while deregistering": 1])
+        XCTAssertEqual(try Threshold("ignored_unproven < 10").evaluate(using: metrics.value(for:)).passed, true)
+        let table = SummaryTable.render(metrics, thresholds: [], elapsedSeconds: 1).split(separator: "\n")
+        XCTAssertEqual(table.first { $0.hasPrefix("ignored, not proven") }?.split(separator: " ").last, "2")
     }
 
     func testStateChangesCountDevicesFromTheirFirstChange() {
@@ -333,6 +351,7 @@ final class FleetMetricsTests: XCTestCase {
                         metrics.recordLoopLag(nanoseconds: lag)
                         metrics.recordBytes(sent: 70, received: 30)
                         if device % 13 == interval { metrics.recordViolation(violation(.read, .registering)) }
+                        if device % 7 == interval { metrics.recordViolation(violation(.observe, .deregistering, isProven: false)) }
                         if interval == 2, device % 3 == 0 { metrics.recordStateChange(from: .registering, to: .registered) }
                     }
                     if index == 2 { record(&single) } else { record(&workers[index]) }

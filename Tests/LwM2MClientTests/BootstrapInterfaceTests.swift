@@ -115,10 +115,21 @@ final class BootstrapInterfaceTests: XCTestCase {
         let payload = try encode(serverInstance(id: 3, ssid: 9, lifetime: 120), .tlv, "/1/3")
         XCTAssertEqual(handle(request(.put, "/1/3", payload: payload)).response.code, .unsupportedContentFormat)
         XCTAssertEqual(handle(request(.put, "/1/3", contentFormat: .linkFormat, payload: payload)).response.code, .unsupportedContentFormat)
-        XCTAssertEqual(handle(request(.put, "/4242/0", contentFormat: .tlv, payload: payload)).response.code, .notFound)
         let malformed = handle(request(.put, "/1/3", contentFormat: .tlv, payload: [0xC8, 0x00]))
         XCTAssertEqual(malformed.response.code, .badRequest)
         XCTAssertTrue(text(malformed).hasPrefix("TLV:"), text(malformed))
+        XCTAssertFalse(store.hasInstance(key(1, 3)))
+    }
+
+    /// The TS lists 2.04, 4.00 and 4.15 for Bootstrap-Write (1.1 TS Transport 6.7): a path the
+    /// client does not have is a bad request, not 4.04 as a DM Write would answer.
+    func testBootstrapWriteToAnUnknownPathIsBadRequest() throws {
+        let payload = try encode(serverInstance(id: 3, ssid: 9, lifetime: 120), .tlv, "/1/3")
+        for target in ["/4242/0", "/1/3/4242", "/rd"] {
+            let result = handle(request(.put, target, contentFormat: .tlv, payload: payload))
+            XCTAssertEqual(result.response.code, .badRequest, target)
+            XCTAssertEqual(result.operation, .bootstrapWrite, target)
+        }
         XCTAssertFalse(store.hasInstance(key(1, 3)))
     }
 

@@ -93,6 +93,12 @@ final class Lockstep {
     let server = ScriptedPeer(seed: 202)
     private(set) var actions: [ClientAction] = []
     private(set) var connected: [ServerRole: String] = [:]
+    /// The network's losses: a datagram for which this returns true never arrives.
+    var losesFromDevice: (ServerRole, CoAPMessage) -> Bool = { _, _ in false }
+    var losesToDevice: (ServerRole, CoAPMessage) -> Bool = { _, _ in false }
+    /// Reordering: datagrams to the device for which this returns true wait until `releaseHeld()`.
+    var holdsToDevice: (ServerRole, CoAPMessage) -> Bool = { _, _ in false }
+    private var held: [(ServerRole, [UInt8])] = []
 
     init(client: LwM2MClient) {
         self.client = client
@@ -100,7 +106,12 @@ final class Lockstep {
 
     func peer(_ role: ServerRole) -> ScriptedPeer { role == .server ? server : bootstrapServer }
 
-    var violations: [ServerViolation] {
+    /// Requests the device ignored that prove the server broke the rule.
+    var violations: [ServerViolation] { ignored.filter(\.isProven) }
+    /// Requests the device ignored that a conformant server may have sent.
+    var ignoredUnproven: [ServerViolation] { ignored.filter { !$0.isProven } }
+
+    var ignored: [ServerViolation] {
         actions.compactMap { if case .violation(let violation) = $0 { violation } else { nil } }
     }
 
@@ -114,6 +125,11 @@ final class Lockstep {
         var produced: [ClientAction] = []
         client.start(now: now, actions: &produced)
         apply(produced)
+    }
+
+    /// Hands the device `message` as if `role`'s server sent it now (a separate response, say).
+    func inject(_ message: CoAPMessage, from role: ServerRole = .server) {
+        deliver(message.encoded(), from: role)
     }
 
     /// Hands the device the piggybacked answer to `request`, as if its server sent it now (for a
@@ -178,11 +194,25 @@ final class Lockstep {
             case .disconnect(let role): connected[role] = nil
             case .send(let role, let datagram):
                 guard connected[role] != nil else { continue }
+                if let message = try? CoAPMessage.decode(datagram).get(), losesFromDevice(role, message) { continue }
                 peer(role).receive(datagram, now: now)
             default: break
             }
         }
         pump()
+    }
+
+    /// Delivers the datagrams `holdsToDevice` held back, in the order they were sent.
+    func releaseHeld() {
+        let released = held
+        held.removeAll()
+        for (role, datagram) in released where connected[role] != nil { deliver(datagram, from: role) }
+    }
+
+    private func deliver(_ datagram: [UInt8], from role: ServerRole) {
+        var produced: [ClientAction] = []
+        client.receive(datagram, from: role, now: now, actions: &produced)
+        apply(produced)
     }
 
     /// Delivers what the servers have to send until nobody has anything left.
@@ -191,10 +221,15 @@ final class Lockstep {
             var delivered = false
             for role in [ServerRole.server, .bootstrapServer] {
                 for datagram in peer(role).takeOutbox() where connected[role] != nil {
+                    if let message = try? CoAPMessage.decode(datagram).get() {
+                        if losesToDevice(role, message) { continue }
+                        if holdsToDevice(role, message) {
+                            held.append((role, datagram))
+                            continue
+                        }
+                    }
                     delivered = true
-                    var produced: [ClientAction] = []
-                    client.receive(datagram, from: role, now: now, actions: &produced)
-                    apply(produced)
+                    deliver(datagram, from: role)
                 }
             }
             if !delivered { return }

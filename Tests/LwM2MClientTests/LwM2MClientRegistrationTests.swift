@@ -104,10 +104,10 @@ final class LwM2MClientRegistrationTests: XCTestCase {
     }
 
     func testUpdateIsSentBeforeTheLifetimeEndsAndCarriesNothingUnchanged() throws {
-        let network = registered(lifetime: 60)
+        let network = registered(lifetime: 300)
         let registeredAt = network.now
-        network.advance(seconds: 49)
-        XCTAssertEqual(network.server.requests.count, 1, "not yet: lifetime 60 s minus 10 s margin")
+        network.advance(seconds: 237)
+        XCTAssertEqual(network.server.requests.count, 1, "not yet: lifetime 300 s minus MAX_TRANSMIT_WAIT (62 s here)")
         network.advance(seconds: 1.5)
         let update = try XCTUnwrap(network.server.requests.last)
         XCTAssertEqual(update.uriPath, ["rd", "5a3f"])
@@ -115,10 +115,36 @@ final class LwM2MClientRegistrationTests: XCTestCase {
         XCTAssertTrue(update.uriQuery.isEmpty, "nothing changed: \(update.uriQuery)")
         XCTAssertTrue(update.payload.isEmpty, "the object list did not change")
         XCTAssertEqual(network.finished(.update).map(\.0), [.succeeded])
-        XCTAssertGreaterThanOrEqual(network.now.nanoseconds(since: registeredAt), 50_000_000_000)
-        // And again 50 s after that one.
-        network.advance(seconds: 50)
+        XCTAssertGreaterThanOrEqual(network.now.nanoseconds(since: registeredAt), 238_000_000_000)
+        // And again 238 s after that one.
+        network.advance(seconds: 238)
         XCTAssertEqual(network.finished(.update).count, 2)
+    }
+
+    /// An Update whose first four copies are lost still reaches the server before the lifetime
+    /// ends: it goes MAX_TRANSMIT_WAIT (62 s with these parameters) before the end, not 10 s.
+    func testUpdateLeavesRoomForAllItsRetransmissionsBeforeTheLifetimeEnds() throws {
+        let network = registered(lifetime: 300)
+        let lifetimeEnd = network.now.adding(milliseconds: 300_000)
+        var updateCopies: [Timestamp] = []
+        network.losesFromDevice = { _, message in
+            guard message.uriPath == ["rd", "5a3f"] else { return false }
+            updateCopies.append(network.now)
+            return updateCopies.count < 5
+        }
+        network.advance(seconds: 299)
+        XCTAssertEqual(updateCopies.count, 5, "the Update and its four retransmissions")
+        XCTAssertLessThan(try XCTUnwrap(updateCopies.last), lifetimeEnd, "the last copy arrives while the registration lives")
+        XCTAssertEqual(network.finished(.update).map(\.0), [.succeeded])
+    }
+
+    /// A lifetime too short for MAX_TRANSMIT_WAIT still refreshes in time: the Update goes at half of it.
+    func testShortLifetimeUpdatesAtHalfTheLifetime() throws {
+        let network = registered(lifetime: 60)
+        network.advance(seconds: 29.9)
+        XCTAssertEqual(network.server.requests.count, 1)
+        network.advance(seconds: 0.2)
+        XCTAssertEqual(network.server.requests.last?.uriPath, ["rd", "5a3f"])
     }
 
     func testDeviceWithASessionUpdatesThenDeregistersWhenItEndsAndStops() throws {
@@ -191,8 +217,9 @@ final class LwM2MClientRegistrationTests: XCTestCase {
         let updates = { network.server.requests.filter { $0.uriPath == ["rd", "5a3f"] } }
         XCTAssertEqual(updates().map(\.uriQuery), [["lt=120"]])
         XCTAssertTrue(updates()[0].payload.isEmpty)
-        // The next Update follows the new lifetime, 110 s later, and carries nothing.
-        network.advance(seconds: 109)
+        // The next Update follows the new lifetime, 60 s later (half of it: MAX_TRANSMIT_WAIT does
+        // not fit), and carries nothing.
+        network.advance(seconds: 59)
         XCTAssertEqual(updates().count, 1)
         network.advance(seconds: 1.1)
         XCTAssertEqual(updates().map(\.uriQuery), [["lt=120"], []])
@@ -255,14 +282,22 @@ final class LwM2MClientRegistrationTests: XCTestCase {
         network.server.handler = { _ in nil } // the server holds its answer to Register
         network.start()
         XCTAssertEqual(network.client.stateName, "registering")
+        let register = try XCTUnwrap(network.server.requests.first)
+        network.inject(.empty(.acknowledgement, messageID: register.messageID)) // a separate response will follow
         let read = network.request(F.request(.get, "/3/0/0"), from: .server)
         let write = network.request(F.request(.put, "/1/0/1", payload: Array("5".utf8), format: .plainText), from: .server)
         network.advance(seconds: 1)
         XCTAssertNil(network.server.responses[read])
         XCTAssertNil(network.server.responses[write])
+        XCTAssertEqual(network.client.store.value(at: F.path("/1/0/1"), now: network.now), .integer(300), "not applied")
+        // The 2.01 comes as a separate CON: the server sent both requests before it (NSTART = 1).
+        var created = F.created()
+        created.type = .confirmable
+        created.messageID = 0x5151
+        created.token = register.token
+        network.inject(created)
         XCTAssertEqual(network.violations.map(\.operation), [.read, .write])
         XCTAssertEqual(network.violations.map(\.state), [.registering, .registering])
-        XCTAssertEqual(network.client.store.value(at: F.path("/1/0/1"), now: network.now), .integer(300), "not applied")
     }
 
     func testStopDuringRegisterDeregistersOnceAcknowledged() throws {
@@ -305,6 +340,39 @@ final class LwM2MClientRegistrationTests: XCTestCase {
         XCTAssertEqual(network.server.requests.last?.code, .delete)
         XCTAssertEqual(network.finished(.deregister).map(\.0), [.succeeded])
         XCTAssertEqual(network.client.stateName, "stopped")
+    }
+
+    /// RFC 7252 4.7, NSTART = 1: a Register asked for while an Update is unanswered (a reboot
+    /// storm, an Execute of Reboot) goes only once that Update has its outcome.
+    func testRegisterAgainWaitsForTheUpdateInFlight() throws {
+        let network = Lockstep(client: F.client(F.serverAccount(lifetime: 300)))
+        network.server.handler = { request in request.uriPath == ["rd"] ? F.created() : nil }
+        network.start()
+        network.advance(seconds: 238.5)
+        XCTAssertEqual(network.client.stateName, "updating")
+        var actions: [ClientAction] = []
+        network.client.registerAgain(now: network.now, actions: &actions)
+        XCTAssertFalse(actions.contains { if case .send = $0 { true } else { false } }, "nothing sent: \(actions)")
+        network.answer(try XCTUnwrap(network.server.requests.last), with: .changed)
+        XCTAssertEqual(network.server.requests.map(\.uriPath), [["rd"], ["rd", "5a3f"], ["rd"]], "the Register follows the Update's answer")
+        XCTAssertEqual(network.finished(.update).map(\.0), [.succeeded])
+        XCTAssertEqual(network.client.stateName, "registered")
+    }
+
+    func testRebootDuringAnUpdateRegistersOnceTheUpdateEnds() throws {
+        let network = Lockstep(client: F.client(F.serverAccount(lifetime: 300)))
+        network.server.handler = { request in request.uriPath == ["rd"] ? F.created() : nil }
+        network.start()
+        network.advance(seconds: 238.5)
+        let update = try XCTUnwrap(network.server.requests.last)
+        let reboot = network.request(F.request(.post, "/3/0/4"), from: .server)
+        XCTAssertEqual(network.server.responses[reboot]?.code, .changed)
+        XCTAssertEqual(network.server.requests.count, 2, "no Register while the Update is unanswered")
+        // The Update times out: the device registers then, once.
+        network.advance(seconds: 70)
+        XCTAssertEqual(network.finished(.update).map(\.0), [.timedOut])
+        XCTAssertEqual(network.server.requests.map(\.uriPath), [["rd"], update.uriPath, ["rd"]])
+        XCTAssertEqual(network.client.stateName, "registered")
     }
 
     func testASessionEndingDuringAnUpdateWaitsForItThenRepeats() throws {

@@ -76,6 +76,37 @@ final class LwM2MClientReportingTests: XCTestCase {
         XCTAssertEqual(network.server.notifications.count, before)
     }
 
+    /// RFC 7641 3.4, 4.4: within 128 s, a notification whose Observe value is not fresher than the
+    /// last one is dropped as stale (Californium does). Registering the same token again, or
+    /// cancelling and observing again with it, must not start over at a lower value.
+    func testObserveValuesStayFreshWhenTheSameTokenObservesAgain() throws {
+        let network = registered()
+        network.request(F.request(.put, "/3/0/9", query: ["pmin=1"]), from: .server)
+        network.request(F.request(.get, "/3/0/9", observe: 0), from: .server)
+        network.advance(seconds: 10)
+        let token = try XCTUnwrap(network.server.notifications.first?.message.token)
+        var values = network.server.notifications.compactMap(\.message.observe)
+        XCTAssertGreaterThan(values.count, 5)
+        func observe(_ value: UInt64) -> UInt32? {
+            var request = F.request(.get, "/3/0/9", observe: value)
+            request.token = token
+            return network.server.responses[network.request(request, from: .server)]?.observe
+        }
+        values.append(try XCTUnwrap(observe(0), "registered again"))
+        network.advance(seconds: 3)
+        values += network.server.notifications.suffix(3).compactMap(\.message.observe)
+        XCTAssertNil(observe(1), "cancelled")
+        values.append(try XCTUnwrap(observe(0), "observed again after the cancel"))
+        for (earlier, later) in zip(values, values.dropFirst()) {
+            XCTAssertTrue(Self.isFresher(later, than: earlier), "\(later) after \(earlier) in \(values)")
+        }
+    }
+
+    /// RFC 7641 3.4: V2 is fresher than V1 when (V1 < V2 and V2 - V1 < 2^23) or (V1 > V2 and V1 - V2 > 2^23).
+    private static func isFresher(_ v2: UInt32, than v1: UInt32) -> Bool {
+        (v1 < v2 && v2 - v1 < 1 << 23) || (v1 > v2 && v1 - v2 > 1 << 23)
+    }
+
     func testResetToConfirmableNotificationCancelsTheObservation() throws {
         let network = Lockstep(client: F.client(F.serverAccount(lifetime: 86_400), confirmableNotifications: true))
         network.server.handler = { request in request.uriPath == ["rd"] ? F.created() : nil }
@@ -86,6 +117,46 @@ final class LwM2MClientReportingTests: XCTestCase {
         network.advance(seconds: 5)
         XCTAssertEqual(network.server.notifications.count, 1, "the first one was Reset, so no more follow")
         XCTAssertEqual(network.server.notifications.first?.message.type, .confirmable)
+    }
+
+    /// RFC 7641 4.5.2: a new CON notification that replaces one still being retransmitted inherits
+    /// its retransmission counter and timeout, so an observer that never acknowledges is given up
+    /// on MAX_TRANSMIT_WAIT after the first unacknowledged one, however often the value changes.
+    func testReplacedConfirmableNotificationsKeepTheRetransmissionCounter() throws {
+        let network = Lockstep(client: F.client(F.serverAccount(lifetime: 86_400), confirmableNotifications: true))
+        network.server.handler = { request in request.uriPath == ["rd"] ? F.created() : nil }
+        network.start()
+        network.request(F.request(.put, "/3/0/9", query: ["pmin=1"]), from: .server)
+        network.request(F.request(.get, "/3/0/9", observe: 0), from: .server)
+        let observedAt = network.now
+        var lostAt: [Timestamp] = []
+        network.losesFromDevice = { _, message in
+            guard message.type == .confirmable, message.observe != nil else { return false }
+            lostAt.append(network.now)
+            return true
+        }
+        network.advance(seconds: 120)
+        XCTAssertTrue(network.client.observations.isEmpty, "the observer that never acknowledged is gone")
+        let last = try XCTUnwrap(lostAt.last)
+        XCTAssertLessThanOrEqual(last.nanoseconds(since: observedAt), 63_000_000_000, "given up 62 s after the first notification")
+    }
+
+    /// RFC 7641 4.5: NON notifications, but one confirmable at least every 24 hours.
+    func testNonConfirmableNotificationsGoConfirmableOnceEvery24Hours() throws {
+        let network = Lockstep(client: F.client(F.serverAccount(lifetime: 86_400)))
+        network.server.handler = { request in
+            request.uriPath == ["rd"] ? F.created() : CoAPMessage(type: .acknowledgement, code: .changed)
+        }
+        network.start()
+        network.request(F.request(.put, "/3/0/0", query: ["pmax=3600"]), from: .server)
+        network.request(F.request(.get, "/3/0/0", observe: 0), from: .server)
+        let observedAt = network.now
+        network.advance(seconds: 50 * 3600 + 1)
+        let hours = network.server.notifications.map { Double($0.at.nanoseconds(since: observedAt)) / 3.6e12 }
+        let confirmable = network.server.notifications.filter { $0.message.type == .confirmable }
+            .map { Double($0.at.nanoseconds(since: observedAt)) / 3.6e12 }
+        XCTAssertEqual(hours.count, 50, "\(hours)")
+        XCTAssertEqual(confirmable, [24, 48], "hours since the observation started")
     }
 
     func testExecuteRebootRegistersAgain() throws {
