@@ -63,8 +63,10 @@ public enum BootstrapInterface {
         do {
             path = try LwM2MPath(segments: segments)
         } catch {
-            // Bootstrap-Write has no 4.04: its codes are 2.04, 4.00 and 4.15 (1.1 TS Transport 6.7).
-            return .answer(operation == .bootstrapWrite ? .badRequest : .notFound, operation, reason: error.description)
+            // Bootstrap-Write (2.04, 4.00, 4.15) and Bootstrap-Delete (2.02, 4.00) have no 4.04
+            // (1.1 TS Transport 6.7).
+            let code: CoAPCode = operation == .bootstrapWrite || operation == .bootstrapDelete ? .badRequest : .notFound
+            return .answer(code, operation, reason: error.description)
         }
         switch operation {
         case .bootstrapWrite: return write(request, path: path, store: &store, lwm2mVersion: lwm2mVersion)

@@ -133,6 +133,13 @@ final class BootstrapInterfaceTests: XCTestCase {
         XCTAssertFalse(store.hasInstance(key(1, 3)))
     }
 
+    func testBootstrapDeleteOfWhatIsNoLwM2MPathIsBadRequest() {
+        // Bootstrap-Delete answers 2.02 or 4.00, never 4.04 (1.1 TS Transport 6.7).
+        let result = handle(request(.delete, "/rd"))
+        XCTAssertEqual(result.response.code, .badRequest)
+        XCTAssertEqual(result.operation, .bootstrapDelete)
+    }
+
     func testBootstrapWriteOfSenMLToLwM2M10ClientIsUnsupported() throws {
         let payload = try encode(serverInstance(id: 3, ssid: 9, lifetime: 120), .senmlCBOR, "/1/3")
         let result = BootstrapInterface.handle(
