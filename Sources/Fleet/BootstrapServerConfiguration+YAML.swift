@@ -141,18 +141,6 @@ private struct BootstrapConfigurationReader: YAMLDocumentReader {
     /// The LwM2M Server URI written to the devices: coap:// only, as the account is NoSec.
     mutating func serverURI(_ node: Node, at path: String) -> String? {
         let what = "a coap:// URI such as coap://127.0.0.1:5683"
-        guard let text = text(node, at: path, expected: what) else { return nil }
-        let uri: CoAPURI
-        do {
-            uri = try CoAPURI(text)
-        } catch {
-            report(node, path, "\(error); use \(what)")
-            return nil
-        }
-        guard uri.scheme == "coap" else {
-            report(node, path, "'\(text)' is not valid: the account written is NoSec (security mode 3); use \(what)")
-            return nil
-        }
-        return text
+        return coapURI(node, at: path, what: what, noSecurity: "the account written is NoSec (security mode 3)")?.text
     }
 }

@@ -183,18 +183,7 @@ private struct FleetReader: YAMLDocumentReader {
     /// A coap:// URI the devices can reach without a name lookup.
     mutating func uri(_ node: Node, at path: String) -> String? {
         let what = "a coap:// URI with an IP address, such as coap://10.0.0.5:5683"
-        guard let text = text(node, at: path, expected: what) else { return nil }
-        let uri: CoAPURI
-        do {
-            uri = try CoAPURI(text)
-        } catch {
-            report(node, path, "\(error); use \(what)")
-            return nil
-        }
-        guard uri.scheme == "coap" else {
-            report(node, path, "'\(text)' is not valid: devices use NoSec (no DTLS); use \(what)")
-            return nil
-        }
+        guard let (text, uri) = coapURI(node, at: path, what: what, noSecurity: "devices use NoSec (no DTLS)") else { return nil }
         guard uri.host == "localhost" || (try? SocketAddress(ipAddress: uri.host, port: uri.port)) != nil else {
             report(node, path, "'\(text)' names host '\(uri.host)'; use \(what) (or localhost): thousands of devices do not look names up")
             return nil

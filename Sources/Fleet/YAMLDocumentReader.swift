@@ -1,3 +1,4 @@
+import CoAP
 import Foundation
 import LwM2M
 import Yams
@@ -236,6 +237,24 @@ extension YAMLDocumentReader {
             return nil
         }
         return binding
+    }
+
+    /// A `coap://` URI, parsed: the devices speak plain CoAP (NoSec), and `noSecurity` says why in
+    /// the message for another scheme.
+    mutating func coapURI(_ node: Node, at path: String, what: String, noSecurity: String) -> (text: String, uri: CoAPURI)? {
+        guard let text = text(node, at: path, expected: what) else { return nil }
+        let uri: CoAPURI
+        do {
+            uri = try CoAPURI(text)
+        } catch {
+            report(node, path, "\(error); use \(what)")
+            return nil
+        }
+        guard uri.scheme == "coap" else {
+            report(node, path, "'\(text)' is not valid: \(noSecurity); use \(what)")
+            return nil
+        }
+        return (text, uri)
     }
 }
 
