@@ -49,6 +49,11 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("bootstrap-uri"), help: .hidden)
     var bootstrapURIOverride: String?
 
+    /// Set by the parent for its workers: the run's start, seconds since 1970, which the embedded
+    /// server's restart counts from.
+    @Option(name: .customLong("run-started-at"), help: .hidden)
+    var runStartedAt: Double?
+
     /// Set by the parent for its workers: stdout carries progress messages to it.
     @Flag(name: .customLong("progress-to-stdout"), help: .hidden)
     var progressToStdout = false
@@ -74,6 +79,7 @@ struct RunCommand: ParsableCommand {
         options.progressToStdout = progressToStdout
         options.serverURIOverride = serverURIOverride
         options.bootstrapURIOverride = bootstrapURIOverride
+        options.runStartedAt = runStartedAt
         let run = FleetRun(spec: spec, path: fleet, options: options)
         do {
             try run.checkBeforeStart()
