@@ -58,14 +58,18 @@ extension DeviceDriver {
     /// carrier NAT that gave it a new mapping: the servers see the same endpoint from a new
     /// address. The device's CoAP state stays as it is.
     private func rebind(_ device: Int) {
+        var moved = false
         for role in [ServerRole.bootstrapServer, .server] {
             let old = socket(role, of: device)
+            // A socket that cannot be opened (no free port) leaves the device on its old one.
             guard old != .notOpen, let uri = connectedURI(role, of: device),
                   let new = try? connectedSocket(role, of: device, uri: uri)
             else { continue }
             if role == .server { sockets[device].server = new } else { sockets[device].bootstrap = new }
             closeAfterHeldDatagrams(old)
+            moved = true
         }
+        if moved { faults!.countRebinding() }
     }
 
     /// Held datagrams whose time has come.

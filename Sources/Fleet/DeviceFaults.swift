@@ -101,13 +101,17 @@ public struct DeviceFaults {
     }
 
     /// Whether the device's NAT mapping changed since its sockets were bound: its next datagram
-    /// must leave from a new port. Counts the rebinding and notes the new mapping.
+    /// must leave from a new port. Notes the new mapping.
     mutating func needsRebinding(_ device: Int, globalIndex: UInt32, now: Timestamp) -> Bool {
         let epoch = bindingEpoch(of: device, globalIndex: globalIndex, at: now)
         guard epoch != links[device].bindingEpoch else { return false }
         links[device].bindingEpoch = epoch
-        rebound += 1
         return true
+    }
+
+    /// A device's sockets moved to new ports.
+    mutating func countRebinding() {
+        rebound += 1
     }
 
     private func bindingEpoch(of device: Int, globalIndex: UInt32, at now: Timestamp) -> UInt32 {

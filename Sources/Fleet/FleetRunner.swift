@@ -212,7 +212,8 @@ public final class FleetRunner {
             metrics.recordUnfinishedDevice(state: unfinished.state, pendingOperation: unfinished.pendingOperation?.rawValue)
         }
         if let report = scheduler.endOfRunReport() { metrics.recordEndOfRun(report) }
-        if let storm { metrics.recordRestartStorm(storm.report) }
+        // A run that ended before the restart saw no storm.
+        if let storm, storm.hasBegun { metrics.recordRestartStorm(storm.report) }
         for (server, devices) in driver.unansweredDevicesByServer() { metrics.recordUnanswered(server: server, devices: devices) }
         for failure in driver.connectionFailures { metrics.recordConnectionFailure(server: failure.server, reason: failure.reason) }
         metrics.endReason = scheduler.endReason

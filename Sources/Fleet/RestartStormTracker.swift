@@ -22,8 +22,11 @@ struct RestartStormTracker {
         bootstrappedAgain = waitingToRegisterAgain
     }
 
+    /// Whether the server restarted yet.
+    var hasBegun: Bool { restartedAt != nil }
+
     /// Whether the storm is on: the server restarted, and some device it found registered is not yet again.
-    var isRaging: Bool { restartedAt != nil && outstanding > 0 }
+    var isRaging: Bool { hasBegun && outstanding > 0 }
 
     /// The server went down at `now`; `isRegistered` says which devices were registered then.
     mutating func serverRestarted(at now: UInt64, deviceCount: Int, isRegistered: (Int) -> Bool) {

@@ -256,6 +256,8 @@ final class FaultInjectionTests: XCTestCase {
         XCTAssertTrue(faults.needsRebinding(1, globalIndex: 1, now: at(1_000)), "one period later the mapping changed")
         XCTAssertFalse(faults.needsRebinding(1, globalIndex: 1, now: at(1_000)), "once")
         XCTAssertFalse(faults.needsRebinding(3, globalIndex: 3, now: at(60_000)))
+        XCTAssertEqual(faults.counts.rebound, 0, "counted once the driver moved the sockets")
+        faults.countRebinding()
         XCTAssertEqual(faults.counts.rebound, 1)
     }
 
