@@ -22,29 +22,25 @@ extension DeviceDriver {
         // A socket kept open only for datagrams held on their way out (its device closed it or
         // moved to a new port): what reaches it is lost, as at a closed port.
         guard socket == self.socket(role, of: device) else { return }
-        let fate = faults!.fate(ofNextDatagramOf: device, globalIndex: devices[device].index, direction: .down)
-        let datagram = DeviceFaults.Datagram(device: UInt32(device), role: role, direction: .down, socket: socket, bytes: bytes)
-        var deliveries: [DeviceFaults.Datagram] = []
-        faults!.injector.admit(
-            datagram, on: DeviceFaults.link(device: UInt32(device), role: role, direction: .down), direction: .down, fate: fate, now: now,
-            deliveries: &deliveries)
-        deliver(deliveries, now: now)
-        rescheduleFaultTimer()
+        admit(DeviceFaults.Datagram(device: UInt32(device), role: role, direction: .down, socket: socket, bytes: bytes), now: now)
     }
 
     /// A datagram a device sends on its open socket for `role`, through its link's faults; its
     /// NAT mapping may have changed first.
     func sendThroughFaults(_ bytes: [UInt8], role: ServerRole, device: Int, now: Timestamp) {
-        let globalIndex = devices[device].index
-        if faults!.needsRebinding(device, globalIndex: globalIndex, now: now) { rebind(device) }
-        let socket = self.socket(role, of: device)
-        let fate = faults!.fate(ofNextDatagramOf: device, globalIndex: globalIndex, direction: .up)
-        if !fate.isDropped { upDatagramsHeld[socket, default: 0] += fate.duplicateDelayNanoseconds == nil ? 1 : 2 }
-        let datagram = DeviceFaults.Datagram(device: UInt32(device), role: role, direction: .up, socket: socket, bytes: bytes)
+        if faults!.needsRebinding(device, globalIndex: devices[device].index, now: now) { rebind(device) }
+        admit(DeviceFaults.Datagram(device: UInt32(device), role: role, direction: .up, socket: socket(role, of: device), bytes: bytes), now: now)
+    }
+
+    /// Gives a datagram its fate and delivers what arrives at once.
+    private func admit(_ datagram: DeviceFaults.Datagram, now: Timestamp) {
+        let device = Int(datagram.device)
+        let fate = faults!.fate(ofNextDatagramOf: device, globalIndex: devices[device].index, direction: datagram.direction)
+        if datagram.direction == .up, !fate.isDropped {
+            upDatagramsHeld[datagram.socket, default: 0] += fate.duplicateDelayNanoseconds == nil ? 1 : 2
+        }
         var deliveries: [DeviceFaults.Datagram] = []
-        faults!.injector.admit(
-            datagram, on: DeviceFaults.link(device: UInt32(device), role: role, direction: .up), direction: .up, fate: fate, now: now,
-            deliveries: &deliveries)
+        faults!.injector.admit(datagram, on: datagram.link, direction: datagram.direction, fate: fate, now: now, deliveries: &deliveries)
         deliver(deliveries, now: now)
         rescheduleFaultTimer()
     }

@@ -30,6 +30,9 @@ public struct DeviceFaults {
         /// The device's socket it left from (up) or reached (down).
         var socket: UDPSocketID
         var bytes: [UInt8]
+
+        /// The injector's name for one way of one device's connection of one role.
+        var link: UInt64 { UInt64(device) << 2 | (role == .server ? 2 : 0) | UInt64(direction.rawValue) }
     }
 
     /// What a device's traffic needs to be replayed: 12 bytes.
@@ -45,7 +48,7 @@ public struct DeviceFaults {
     /// The run's start: NAT mappings change at times counted from it.
     public let origin: Timestamp
     private var links: [DeviceLink]
-    /// Keyed by `link(device:role:direction:)`.
+    /// Keyed by `Datagram.link`.
     var injector = FaultInjector<UInt64, Datagram>()
     private var rebound: UInt64 = 0
 
@@ -73,11 +76,6 @@ public struct DeviceFaults {
     /// any worker, shard or incarnation.
     static func linkSeed(runSeed: UInt64, globalIndex: UInt32) -> UInt64 {
         LinkImpairment.mix(runSeed ^ 0xFA17_5EED) ^ UInt64(globalIndex)
-    }
-
-    /// The injector's name for one way of one device's connection of one role.
-    static func link(device: UInt32, role: ServerRole, direction: LinkDirection) -> UInt64 {
-        UInt64(device) << 2 | (role == .server ? 2 : 0) | UInt64(direction.rawValue)
     }
 
     /// The fate of the device's next datagram going `direction`, which it numbers.
