@@ -46,6 +46,7 @@ let package = Package(
             name: "Fleet",
             dependencies: [
                 "EventLoop", "CoAP", "LwM2M", "LwM2MClient", "LwM2MServer",
+                .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Yams", package: "Yams"),
             ],

@@ -13,7 +13,7 @@ public final class DeviceDriver {
     public var observer: ((_ device: Int, _ action: ClientAction, _ now: Timestamp) -> Void)?
 
     public let loop: EventLoop
-    public private(set) var devices: [LwM2MClient]
+    public internal(set) var devices: [LwM2MClient]
     /// Where device sockets bind: a loopback or host address (port chosen by the kernel).
     public let localAddress: SocketAddress
     /// Several source addresses lift the 64k-ports-per-address limit: device k binds to
@@ -21,14 +21,24 @@ public final class DeviceDriver {
     public var sourceAddresses: [SocketAddress] = []
     public var sourceAddressOfDevice: [UInt8] = []
     // Per device, with `UDPSocketID.notOpen` for a socket not open (an optional costs 4 bytes more).
-    private var sockets: [(bootstrap: UDPSocketID, server: UDPSocketID)]
+    var sockets: [(bootstrap: UDPSocketID, server: UDPSocketID)]
     /// Per device and role: which server its last connection went to and whether it answered.
     private var contacts: [(bootstrap: PeerContact, server: PeerContact)]
     /// The server URIs devices connected to, indexed by `PeerContact.server`.
     private var serverURIs: [String] = []
     private var timers: [DeviceTimer]
-    private var actions: [ClientAction] = []
+    var actions: [ClientAction] = []
     private var hostNames = HostNameLookups()
+    /// Fault injection (`DeviceDriver+Faults.swift`); nil when no group has faults, and then no
+    /// device has any state for it.
+    var faults: DeviceFaults?
+    /// Datagrams devices sent that the faults hold, by the socket they leave from: a socket with
+    /// some is closed only once they are out (`socketsClosingWhenSent`), as they left before.
+    var upDatagramsHeld: [UDPSocketID: Int] = [:]
+    var socketsClosingWhenSent: Set<UDPSocketID> = []
+    /// The driver's timer for the held datagrams, and its deadline (`.max`: none).
+    var faultTimer = TimerHandle.unscheduled
+    var faultTimerDeadline = UInt64.max
     /// Sockets that could not be opened, by server URI and reason.
     public private(set) var connectionFailures: [(server: String, reason: String)] = []
     /// UDP payload bytes devices sent and received.
@@ -51,17 +61,21 @@ public final class DeviceDriver {
     /// Routes the loop's datagrams and the device timers to this driver. `ownerTimer` receives
     /// the timers whose tag is at least `firstOwnerTag`.
     public func install(ownerTimer: @escaping (_ tag: UInt64, _ now: UInt64) -> Void) {
-        loop.datagramReceived = { [unowned self] _, tag, bytes, _, now in
+        loop.datagramReceived = { [unowned self] socket, tag, bytes, _, now in
             let device = Int(tag >> 1)
             let role: ServerRole = tag & 1 == 0 ? .bootstrapServer : .server
             guard device < devices.count else { return }
             bytesReceived += bytes.count
             if role == .server { contacts[device].server.answered = true } else { contacts[device].bootstrap.answered = true }
+            if faults != nil {
+                return receiveThroughFaults(Array(bytes), device: device, role: role, socket: socket, now: Timestamp(nanoseconds: now))
+            }
             devices[device].receive(Array(bytes), from: role, now: Timestamp(nanoseconds: now), actions: &actions)
             carryOut(device: device, now: Timestamp(nanoseconds: now))
         }
         loop.timerFired = { [unowned self] tag, now in
             guard tag < Self.firstOwnerTag else { return ownerTimer(tag, now) }
+            if tag == Self.faultTimerTag { return releaseHeldDatagrams(now: Timestamp(nanoseconds: now)) }
             let device = Int(tag)
             timers[device] = .unset
             // The timer may be earlier than the device's deadline (see `reschedule`): then it only moves.
@@ -108,7 +122,7 @@ public final class DeviceDriver {
         sockets.reduce(0) { $0 + ($1.bootstrap == .notOpen ? 0 : 1) + ($1.server == .notOpen ? 0 : 1) }
     }
 
-    private func carryOut(device: Int, now: Timestamp) {
+    func carryOut(device: Int, now: Timestamp) {
         // A socket that cannot be opened is an event of the device, whose actions come next.
         while !actions.isEmpty {
             // Take the actions out first: an observer may call back into the driver (a device
@@ -123,10 +137,10 @@ public final class DeviceDriver {
                 case .disconnect(let role):
                     close(role, of: device)
                 case .send(let role, let datagram):
-                    let socket = role == .server ? sockets[device].server : sockets[device].bootstrap
+                    let socket = self.socket(role, of: device)
                     if socket != .notOpen {
                         bytesSent += datagram.count
-                        loop.send(datagram, on: socket)
+                        if faults != nil { sendThroughFaults(datagram, role: role, device: device, now: now) } else { loop.send(datagram, on: socket) }
                     } else if hostNames.isWaiting(Self.tag(of: device, role)) {
                         hostNames.hold(datagram, for: Self.tag(of: device, role))
                     }
@@ -146,27 +160,13 @@ public final class DeviceDriver {
     }
 
     private func open(_ role: ServerRole, of device: Int, uri: String, now: Timestamp) {
-        let tag = Self.tag(of: device, role)
         let contact = PeerContact(server: serverIndex(of: uri), answered: false)
         if role == .server { contacts[device].server = contact } else { contacts[device].bootstrap = contact }
         do {
-            let parsed = try CoAPURI(uri)
-            let local = device < sourceAddressOfDevice.count ? sourceAddresses[Int(sourceAddressOfDevice[device])] : localAddress
-            let remote: SocketAddress
-            if let address = try? SocketAddress(ipAddress: parsed.host, port: parsed.port) {
-                remote = address
-            } else if let answer = hostNames.answer(for: parsed.host) {
-                guard let address = HostNameLookups.address(among: try answer.get(), like: local, port: parsed.port) else {
-                    throw HostNameError(host: parsed.host, family: local.isIPv6 ? "IPv6" : "IPv4")
-                }
-                remote = address
-            } else {
-                // A name a Bootstrap-Server wrote: the socket opens once the lookup answers.
-                if hostNames.wait(.init(tag: tag, uri: uri), for: parsed.host) { lookUp(parsed.host) }
-                return
-            }
-            let socket = try loop.openUDPSocket(bindTo: local, connectTo: remote, tag: tag)
+            // nil: a name a Bootstrap-Server wrote, looked up first; the socket opens once it answers.
+            guard let socket = try connectedSocket(role, of: device, uri: uri) else { return }
             if role == .server { sockets[device].server = socket } else { sockets[device].bootstrap = socket }
+            faults?.bound(device, globalIndex: devices[device].index, now: now)
         } catch {
             connectionFailures.append((uri, "\(error)"))
             // Not a silent server: no datagram could be sent to it.
@@ -187,6 +187,38 @@ public final class DeviceDriver {
                 carryOut(device: device, now: now)
             }
         }
+    }
+
+    /// A new socket of the device for `role`, connected to `uri`; nil while the URI's host name
+    /// is looked up (the connection then waits for the answer, see `lookUp`).
+    func connectedSocket(_ role: ServerRole, of device: Int, uri: String) throws -> UDPSocketID? {
+        let tag = Self.tag(of: device, role)
+        let parsed = try CoAPURI(uri)
+        let local = device < sourceAddressOfDevice.count ? sourceAddresses[Int(sourceAddressOfDevice[device])] : localAddress
+        let remote: SocketAddress
+        if let address = try? SocketAddress(ipAddress: parsed.host, port: parsed.port) {
+            remote = address
+        } else if let answer = hostNames.answer(for: parsed.host) {
+            guard let address = HostNameLookups.address(among: try answer.get(), like: local, port: parsed.port) else {
+                throw HostNameError(host: parsed.host, family: local.isIPv6 ? "IPv6" : "IPv4")
+            }
+            remote = address
+        } else {
+            if hostNames.wait(.init(tag: tag, uri: uri), for: parsed.host) { lookUp(parsed.host) }
+            return nil
+        }
+        return try loop.openUDPSocket(bindTo: local, connectTo: remote, tag: tag)
+    }
+
+    /// The device's socket for `role`; `.notOpen` when it has none.
+    func socket(_ role: ServerRole, of device: Int) -> UDPSocketID {
+        role == .server ? sockets[device].server : sockets[device].bootstrap
+    }
+
+    /// The URI the device's connection of `role` went to last; nil before its first.
+    func connectedURI(_ role: ServerRole, of device: Int) -> String? {
+        let index = role == .server ? contacts[device].server.server : contacts[device].bootstrap.server
+        return index == PeerContact.none ? nil : serverURIs[Int(index)]
     }
 
     private func serverIndex(of uri: String) -> UInt16 {
@@ -211,10 +243,10 @@ public final class DeviceDriver {
     private func close(_ role: ServerRole, of device: Int) {
         hostNames.cancel(Self.tag(of: device, role))
         if role == .server, sockets[device].server != .notOpen {
-            loop.close(sockets[device].server)
+            closeAfterHeldDatagrams(sockets[device].server)
             sockets[device].server = .notOpen
         } else if role == .bootstrapServer, sockets[device].bootstrap != .notOpen {
-            loop.close(sockets[device].bootstrap)
+            closeAfterHeldDatagrams(sockets[device].bootstrap)
             sockets[device].bootstrap = .notOpen
         }
     }

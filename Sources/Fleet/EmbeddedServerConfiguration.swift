@@ -16,6 +16,15 @@ public struct EmbeddedServerConfiguration: Hashable, Sendable, Codable {
     /// What the Bootstrap-Server writes to each device. Where it keeps the built-in Server URI,
     /// the devices are sent to this process's own Server (`ServerDriver`).
     public var bootstrap: BootstrapServerConfiguration
+    /// What the network does to both servers' datagrams, both ways.
+    public var faults: LinkImpairment = .none
+    /// A restart of the LwM2M Server mid-run, its registrations lost.
+    public var restart: ServerRestart?
+    /// The run's seed: the servers' fault injection derives from it.
+    public var seed: UInt64 = 0
+    /// The run's start in seconds since 1970, which `restart` counts from (`ServerRestart`); nil:
+    /// from when the server starts.
+    public var runStartedAt: Double?
 
     public init(
         host: String = "127.0.0.1", serverPort: UInt16 = 0, bootstrapPort: UInt16 = 0,

@@ -22,6 +22,10 @@ public struct EmbeddedServerCounts: Sendable, Codable, Hashable {
     /// Rule breaks the server made on purpose (`serve --violate`).
     public var violationsSent: Int = 0
     public var retransmissions: Int = 0
+    /// Registrations the LwM2M Server held when it restarted (`server.embedded.restart`), and lost.
+    public var registrationsLost: Int = 0
+    /// What fault injection did to the servers' datagrams (`server.embedded.faults`); nil without it.
+    public var faults: FaultCounts?
 
     public init() {}
 
@@ -37,9 +41,10 @@ public struct EmbeddedServerCounts: Sendable, Codable, Hashable {
         ("refused", "refused", \.refused),
         ("violations_sent", "violations-sent", \.violationsSent),
         ("retransmissions", "retransmissions", \.retransmissions),
+        ("registrations_lost", "registrations-lost", \.registrationsLost),
     ]
 
-    /// The counts for people, as `serve` and `run` print them: `registrations=0 registered=100 ... retransmissions=0`.
+    /// The counts for people, as `serve` and `run` print them: `registrations=0 registered=100 ... registrations-lost=0`.
     public var summaryLine: String {
         Self.fields.map { "\($0.key)=\(self[keyPath: $0.field])" }.joined(separator: " ")
     }
@@ -67,5 +72,10 @@ public struct EmbeddedServerCounts: Sendable, Codable, Hashable {
     /// Adds the counts of another embedded server (another shard's).
     mutating func add(_ other: EmbeddedServerCounts) {
         for entry in Self.fields { self[keyPath: entry.field] += other[keyPath: entry.field] }
+        if let theirs = other.faults {
+            var counts = faults ?? FaultCounts()
+            counts.add(theirs)
+            faults = counts
+        }
     }
 }

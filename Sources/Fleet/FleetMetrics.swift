@@ -64,6 +64,11 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
     public private(set) var timeSeries: [TimeSeriesPoint] = []
     /// The embedded servers' own counts, once the run stopped them; nil against other servers.
     public var embeddedServer: EmbeddedServerCounts?
+    /// What fault injection did to the devices' datagrams (`faults:` of the device groups); nil
+    /// when no group has faults.
+    public private(set) var faults: FaultCounts?
+    /// The embedded LwM2M Server's restart as the devices lived it; nil without one.
+    public private(set) var restartStorm: RestartStormReport?
     /// Counts since the last closed interval.
     public private(set) var openInterval = IntervalCounts()
     /// Register latencies since the last closed interval.
@@ -242,6 +247,16 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
         endOfRun = report
     }
 
+    /// What fault injection did to the devices' datagrams.
+    public mutating func recordFaults(_ counts: FaultCounts) {
+        faults = counts
+    }
+
+    /// How the devices lived through the embedded server's restart.
+    public mutating func recordRestartStorm(_ report: RestartStormReport) {
+        restartStorm = report
+    }
+
     public mutating func recordBytes(sent: Int, received: Int) {
         bytesSent += UInt64(sent)
         bytesReceived += UInt64(received)
@@ -389,6 +404,16 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
         endReason = Self.earlier(endReason, other.endReason)
         if let theirs = other.endOfRun { endOfRun = endOfRun.map { $0.merged(with: theirs) } ?? theirs }
         endOfRunDeregisters.merge(other.endOfRunDeregisters)
+        if let theirs = other.faults {
+            var counts = faults ?? FaultCounts()
+            counts.add(theirs)
+            faults = counts
+        }
+        if let theirs = other.restartStorm {
+            var storm = restartStorm ?? RestartStormReport(restartAtSeconds: theirs.restartAtSeconds, downSeconds: theirs.downSeconds)
+            storm.merge(theirs)
+            restartStorm = storm
+        }
         // Workers close their last interval at different ticks. Past the end of one's series, its
         // devices are still there, in the states its last point saw: without them a plot of the
         // end shows devices vanishing that in fact stopped.

@@ -25,6 +25,9 @@ public struct FleetRun {
         public var executable: URL
         /// Set by the parent for a worker: where the parent's embedded server listens.
         public var serverURIOverride: String?
+        /// Set by the parent for a worker: the run's start, seconds since 1970 (`ServerRestart`);
+        /// nil: this run starts now.
+        public var runStartedAt: Double?
         public var bootstrapURIOverride: String?
         /// Set by the parent for a worker: the control socket of the parent's embedded server.
         public var serverControlOverride: String?
@@ -90,6 +93,8 @@ public struct FleetRun {
     /// Runs the fleet and writes the result file.
     public func run() throws -> Report {
         try checkBeforeStart()
+        // The instant the embedded server's restart counts from, shared with it and the workers.
+        let runStartedAt = options.runStartedAt ?? Date().timeIntervalSince1970
         var embedded: EmbeddedServerProcess?
         var serverURI: String?
         var bootstrapURI: String?
@@ -101,8 +106,10 @@ public struct FleetRun {
             bootstrapURI = options.bootstrapURIOverride
             serverControl = options.serverControlOverride
         case .embedded(let requests):
-            let server = try EmbeddedServerProcess(
-                executable: options.executable, configuration: spec.embeddedServerConfiguration(for: requests))
+            var configuration = spec.embeddedServerConfiguration(for: requests)
+            configuration.seed = seed
+            configuration.runStartedAt = runStartedAt
+            let server = try EmbeddedServerProcess(executable: options.executable, configuration: configuration)
             embedded = server
             serverURI = server.serverURI
             bootstrapURI = server.bootstrapURI
@@ -112,10 +119,11 @@ public struct FleetRun {
             bootstrapURI = bootstrap
         }
         if processes > 1 {
-            return try runWorkers(embedded: embedded, serverURI: serverURI, bootstrapURI: bootstrapURI)
+            return try runWorkers(embedded: embedded, serverURI: serverURI, bootstrapURI: bootstrapURI, runStartedAt: runStartedAt)
         }
         let startedAt = Date()
-        let outcome = try runInThisProcess(serverURI: serverURI, bootstrapURI: bootstrapURI, serverControl: serverControl)
+        let outcome = try runInThisProcess(
+            serverURI: serverURI, bootstrapURI: bootstrapURI, serverControl: serverControl, runStartedAt: runStartedAt)
         var metrics = outcome.metrics
         metrics.embeddedServer = embedded?.stop()
         let formatter = ISO8601DateFormatter()
@@ -129,15 +137,24 @@ public struct FleetRun {
     }
 
     /// The devices of this process's stripe, built and run on one event loop. `serverControl` is the
-    /// embedded server's control socket, where devices waiting for server-initiated bootstrap are announced.
-    private func runInThisProcess(serverURI: String?, bootstrapURI: String?, serverControl: String?) throws -> FleetRunner.Outcome {
+    /// embedded server's control socket, where devices waiting for server-initiated bootstrap are
+    /// announced; `runStartedAt` is the run's start, which the embedded server's restart counts from.
+    private func runInThisProcess(
+        serverURI: String?, bootstrapURI: String?, serverControl: String?, runStartedAt: Double
+    ) throws -> FleetRunner.Outcome {
         let setups = try spec.deviceSetup(serverURI: serverURI, bootstrapURI: bootstrapURI)
         let runSeed = seed
         var devices: [LwM2MClient] = []
         devices.reserveCapacity(spec.deviceCount / stripe.count + 1)
         var sourceAddresses: [SocketAddress] = []
         var sourceAddressOfDevice: [UInt8] = []
+        var faults: [DeviceFaults.Group] = []
         for setup in setups {
+            let firstLocal = devices.count
+            defer {
+                let impairment = spec.devices[setup.groupIndex].faults
+                if !impairment.isNone { faults.append(DeviceFaults.Group(devices: firstLocal..<devices.count, impairment: impairment)) }
+            }
             for index in setup.indices where Int(index) % stripe.count == stripe.index {
                 devices.append(LwM2MClient(configuration: setup.configuration, profile: setup.profile, index: index, seed: runSeed))
                 let address = setup.localAddress(forDevice: index)
@@ -161,6 +178,12 @@ public struct FleetRun {
         plan.sourceAddresses = sourceAddresses
         plan.sourceAddressOfDevice = sourceAddressOfDevice
         plan.embeddedServerControl = try serverControl.map(SocketAddress.init(hostAndPort:))
+        plan.faults = faults
+        plan.seed = runSeed
+        if case .embedded(let server) = spec.server {
+            plan.serverRestart = server.restart
+            plan.runStartedAt = runStartedAt
+        }
         plan.makeDevice = { old, incarnation in
             // A new seed per incarnation: the rebooted device's message IDs and tokens differ from
             // the last ones', which the server may still hold in its duplicate cache for that port.
@@ -194,7 +217,7 @@ public struct FleetRun {
     /// merges their results. Interrupts reach the children, which write their results as usual.
     /// Each worker reports its progress on its stdout, a pipe to this process, which shows one
     /// line for them all.
-    private func runWorkers(embedded: EmbeddedServerProcess?, serverURI: String?, bootstrapURI: String?) throws -> Report {
+    private func runWorkers(embedded: EmbeddedServerProcess?, serverURI: String?, bootstrapURI: String?, runStartedAt: Double) throws -> Report {
         let workers = processes
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lwm2m-fleet-workers-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -210,6 +233,7 @@ public struct FleetRun {
             let workerStripe = "\(stripe.index + stripe.count * worker)/\(stripe.count * workers)"
             var arguments = [
                 "run", path, "--shard", workerStripe, "--out", part, "--seed", "\(seed)", "--workers", "1", "--quiet", "--progress-to-stdout",
+                "--run-started-at", "\(runStartedAt)",
             ]
             if let embedded {
                 if let serverURI { arguments += ["--server-uri", serverURI] }

@@ -25,6 +25,14 @@ public final class FleetRunner {
         /// The embedded server's control socket: each device that starts to hold off for a
         /// server-initiated bootstrap is announced there, so its Bootstrap-Server writes to it.
         public var embeddedServerControl: SocketAddress?
+        /// Fault injection per group of local devices; empty: none, and no device keeps state for it.
+        public var faults: [DeviceFaults.Group] = []
+        /// The run's seed: fault injection derives its decisions from it.
+        public var seed: UInt64 = 0
+        /// A restart of the embedded LwM2M Server the run measures the storm of, and the run's
+        /// start it counts from (seconds since 1970, `ServerRestart`).
+        public var serverRestart: ServerRestart?
+        public var runStartedAt: Double = 0
 
         public init(devices: [LwM2MClient], scheduling: RunScheduler.Configuration, localAddress: SocketAddress) {
             self.devices = devices
@@ -59,10 +67,13 @@ public final class FleetRunner {
     private let progress: any ProgressSink
     /// Connected to `Plan.embeddedServerControl`; nil without one.
     private var serverControlSocket: UDPSocketID?
+    /// The embedded server's restart, followed from its instant on; nil without one.
+    private var storm: RestartStormTracker?
 
     private static let schedulerTag = DeviceDriver.firstOwnerTag
     private static let tickTag = DeviceDriver.firstOwnerTag + 1
     private static let lagProbeTag = DeviceDriver.firstOwnerTag + 2
+    private static let serverRestartTag = DeviceDriver.firstOwnerTag + 3
     private static let lagProbeNanoseconds: UInt64 = 10_000_000
     private var lagProbeDue: UInt64 = 0
     /// No device socket has this tag (they carry the device index shifted left by one, far below
@@ -99,6 +110,15 @@ public final class FleetRunner {
             carryOut(actions, now: loop.now)
         }
         start = loop.now
+        if !plan.faults.isEmpty {
+            driver.injectFaults(DeviceFaults(
+                groups: plan.faults, deviceCount: driver.devices.count, seed: plan.seed, origin: Timestamp(nanoseconds: start)))
+        }
+        if let restart = plan.serverRestart {
+            storm = RestartStormTracker(restart: restart, deviceCount: driver.devices.count)
+            let delay = restart.nanosecondsUntilRestart(runStartedAt: plan.runStartedAt, wallClockNow: Date().timeIntervalSince1970)
+            _ = loop.schedule(at: start + delay, tag: Self.serverRestartTag)
+        }
         _ = loop.schedule(at: start + 1_000_000_000, tag: Self.tickTag)
         lagProbeDue = start + Self.lagProbeNanoseconds
         _ = loop.schedule(at: lagProbeDue, tag: Self.lagProbeTag)
@@ -108,6 +128,7 @@ public final class FleetRunner {
         if !scheduler.isFinished { loop.run() }
         let elapsed = Double(loop.now - start) / 1e9
         metrics.recordBytes(sent: driver.bytesSent, received: driver.bytesReceived)
+        if let faults = driver.faultCounts { metrics.recordFaults(faults) }
         metrics.closeInterval(elapsedNanoseconds: loop.now - start)
         progress.finish()
         return Outcome(metrics: metrics, endReason: scheduler.endReason ?? .completed, elapsedSeconds: elapsed)
@@ -180,6 +201,8 @@ public final class FleetRunner {
             metrics.recordLoopLag(nanoseconds: now > lagProbeDue ? now - lagProbeDue : 0)
             lagProbeDue = now + Self.lagProbeNanoseconds
             _ = loop.schedule(at: lagProbeDue, tag: Self.lagProbeTag)
+        case Self.serverRestartTag:
+            storm?.serverRestarted(at: now, deviceCount: driver.devices.count) { scheduler.state(of: $0).isRegistered }
         case Self.tickTag:
             tick(now: now)
             _ = loop.schedule(at: now + 1_000_000_000, tag: Self.tickTag)
@@ -202,6 +225,8 @@ public final class FleetRunner {
             metrics.recordUnfinishedDevice(state: unfinished.state, pendingOperation: unfinished.pendingOperation?.rawValue)
         }
         if let report = scheduler.endOfRunReport() { metrics.recordEndOfRun(report) }
+        // A run that ended before the restart saw no storm.
+        if let storm, storm.hasBegun { metrics.recordRestartStorm(storm.report) }
         for (server, devices) in driver.unansweredDevicesByServer() { metrics.recordUnanswered(server: server, devices: devices) }
         for failure in driver.connectionFailures { metrics.recordConnectionFailure(server: failure.server, reason: failure.reason) }
         metrics.endReason = scheduler.endReason
@@ -239,6 +264,11 @@ public final class FleetRunner {
         if operation == .deregister, scheduler.isEnding {
             metrics.recordEndOfRunDeregister(outcome: outcome, code: code, latencyNanoseconds: latency)
         }
+        if outcome != .succeeded {
+            storm?.operationFailed(operation, outcome, code: code)
+        } else if operation == .register {
+            storm?.registered(device, at: now.nanoseconds)
+        }
         scheduler.operationFinished(device, operation, outcome)
     }
 
@@ -268,6 +298,7 @@ public final class FleetRunner {
             if operation == .deregister, scheduler.isEnding { metrics.recordEndOfRunRetransmissions(count) }
         case .stateChanged(let from, let to):
             if to == .holdingOff { announceWaiting(device) }
+            if to == .bootstrapping { storm?.startedBootstrap(device) }
             deviceChanged(device, from: from, to: to, now: now.nanoseconds)
         case .notificationSent:
             metrics.recordRequestHandled(LwM2MOperation.notify.rawValue, code: .content)

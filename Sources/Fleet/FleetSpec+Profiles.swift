@@ -119,7 +119,10 @@ extension FleetSpec {
                     settings: BootstrapServerConfiguration.Settings(
                         lifetimeSeconds: group.lifetimeSeconds, binding: group.binding, lwm2mVersion: group.lwm2mVersion))
             }
-        return EmbeddedServerConfiguration(registration: registration, bootstrap: bootstrap)
+        var configuration = EmbeddedServerConfiguration(registration: registration, bootstrap: bootstrap)
+        configuration.faults = embedded.faults
+        configuration.restart = embedded.restart
+        return configuration
     }
 
     // MARK: Records

@@ -48,7 +48,7 @@ private struct FleetReader: YAMLDocumentReader {
     static let topKeys = ["seed", "duration-limit", "server", "in-flight-limit", "devices", "stages", "end", "thresholds"]
     static let groupKeys = [
         "name", "count", "endpoint", "bootstrap", "lwm2m-version", "preferred-content-format", "lifetime", "binding",
-        "objects", "generators", "ddf", "local-addresses", "session", "session-repeat",
+        "objects", "generators", "ddf", "local-addresses", "session", "session-repeat", "faults",
     ]
     static let contentFormats: [(name: String, format: LwM2MContentFormat)] = [
         ("tlv", .tlv), ("senml-json", .senmlJSON), ("senml-cbor", .senmlCBOR), ("lwm2m-json", .lwm2mJSON),
@@ -88,6 +88,7 @@ private struct FleetReader: YAMLDocumentReader {
         checkEmbeddedServerThresholds(spec)
         checkEndpointNames(spec)
         checkCapacity(spec)
+        checkRestart(spec)
         return spec
     }
 
@@ -140,8 +141,8 @@ private struct FleetReader: YAMLDocumentReader {
     mutating func embedded(_ node: Node) -> FleetSpec.EmbeddedServer? {
         // `embedded:` with nothing after it, or `embedded: {}`: the servers with no requests of their own.
         if let scalar = node.scalar, Self.isNull(scalar) { return FleetSpec.EmbeddedServer() }
-        guard let fields = fields(node, at: "server.embedded", what: "a mapping of read, observe and execute path lists and violate",
-                                  allowed: ["read", "observe", "execute", "violate"])
+        guard let fields = fields(node, at: "server.embedded", what: "a mapping of read, observe and execute path lists, violate, faults and restart",
+                                  allowed: ["read", "observe", "execute", "violate", "faults", "restart"])
         else { return nil }
         var server = FleetSpec.EmbeddedServer()
         server.read = fields["read"].flatMap { paths($0, at: "server.embedded.read", minimumLevel: .object) } ?? []
@@ -150,6 +151,8 @@ private struct FleetReader: YAMLDocumentReader {
         server.violate = fields["violate"].flatMap {
             choice($0, at: "server.embedded.violate", [("before-ack", "before-ack"), ("during-bootstrap", "during-bootstrap")])
         }
+        server.faults = fields["faults"].flatMap { faults($0, at: "server.embedded.faults", ofDevices: false) } ?? .none
+        server.restart = fields["restart"].flatMap { restart($0, at: "server.embedded.restart") }
         return server
     }
 
@@ -272,6 +275,9 @@ private struct FleetReader: YAMLDocumentReader {
         }
         if let node = fields["local-addresses"] {
             group.localAddresses = localAddresses(node, at: fields.path("local-addresses")) ?? []
+        }
+        if let node = fields["faults"] {
+            group.faults = faults(node, at: fields.path("faults"), ofDevices: true) ?? .none
         }
         return problems.count == before ? group : nil
     }

@@ -19,6 +19,9 @@ import LwM2MClient
 /// #     read: [/3/0]            #   (as `lwm2m-fleet serve --read/--observe/--execute`; execute is sent
 /// #     observe: [/3/0/9]       #   after a device's first registration only, so /1/0/9 starts one
 /// #     execute: [/1/0/9]       #   re-bootstrap per device, not a loop)
+/// #     faults: { loss: 5% }    #   faults of the servers' own sockets (a group's keys, no rebind-every)
+/// #     restart: { at: 60s, down: 10s }   # the LwM2M Server restarts 60 s after the run's start
+/// #                             #   (`ServerRestart`), answers nothing for 10 s, then comes back empty
 /// # server:                     # or external servers (either or both):
 /// #   server: coap://10.0.0.5:5683       # the LwM2M Server, for devices with bootstrap: none
 /// #   bootstrap: coap://10.0.0.5:5783    # the Bootstrap-Server, for devices that bootstrap
@@ -52,6 +55,13 @@ import LwM2MClient
 ///     ddf: ./objects            # optional: directory of DDF files (relative to the fleet file) for objects beyond 0-7
 ///     local-addresses: [127.0.0.2, 127.0.0.3]   # optional: device sockets bind to these in turn (default:
 ///                               # 127.0.0.1 against loopback servers, otherwise the kernel's choice)
+///     faults:                   # optional: what the network does to the group's datagrams (`LinkImpairment`),
+///       loss: 20%               # seeded per device so a run replays; lost each way (loss-up, loss-down: one way)
+///       duplicate: 1%           # arrive twice
+///       reorder: 2%             # wait until the next datagram of their socket and way passed them (at most 100 ms)
+///       delay: 50ms             # on the way, moved by up to
+///       jitter: 20ms            # either way (at most the delay)
+///       rebind-every: 30s       # the device's NAT mapping changes: its next datagram leaves from a new port
 /// stages:                       # required: open-model arrivals, k6 style; each stage has a duration and one of:
 ///   - { duration: 10s, rate: 100/s }     # a constant arrival rate
 ///   - { duration: 20s, target: 500/s }   # a linear ramp from the previous stage's final rate (0 after a hold)
@@ -69,9 +79,9 @@ import LwM2MClient
 /// ```
 ///
 /// Units: durations `500ms`, `30s`, `2m`, `1h` (also `ns`, `us`, `min`); rates `100/s`, `6000/min`,
-/// `10/h`; churn `5%/min`, `1%/s`, `10%/h`. The stages must offer enough arrivals to start every
-/// device: a fleet that could never fully arrive is an error, not a warning, since its results
-/// would describe a different fleet than the file.
+/// `10/h`; churn `5%/min`, `1%/s`, `10%/h`; shares of datagrams `20%`, `0.5%`. The stages must
+/// offer enough arrivals to start every device: a fleet that could never fully arrive is an
+/// error, not a warning, since its results would describe a different fleet than the file.
 public struct FleetSpec: Sendable {
     /// Which servers the devices talk to.
     public enum ServerTarget: Hashable, Sendable {
@@ -89,6 +99,10 @@ public struct FleetSpec: Sendable {
         public var execute: [LwM2MPath]
         /// Break the registration rule on purpose (`serve --violate`): `before-ack` or `during-bootstrap`.
         public var violate: String?
+        /// What the network does to the servers' datagrams, both servers, both ways.
+        public var faults: LinkImpairment = .none
+        /// A restart of the LwM2M Server mid-run, its registrations lost.
+        public var restart: ServerRestart?
 
         public init(read: [LwM2MPath] = [], observe: [LwM2MPath] = [], execute: [LwM2MPath] = []) {
             self.read = read
@@ -193,6 +207,8 @@ public struct FleetSpec: Sendable {
         public var sessionSeconds: Double?
         /// Whether a device whose session ended registers again at once instead of leaving.
         public var sessionRepeats: Bool
+        /// What the network does to the group's datagrams (`faults:`).
+        public var faults: LinkImpairment = .none
 
         public init(
             name: String? = nil, count: Int, endpoint: EndpointPattern = EndpointPattern(prefix: "sim-", indexWidth: 6),

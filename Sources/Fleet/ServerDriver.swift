@@ -17,7 +17,7 @@ extension LwM2MBootstrapServer: ServerMachine where Peer == SocketAddress {}
 /// `EmbeddedServerControlMessage`s on a third socket, on loopback.
 public final class ServerDriver {
     public let loop: EventLoop
-    public private(set) var registrationServer: LwM2MRegistrationServer<SocketAddress>
+    public internal(set) var registrationServer: LwM2MRegistrationServer<SocketAddress>
     public private(set) var bootstrapServer: LwM2MBootstrapServer<SocketAddress>
     public let serverAddress: SocketAddress
     public let bootstrapAddress: SocketAddress
@@ -33,10 +33,23 @@ public final class ServerDriver {
     private var timers: [(handle: TimerHandle, deadline: Timestamp)?] = [nil, nil]
     /// Datagrams the machines sent again because no ACK came.
     public private(set) var retransmissions = 0
+    /// Fault injection (`ServerDriver+Faults.swift`); nil without faults.
+    var faults: ServerFaults?
+    var faultTimer = TimerHandle.unscheduled
+    var faultTimerDeadline: Timestamp?
+    /// Whether the LwM2M Server is down in a restart (`ServerDriver+Restart.swift`): it answers nothing.
+    var isServerDown = false
+    var restartDowntimeNanoseconds: UInt64 = 0
+    /// Registrations the LwM2M Server held when it restarted, and lost.
+    public internal(set) var registrationsLost = 0
+    var restarts: UInt64 = 0
 
-    private static let serverTag: UInt64 = 1
-    private static let bootstrapTag: UInt64 = 2
-    private static let controlTag: UInt64 = 3
+    static let serverTag: UInt64 = 1
+    static let bootstrapTag: UInt64 = 2
+    static let faultTag: UInt64 = 3
+    static let restartTag: UInt64 = 4
+    static let backUpTag: UInt64 = 5
+    static let controlTag: UInt64 = 6
     /// Tags from here on belong to the owner (status line, shutdown).
     public static let firstOwnerTag: UInt64 = 16
 
@@ -74,13 +87,12 @@ public final class ServerDriver {
     /// Takes over the loop's datagram and timer handlers; `ownerTimer` gets tags from `firstOwnerTag` on.
     public func install(ownerTimer: @escaping (_ tag: UInt64, _ now: UInt64) -> Void) {
         loop.datagramReceived = { [unowned self] _, tag, bytes, peer, now in
-            let time = Timestamp(nanoseconds: now)
-            switch tag {
-            case Self.serverTag: registrationServer.receive(Array(bytes), from: peer, now: time, output: &serverOutput)
-            case Self.bootstrapTag: bootstrapServer.receive(Array(bytes), from: peer, now: time, output: &bootstrapOutput)
-            default: receiveControl(Array(bytes), now: time)
+            // The run's control messages are no traffic of the servers: faults do not touch them.
+            if faults != nil, tag != Self.controlTag {
+                receiveThroughFaults(Array(bytes), socketTag: tag, from: peer, now: Timestamp(nanoseconds: now))
+            } else {
+                handle(Array(bytes), socketTag: tag, from: peer, now: Timestamp(nanoseconds: now))
             }
-            flush()
         }
         loop.timerFired = { [unowned self] tag, now in
             let time = Timestamp(nanoseconds: now)
@@ -91,6 +103,12 @@ public final class ServerDriver {
             case Self.bootstrapTag:
                 timers[1] = nil
                 bootstrapServer.handleDeadline(now: time, output: &bootstrapOutput)
+            case Self.faultTag:
+                return releaseHeldDatagrams(now: time)
+            case Self.restartTag:
+                goDown()
+            case Self.backUpTag:
+                comeBack()
             default:
                 return ownerTimer(tag, now)
             }
@@ -118,15 +136,40 @@ public final class ServerDriver {
         }
     }
 
+    /// A datagram for the machine behind the socket tagged `socketTag`.
+    func handle(_ bytes: [UInt8], socketTag: UInt64, from peer: SocketAddress, now: Timestamp) {
+        switch socketTag {
+        case Self.serverTag:
+            // A server down in a restart answers nothing.
+            guard !isServerDown else { return }
+            registrationServer.receive(bytes, from: peer, now: now, output: &serverOutput)
+        case Self.bootstrapTag:
+            bootstrapServer.receive(bytes, from: peer, now: now, output: &bootstrapOutput)
+        default:
+            receiveControl(bytes, now: now)
+        }
+        flush()
+    }
+
+    /// The socket a tag names: the LwM2M Server's or the Bootstrap-Server's.
+    func socket(tagged tag: UInt64) -> UDPSocketID {
+        tag == Self.serverTag ? serverSocket : bootstrapSocket
+    }
+
     private func flush() {
-        flush(&serverOutput, through: serverSocket)
-        flush(&bootstrapOutput, through: bootstrapSocket)
+        flush(&serverOutput, tag: Self.serverTag)
+        flush(&bootstrapOutput, tag: Self.bootstrapTag)
         reschedule(0, registrationServer.nextDeadline, tag: Self.serverTag)
         reschedule(1, bootstrapServer.nextDeadline, tag: Self.bootstrapTag)
     }
 
-    private func flush(_ output: inout ServerOutput<SocketAddress>, through socket: UDPSocketID) {
-        for datagram in output.datagrams { loop.send(datagram.bytes, on: socket, to: datagram.peer) }
+    private func flush(_ output: inout ServerOutput<SocketAddress>, tag: UInt64) {
+        if faults != nil {
+            let now = Timestamp(nanoseconds: loop.now)
+            for datagram in output.datagrams { sendThroughFaults(datagram.bytes, socketTag: tag, to: datagram.peer, now: now) }
+        } else {
+            for datagram in output.datagrams { loop.send(datagram.bytes, on: socket(tagged: tag), to: datagram.peer) }
+        }
         retransmissions += output.retransmissions
         if let observer { output.events.forEach(observer) }
         output.removeAll()

@@ -50,6 +50,7 @@ public enum SummaryTable {
             lines += codes.map { "  " + $0 }
         }
         lines += accounting(metrics)
+        lines += faultsAndRestart(metrics)
 
         lines.append("")
         let labelWidth = max(24, (metrics.violationsByKind.keys.map(\.count).max() ?? 0) + 3)
@@ -113,6 +114,30 @@ public enum SummaryTable {
             lines.append(line)
         }
         return lines
+    }
+
+    /// What fault injection did, each side on one line, and how the devices came through the
+    /// embedded server's restart.
+    private static func faultsAndRestart(_ metrics: FleetMetrics) -> [String] {
+        var lines: [String] = []
+        if let faults = metrics.faults { lines.append("faults injected at the devices: \(faults.summary)") }
+        if let faults = metrics.embeddedServer?.faults { lines.append("faults injected at the embedded servers: \(faults.summary)") }
+        if let storm = metrics.restartStorm {
+            var line = "server restart at \(fixed(storm.restartAtSeconds, decimals: 1)) s, down \(fixed(storm.downSeconds, decimals: 1)) s: "
+                + "\(storm.devicesRegistered) registrations lost; "
+            let last = fixed(Double(storm.lastRegisteredAgainNanoseconds) / 1e9, decimals: 1)
+            if let seconds = storm.secondsUntilAllRegisteredAgain {
+                line += "all registered again in \(fixed(seconds, decimals: 1)) s"
+            } else {
+                line += "\(storm.devicesRegisteredAgain) of them registered again (the last \(last) s after the restart)"
+            }
+            line += " (peak \(storm.peakRegisteredAgainPerSecond)/s, \(storm.devicesBootstrappedAgain) via bootstrap); "
+                + "\(storm.failureCount) failures meanwhile"
+            let failures = storm.failures.sorted { $0.value > $1.value || $0.value == $1.value && $0.key < $1.key }
+            if !failures.isEmpty { line += ": " + failures.map { "\($0.key) x\($0.value)" }.joined(separator: ", ") }
+            lines.append(line)
+        }
+        return lines.isEmpty ? [] : [""] + lines
     }
 
     /// Catalog operations in catalog order, then any other (bootstrap interface requests) by name.

@@ -52,6 +52,10 @@ struct RunCommand: ParsableCommand {
     /// Set by the parent for its workers: the embedded server's control socket (`HOST:PORT`).
     @Option(name: .customLong("server-control"), help: .hidden)
     var serverControlOverride: String?
+    /// Set by the parent for its workers: the run's start, seconds since 1970, which the embedded
+    /// server's restart counts from.
+    @Option(name: .customLong("run-started-at"), help: .hidden)
+    var runStartedAt: Double?
 
     /// Set by the parent for its workers: stdout carries progress messages to it.
     @Flag(name: .customLong("progress-to-stdout"), help: .hidden)
@@ -79,6 +83,7 @@ struct RunCommand: ParsableCommand {
         options.serverURIOverride = serverURIOverride
         options.bootstrapURIOverride = bootstrapURIOverride
         options.serverControlOverride = serverControlOverride
+        options.runStartedAt = runStartedAt
         let run = FleetRun(spec: spec, path: fleet, options: options)
         do {
             try run.checkBeforeStart()

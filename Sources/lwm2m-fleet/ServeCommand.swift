@@ -148,6 +148,13 @@ struct ServeCommand: ParsableCommand {
         let driver = try ServerDriver(
             loop: loop, host: configuration.host, serverPort: configuration.serverPort, bootstrapPort: configuration.bootstrapPort,
             registrationConfiguration: configuration.registration, bootstrapConfiguration: configuration.bootstrap)
+        driver.injectFaults(configuration.faults, seed: configuration.seed)
+        if let restart = configuration.restart {
+            let now = Date().timeIntervalSince1970
+            driver.scheduleRestart(
+                afterNanoseconds: restart.nanosecondsUntilRestart(runStartedAt: configuration.runStartedAt ?? now, wallClockNow: now),
+                downNanoseconds: restart.downNanoseconds)
+        }
         var status = EmbeddedServerCounts()
         driver.observer = { status.count($0) }
         let statusTag = ServerDriver.firstOwnerTag
@@ -170,6 +177,8 @@ struct ServeCommand: ParsableCommand {
         loop.run()
         status.registrationsHeld = driver.registrationServer.registrationCount
         status.retransmissions = driver.retransmissions
+        status.registrationsLost = driver.registrationsLost
+        status.faults = driver.faultCounts
         write(.summary(status))
     }
 }

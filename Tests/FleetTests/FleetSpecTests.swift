@@ -16,7 +16,7 @@ final class FleetSpecTests: XCTestCase {
 
     private static let readyFleets = [
         "bootstrap-storm.yaml", "capacity-100k.yaml", "churn.yaml", "quickstart.yaml", "rebootstrap-storm.yaml", "registration-ramp.yaml",
-        "scheduling-accuracy.yaml", "server-initiated-bootstrap.yaml", "steady-state.yaml",
+        "scheduling-accuracy.yaml", "server-initiated-bootstrap.yaml", "server-restart-storm.yaml", "steady-state.yaml",
     ]
 
     /// The problems `yaml` is refused with, one line each; fails when it loads.
@@ -158,7 +158,8 @@ final class FleetSpecTests: XCTestCase {
     func testUnknownKeysSuggestTheClosestAndListTheValidOnes() {
         XCTAssertEqual(problems(Self.fleet(group: "    lifetme: 20s\n")), [
             "broken.yaml:4:5: devices[0].lifetme: unknown key 'lifetme'; did you mean 'lifetime'? valid keys: name, count, endpoint, "
-                + "bootstrap, lwm2m-version, preferred-content-format, lifetime, binding, objects, generators, ddf, local-addresses, session, session-repeat",
+                + "bootstrap, lwm2m-version, preferred-content-format, lifetime, binding, objects, generators, ddf, local-addresses, session, session-repeat, "
+                + "faults",
         ])
         XCTAssertEqual(problems(Self.fleet(rest: "colour: blue\n")), [
             "broken.yaml:6:1: colour: unknown key 'colour'; valid keys: seed, duration-limit, server, in-flight-limit, devices, stages, end, thresholds",

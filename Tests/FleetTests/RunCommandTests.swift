@@ -5,7 +5,7 @@ import XCTest
 /// `lwm2m-fleet run` end to end on 127.0.0.1: the built binary, a fleet file, its exit status,
 /// its result file, and the embedded (or a separately started) server's own counts.
 final class RunCommandTests: XCTestCase {
-    private struct Run {
+    struct Run {
         var status: Int32
         var output: String
         var result: ResultFile?
@@ -21,7 +21,7 @@ final class RunCommandTests: XCTestCase {
 
     /// Runs the fleet; `interruptAfter` sends SIGINT after that many seconds; `showingProgress`
     /// leaves out `--quiet` and collects standard error.
-    private func run(_ yaml: String, interruptAfter: Double? = nil, showingProgress: Bool = false, extraArguments: [String] = []) throws -> Run {
+    func run(_ yaml: String, interruptAfter: Double? = nil, showingProgress: Bool = false, extraArguments: [String] = []) throws -> Run {
         let file = try fleetFile(yaml)
         let out = file + ".result.json"
         let errors = file + ".stderr"
@@ -53,7 +53,7 @@ final class RunCommandTests: XCTestCase {
     }
 
     /// The numbers of the embedded server's summary line, by name.
-    private func serverCounts(_ output: String) -> [String: Int] {
+    func serverCounts(_ output: String) -> [String: Int] {
         guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("embedded server: ") }) else { return [:] }
         var counts: [String: Int] = [:]
         for field in line.dropFirst("embedded server: ".count).split(separator: " ") {
