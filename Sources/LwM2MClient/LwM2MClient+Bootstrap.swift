@@ -71,9 +71,11 @@ extension LwM2MClient {
         var startedAt = now
         var isHoldingOff = false
         var operation = LwM2MOperation.bootstrap
+        var bootstrapRequest: CoAPRequestID?
         switch state {
         case .bootstrapping(let started, _, let request, let askedByDevice):
             startedAt = started
+            bootstrapRequest = request
             operation = bootstrapOperation(askedByDevice: askedByDevice)
             state = .bootstrapping(
                 startedAt: started, deadline: bootstrapDeadline(from: now), request: request, askedByDevice: askedByDevice)
@@ -109,6 +111,10 @@ extension LwM2MClient {
                 let lifetime = configuration.transmission.exchangeLifetimeNanoseconds
                 bootstrapConnection?.value.closesAt = now.adding(nanoseconds: lifetime)
             }
+            // Its answer lost, the Bootstrap-Request would still be retransmitted on the connection
+            // kept open, and reach a Bootstrap-Server done with this device as a new request: a
+            // second bootstrap of a device that just finished one. The bootstrap is over; so is it.
+            if let bootstrapRequest { bootstrapConnection?.value.endpoint.cancel(bootstrapRequest) }
             register(now: now, actions: &actions)
         }
     }

@@ -63,6 +63,26 @@ final class LwM2MClientBootstrapTests: XCTestCase {
         XCTAssertNil(network.connected[.bootstrapServer], "the bootstrap socket closes EXCHANGE_LIFETIME after Finish")
     }
 
+    func testABootstrapRequestWhoseAnswerWasLostIsNotSentAgainOnceTheBootstrapFinished() throws {
+        // The Bootstrap-Server's 2.04 to POST /bs is lost, yet it writes and finishes at once. Sent
+        // again on the connection kept open after Finish, the request would reach a Bootstrap-Server
+        // done with the device as a new one, and start a second bootstrap of a registered device.
+        let network = network(F.bootstrapAccount(), mode: .clientInitiated)
+        network.losesToDevice = { role, message in role == .bootstrapServer && message.type == .acknowledgement && message.code == .changed }
+        network.start()
+        network.advance(seconds: 0.5)
+        network.losesToDevice = { _, _ in false }
+        provision(network)
+        XCTAssertEqual(network.client.stateName, "registered")
+        network.advance(seconds: 100)
+        let sentBootstrapRequests = network.actions.filter { action in
+            guard case .send(.bootstrapServer, let bytes) = action, let message = try? CoAPMessage.decode(bytes).get() else { return false }
+            return message.code == .post && message.uriPath == ["bs"]
+        }
+        XCTAssertEqual(sentBootstrapRequests.count, 1, "no retransmission of the Bootstrap-Request after Finish")
+        XCTAssertEqual(network.finished(.bootstrap).map(\.0), [.succeeded])
+    }
+
     func testARetransmittedFinishIsAnsweredFromTheCacheUntilExchangeLifetimeEnds() throws {
         let network = network(F.bootstrapAccount(), mode: .clientInitiated)
         network.start()
