@@ -45,17 +45,8 @@ final class MergeCommandTests: XCTestCase {
 
     private func merge(_ arguments: [String]) throws -> Merge {
         let out = directory.appendingPathComponent("merged.json").path
-        let process = Process()
-        process.executableURL = ServeProcess.executable
-        process.arguments = ["merge"] + arguments + ["--out", out]
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let complained = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return Merge(status: process.terminationStatus, output: printed, errors: complained, result: try? ResultFile.read(from: out))
+        let merge = try BinaryRun.run(["merge"] + arguments + ["--out", out])
+        return Merge(status: merge.status, output: merge.output, errors: merge.errors, result: try? ResultFile.read(from: out))
     }
 
     func testTheSameFileTwiceExits104AndWritesNoResult() throws {

@@ -21,18 +21,8 @@ final class RunVerdictTests: XCTestCase {
             try? FileManager.default.removeItem(atPath: file)
             try? FileManager.default.removeItem(atPath: resultPath)
         }
-        let process = Process()
-        process.executableURL = ServeProcess.executable
-        process.arguments = ["run", file, "--out", resultPath, "--quiet"] + arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, output: text, errors: errorText, result: try? ResultFile.read(from: resultPath))
+        let run = try BinaryRun.run(["run", file, "--out", resultPath, "--quiet"] + arguments)
+        return Run(status: run.status, output: run.output, errors: run.errors, result: try? ResultFile.read(from: resultPath))
     }
 
     /// A UDP socket bound on 127.0.0.1 that never answers; closed, its port is one where nothing listens.
@@ -240,16 +230,9 @@ final class RunVerdictTests: XCTestCase {
               - { duration: 10s, rate: 10/s }
             """.write(toFile: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let process = Process()
-        process.executableURL = ServeProcess.executable
-        process.arguments = ["validate", file]
-        let errors = Pipe()
-        process.standardError = errors
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0)
+        let validate = try BinaryRun.run(["validate", file])
+        let text = validate.errors
+        XCTAssertEqual(validate.status, 0)
         XCTAssertTrue(text.contains("warning: duration-limit 3 s stops the run before its stages end at 10 s"), text)
     }
 }
