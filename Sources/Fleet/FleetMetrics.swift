@@ -19,6 +19,9 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
     public private(set) var violations: UInt64 = 0
     /// By operation and the device's state: "read while registering".
     public private(set) var violationsByKind: [String: UInt64] = [:]
+    /// Devices that caught at least one violation: how many devices a rule-breaking server was
+    /// caught on, which loss can lower (a request lost on the way is not seen).
+    public private(set) var devicesWithViolations: UInt64 = 0
     /// Requests devices ignored under the same rule that a conformant server may have sent: its
     /// 2.01 may have been lost on the way, it still held an earlier registration, or it could not
     /// know the device had started to bootstrap or de-register. Not a fault of the server.
@@ -209,6 +212,11 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
         openInterval.violations += 1
     }
 
+    /// A device caught its first violation (the runner tells each device once).
+    public mutating func recordDeviceWithViolation() {
+        devicesWithViolations += 1
+    }
+
     /// CON messages of `operation` sent again.
     public mutating func recordRetransmissions(_ count: Int, of operation: String) {
         retransmissions += UInt64(count)
@@ -334,6 +342,7 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
     public func value(for metric: String) -> Double? {
         switch metric {
         case "violations": return Double(violations)
+        case "devices.with_violations": return Double(devicesWithViolations)
         case "ignored_unproven": return Double(ignoredUnproven)
         case "dropped": return Double(droppedArrivals)
         case "retransmissions": return Double(retransmissions)
@@ -380,6 +389,7 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
             return merged
         }
         violations += other.violations
+        devicesWithViolations += other.devicesWithViolations
         violationsByKind.merge(other.violationsByKind, uniquingKeysWith: +)
         ignoredUnproven += other.ignoredUnproven
         ignoredUnprovenByKind.merge(other.ignoredUnprovenByKind, uniquingKeysWith: +)

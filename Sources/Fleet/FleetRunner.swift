@@ -62,6 +62,8 @@ public final class FleetRunner {
     /// Each device's intended arrival (loop nanoseconds) until its first operation ends.
     private var intendedStart: [UInt64]
     private var incarnations: [Int: UInt32] = [:]
+    /// Devices that caught a violation; empty against a server that keeps the rule.
+    private var devicesWithViolations: Set<Int> = []
     private var schedulerTimer = TimerHandle.unscheduled
     private var schedulerDeadline = UInt64.max
     private let progress: any ProgressSink
@@ -293,6 +295,7 @@ public final class FleetRunner {
             metrics.recordRequestHandled(operation.rawValue, code: code)
         case .violation(let violation):
             metrics.recordViolation(violation)
+            if violation.isProven, devicesWithViolations.insert(device).inserted { metrics.recordDeviceWithViolation() }
         case .retransmissions(let count, let operation):
             metrics.recordRetransmissions(count, of: operation.rawValue)
             if operation == .deregister, scheduler.isEnding { metrics.recordEndOfRunRetransmissions(count) }

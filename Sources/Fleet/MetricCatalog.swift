@@ -20,6 +20,7 @@ public enum MetricCatalog {
     /// Run-wide fields.
     public static let runFields = [
         "violations", "ignored_unproven", "dropped", "retransmissions", "arrivals", "returns", "devices.registered", "devices.failed", "devices.unfinished",
+        "devices.with_violations",
         "bytes.sent", "bytes.received",
         "loop_lag.p50", "loop_lag.p99", "loop_lag.p999", "loop_lag.max",
         "arrivals.rate_error", "arrival_lateness.p50", "arrival_lateness.p99", "arrival_lateness.p999", "arrival_lateness.max",

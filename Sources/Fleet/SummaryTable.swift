@@ -54,7 +54,8 @@ public enum SummaryTable {
 
         lines.append("")
         let labelWidth = max(24, (metrics.violationsByKind.keys.map(\.count).max() ?? 0) + 3)
-        lines.append(pad("violations", labelWidth, left: true) + " \(metrics.violations)")
+        lines.append(pad("violations", labelWidth, left: true) + " \(metrics.violations)"
+            + (metrics.violations > 0 ? " (on \(metrics.devicesWithViolations) device\(metrics.devicesWithViolations == 1 ? "" : "s"))" : ""))
         for (kind, count) in metrics.violationsByKind.sorted(by: { $0.key < $1.key }) {
             lines.append(pad("  " + kind, labelWidth, left: true) + " \(count)")
         }

@@ -391,6 +391,17 @@ final class FleetMetricsTests: XCTestCase {
         XCTAssertEqual(try Threshold("arrival_lateness.p99 < 1ms").limit, 1_000_000)
     }
 
+    func testDevicesThatCaughtViolationsAddUpAcrossWorkers() {
+        var first = FleetMetrics()
+        var second = FleetMetrics()
+        XCTAssertEqual(first.value(for: "devices.with_violations"), 0)
+        first.recordDeviceWithViolation()
+        second.recordDeviceWithViolation()
+        second.recordDeviceWithViolation()
+        first.merge(second)
+        XCTAssertEqual(first.value(for: "devices.with_violations"), 3)
+    }
+
     func testMergingALongerTimeSeriesAppendsItsPoints() {
         var longer = FleetMetrics(), shorter = FleetMetrics()
         for elapsed: UInt64 in [1, 2, 3] { longer.recordArrival(); longer.closeInterval(elapsedNanoseconds: elapsed) }
@@ -483,6 +494,7 @@ final class FleetMetricsTests: XCTestCase {
         metrics.recordOperation("update", outcome: .timedOut, code: nil, latencyNanoseconds: 93_000_000_000, serviceNanoseconds: 1)
         metrics.recordRequestHandled("read", code: .content)
         metrics.recordViolation(violation(.read, .registering))
+        metrics.recordDeviceWithViolation()
         metrics.recordDroppedArrival()
         metrics.recordRetransmissions(7, of: "update")
         metrics.recordLoopLag(nanoseconds: 1_500_000)
@@ -512,7 +524,7 @@ final class FleetMetricsTests: XCTestCase {
         XCTAssertNil(line("bootstrap "))
         // Every row is as wide as the header.
         XCTAssertEqual(Set(["operation", "register ", "update ", "read "].compactMap(line).map(\.count)).count, 1)
-        XCTAssertEqual(line("violations")?.split(separator: " ").last, "1")
+        XCTAssertTrue(line("violations")?.hasSuffix(" 1 (on 1 device)") ?? false, table)
         XCTAssertEqual(line("  read while registering")?.split(separator: " ").last, "1")
         XCTAssertEqual(line("dropped arrivals")?.split(separator: " ").last, "1")
         XCTAssertEqual(line("retransmissions")?.split(separator: " ").last, "7")

@@ -151,6 +151,8 @@ final class RunCommandTests: XCTestCase {
         _ = serve.stop()
         XCTAssertEqual(run.status, 99, run.output)
         XCTAssertEqual(run.result?.metrics.value(for: "violations"), 60, "a Read and an Observe before each acknowledgement")
+        XCTAssertEqual(run.result?.metrics.value(for: "devices.with_violations"), 30, "caught on every device")
+        XCTAssertTrue(run.output.contains("(on 30 devices)"), run.output)
         XCTAssertEqual(run.result?.metrics.value(for: "register.succeeded"), 30)
     }
 
