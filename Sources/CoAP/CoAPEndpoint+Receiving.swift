@@ -31,7 +31,10 @@ extension CoAPEndpoint {
             switch duplicates.recall(message, now: now) {
             case .duplicate(let reply):
                 // A retransmission: answer as before, deliver nothing twice.
-                if let reply { output.datagrams.append(reply) }
+                if let reply {
+                    output.datagrams.append(reply)
+                    output.repliesRepeated += 1
+                }
                 return
             case .ignoredRequestRepeated:
                 return receiveRequest(message, repeatsIgnoredRequest: true, now: now, output: &output)

@@ -74,6 +74,9 @@ public struct CoAPEndpointOutput: Sendable {
     public var events: [CoAPEndpointEvent] = []
     /// CON messages sent again because their ACK did not come in time.
     public var retransmissions = 0
+    /// Retransmitted requests of the peer answered again from the duplicate cache: the peer had
+    /// not heard our answer until now.
+    public var repliesRepeated = 0
 
     public init() {}
 
@@ -81,5 +84,6 @@ public struct CoAPEndpointOutput: Sendable {
         datagrams.removeAll(keepingCapacity: true)
         events.removeAll(keepingCapacity: true)
         retransmissions = 0
+        repliesRepeated = 0
     }
 }

@@ -381,6 +381,12 @@ public struct LwM2MClient: Sendable {
     /// Carries out what an endpoint produced: datagrams out, then each event.
     mutating func process(_ output: CoAPEndpointOutput, from role: ServerRole, now: Timestamp, actions: inout [ClientAction]) {
         for datagram in output.datagrams { actions.append(.send(role, datagram)) }
+        if role == .server, output.repliesRepeated > 0, case .toldOfBootstrap = serverKnowledge {
+            // The server retransmitted the Bootstrap-Request Trigger (with NSTART = 1 it has nothing
+            // else of ours to wait for): it learns the device bootstraps only from this answer, and
+            // the time it cannot have given up runs from here.
+            serverKnowledge = .toldOfBootstrap(answeredAtSecond: ServerKnowledge.second(of: now))
+        }
         if output.retransmissions > 0 { actions.append(.retransmissions(output.retransmissions, of: retransmittedOperation(role))) }
         for event in output.events {
             switch event {

@@ -162,4 +162,27 @@ final class LwM2MClientIgnoredRequestsTests: XCTestCase {
         XCTAssertEqual(network.violations.map(\.path), ["/3/0"])
         XCTAssertEqual(network.ignoredUnproven.map(\.path), ["/3/0/9"])
     }
+
+    /// The server learns the device bootstraps only from the answer it hears: when the first
+    /// answers to its Trigger are lost, the window runs from the answer to its retransmission.
+    func testTheWindowOfProofRunsFromTheAnswerToTheTriggerTheServerHeard() {
+        let network = network(records: F.bootstrapAccount() + F.serverAccount(lifetime: 86_400))
+        network.start()
+        var lost = 0
+        network.losesFromDevice = { role, message in
+            guard role == .server, message.code == .changed, lost < 2 else { return false }
+            lost += 1
+            return true
+        }
+        let trigger = network.request(F.request(.post, "/1/0/9"), from: .server)
+        XCTAssertNil(network.server.responses[trigger], "the first answer is lost")
+        // Retransmitted after 2 s (its answer lost again) and 6 s (heard).
+        network.advance(seconds: 7)
+        XCTAssertEqual(network.server.responses[trigger]?.code, .changed)
+        // 35 s after the device first answered, 29 s after the answer the server heard.
+        network.advance(seconds: 28)
+        network.request(F.request(.get, "/3/0"), from: .server)
+        XCTAssertEqual(network.violations.map(\.path), ["/3/0"])
+        XCTAssertTrue(network.ignoredUnproven.isEmpty)
+    }
 }
