@@ -90,9 +90,9 @@ public struct FleetRun {
         try ResultFile.checkWritable(options.outputPath)
     }
 
-    /// Runs the fleet and writes the result file.
+    /// Runs the fleet and writes the result file. Call `checkBeforeStart` first: its failures are
+    /// the user's to mend, where this one's are the run's.
     public func run() throws -> Report {
-        try checkBeforeStart()
         // The instant the embedded server's restart counts from, shared with it and the workers.
         let runStartedAt = options.runStartedAt ?? Date().timeIntervalSince1970
         var embedded: EmbeddedServerProcess?

@@ -46,9 +46,6 @@ public final class FleetRunner {
         public var metrics: FleetMetrics
         public var endReason: RunScheduler.EndReason
         public var elapsedSeconds: Double
-
-        /// Interrupted, or stopped by the duration limit before the stages were done.
-        public var endedEarly: Bool { endReason != .completed }
     }
 
     /// The plan without its devices, which the driver owns: a second array of them would keep

@@ -119,7 +119,6 @@ public struct RunScheduler: Sendable {
     /// When the last stage ends; `.max` once passed.
     private var stagesEnd: UInt64 = .max
     private var stagesOver = false
-    private var interrupts = 0
     public private(set) var endReason: EndReason?
     // Churn.
     private var churning: Set<Int> = []

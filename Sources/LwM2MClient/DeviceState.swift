@@ -37,12 +37,6 @@ public enum DeviceState: UInt8, CaseIterable, Hashable, Sendable, CustomStringCo
     /// Registered with a server: `registered` or `updating`.
     public var isRegistered: Bool { self == .registered || self == .updating }
 
-    /// Bootstrapping or registering: an operation that brings a device online is under way.
-    public var isComingOnline: Bool { self == .bootstrapping || self == .registering }
-
-    /// Waiting after a failure to try again.
-    public var isWaiting: Bool { self == .waitingToBootstrap || self == .waitingToRegister }
-
     /// The operation a device in this state has in flight, if any.
     public var operationInFlight: LwM2MOperation? {
         switch self {
