@@ -68,7 +68,12 @@ let package = Package(
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
         .testTarget(name: "LwM2MTests", dependencies: ["LwM2M", "CoAP", "SharedTestData"]),
         .testTarget(name: "LwM2MClientTests", dependencies: ["LwM2MClient", "LwM2M", "CoAP", "SharedTestData"]),
-        .testTarget(name: "LwM2MServerTests", dependencies: ["LwM2MServer", "LwM2MClient", "LwM2M", "CoAP", "SharedTestData"]),
+        .testTarget(
+            name: "LwM2MServerTests",
+            dependencies: [
+                "LwM2MServer", "LwM2MClient", "LwM2M", "CoAP", "SharedTestData",
+                .product(name: "HeapModule", package: "swift-collections"),
+            ]),
         .testTarget(name: "LwM2MFleetCLITests", dependencies: ["lwm2m-fleet"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "EventLoop", "CoAP", "LwM2M", "LwM2MClient", "LwM2MServer", "SharedTestData", "lwm2m-fleet"]),
         .testTarget(name: "InteropTests", dependencies: ["CoAP", "EventLoop"]),

@@ -21,6 +21,12 @@ public struct EmbeddedServerCounts: Sendable, Codable, Hashable {
     public var refused: Int = 0
     /// Rule breaks the server made on purpose (`serve --violate`).
     public var violationsSent: Int = 0
+    /// After-registration requests (`server.embedded.read`, ...) that got no answer in all their
+    /// attempts while the device's registration lived.
+    public var requestsUnanswered: Int = 0
+    /// Devices the server sent at least one of them: what `devices.with_violations`, the devices
+    /// that caught the server at it, is measured against.
+    public var devicesViolated: Int = 0
     public var retransmissions: Int = 0
     /// Registrations the LwM2M Server held when it restarted (`server.embedded.restart`), and lost.
     public var registrationsLost: Int = 0
@@ -39,7 +45,9 @@ public struct EmbeddedServerCounts: Sendable, Codable, Hashable {
         ("bootstraps", "bootstraps", \.bootstraps),
         ("bootstrap_failures", "bootstrap-failures", \.bootstrapFailures),
         ("refused", "refused", \.refused),
+        ("requests_unanswered", "requests-unanswered", \.requestsUnanswered),
         ("violations_sent", "violations-sent", \.violationsSent),
+        ("devices_violated", "devices-violated", \.devicesViolated),
         ("retransmissions", "retransmissions", \.retransmissions),
         ("registrations_lost", "registrations-lost", \.registrationsLost),
     ]
@@ -60,6 +68,7 @@ public struct EmbeddedServerCounts: Sendable, Codable, Hashable {
         case .refused: refused += 1
         case .bootstrapFinished(_, let succeeded): if succeeded { bootstraps += 1 } else { bootstrapFailures += 1 }
         case .violationSent: violationsSent += 1
+        case .requestUnanswered: requestsUnanswered += 1
         case .bootstrapStarted, .operationCompleted: break
         }
     }

@@ -54,8 +54,12 @@ public enum SummaryTable {
 
         lines.append("")
         let labelWidth = max(24, (metrics.violationsByKind.keys.map(\.count).max() ?? 0) + 3)
-        lines.append(pad("violations", labelWidth, left: true) + " \(metrics.violations)"
-            + (metrics.violations > 0 ? " (on \(metrics.devicesWithViolations) device\(metrics.devicesWithViolations == 1 ? "" : "s"))" : ""))
+        let violated = metrics.embeddedServer?.devicesViolated ?? 0
+        let caught = metrics.violations > 0 || violated > 0
+            ? " (on \(metrics.devicesWithViolations) device\(metrics.devicesWithViolations == 1 ? "" : "s")"
+                + (violated > 0 ? " of the \(violated) the embedded server broke the rule on)" : ")")
+            : ""
+        lines.append(pad("violations", labelWidth, left: true) + " \(metrics.violations)" + caught)
         for (kind, count) in metrics.violationsByKind.sorted(by: { $0.key < $1.key }) {
             lines.append(pad("  " + kind, labelWidth, left: true) + " \(count)")
         }

@@ -89,7 +89,15 @@ extension LwM2MClient {
         let result = BootstrapInterface.handle(request.message, store: &store, lwm2mVersion: configuration.lwm2mVersion, now: now)
         respond(to: request, with: result.response, from: .bootstrapServer, now: now, actions: &actions)
         actions.append(.requestHandled(result.operation, .bootstrapServer, code: result.response.code))
-        guard result.response.code.isSuccess else { return }
+        guard result.response.code.isSuccess else {
+            // A refused Finish (4.06: what was written leaves no usable account) ends the bootstrap
+            // as failed: the Bootstrap-Server sends nothing after it, and the device asks again
+            // after its back-off instead of waiting out the inactivity deadline.
+            if result.operation == .bootstrapFinish, case .bootstrapping = state {
+                bootstrapFailed(startedAt: startedAt, outcome: .rejected, code: result.response.code, now: now, actions: &actions)
+            }
+            return
+        }
         if deviceState != .bootstrapping {
             guard isHoldingOff || result.operation.map(Self.changesConfiguration) ?? false else { return }
             // A connection kept open after the last Finish serves this bootstrap now.

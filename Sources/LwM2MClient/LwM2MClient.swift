@@ -18,7 +18,7 @@ public struct LwM2MClient: Sendable {
         case bootstrapping(startedAt: Timestamp, deadline: Timestamp, request: CoAPRequestID?, askedByDevice: Bool)
         case registering(RegisterInFlight)
         case registered(Registration)
-        case deregistering(startedAt: Timestamp, request: CoAPRequestID)
+        case deregistering(DeregisterInFlight)
         /// After a failure: what to try again, and when.
         case waiting(until: Timestamp, then: RetryStep)
         case stopped
@@ -67,6 +67,18 @@ public struct LwM2MClient: Sendable {
         /// Requests from the server ignored meanwhile on a connection where the server held no
         /// registration: the Register's outcome tells whether they prove a violation.
         var ignoredRequests: [ServerViolation] = []
+    }
+
+    /// A De-register sent and not answered yet, with what it takes to send it again.
+    public struct DeregisterInFlight: Sendable {
+        public var startedAt: Timestamp
+        public var request: CoAPRequestID
+        var location: RegistrationLocation
+        /// De-registers sent so far for this registration, the first one included.
+        var attempt: UInt8 = 1
+        /// A copy went out again (a CoAP retransmission or a new attempt): an earlier one may have
+        /// removed the registration, and its answer been lost.
+        var resent = false
     }
 
     /// An Update sent and not answered yet, and what it told the server: applied to the
@@ -243,11 +255,7 @@ public struct LwM2MClient: Sendable {
             return
         }
         if deregister, case .registered(let registration) = state, serverEndpoint != nil {
-            var request = CoAPMessage(type: .confirmable, code: .delete)
-            registration.location.appendURIPath(to: &request.options)
-            let id = send(request, to: .server, now: now, actions: &actions)
-            transition(to: .deregistering(startedAt: now, request: id), actions: &actions)
-            return
+            return sendDeregister(location: registration.location, startedAt: now, now: now, actions: &actions)
         }
         reportOperationCutOff(now: now, actions: &actions)
         finish(actions: &actions)
@@ -265,7 +273,7 @@ public struct LwM2MClient: Sendable {
         switch state {
         case .bootstrapping(let startedAt, _, _, let askedByDevice): (bootstrapOperation(askedByDevice: askedByDevice), startedAt)
         case .registering(let register): (.register, register.startedAt)
-        case .deregistering(let startedAt, _): (.deregister, startedAt)
+        case .deregistering(let deregister): (.deregister, deregister.startedAt)
         case .registered(let registration): registration.update.map { (.update, $0.startedAt) }
         default: nil
         }
@@ -387,7 +395,13 @@ public struct LwM2MClient: Sendable {
             // the time it cannot have given up runs from here.
             serverKnowledge = .toldOfBootstrap(answeredAtSecond: ServerKnowledge.second(of: now))
         }
-        if output.retransmissions > 0 { actions.append(.retransmissions(output.retransmissions, of: retransmittedOperation(role))) }
+        if output.retransmissions > 0 {
+            actions.append(.retransmissions(output.retransmissions, of: retransmittedOperation(role)))
+            if role == .server, case .deregistering(var deregister) = state {
+                deregister.resent = true
+                state = .deregistering(deregister)
+            }
+        }
         for event in output.events {
             switch event {
             case .request(let request):
@@ -438,13 +452,8 @@ public struct LwM2MClient: Sendable {
             registrationAnswered(response, outcome: outcome, register: register, now: now, actions: &actions)
         case .registered(let registration) where registration.update?.request == id:
             updateAnswered(response, outcome: outcome, registration: registration, now: now, actions: &actions)
-        case .deregistering(let startedAt, let request) where request == id:
-            actions.append(.operationFinished(.deregister, outcome, code: response?.code, startedAt: startedAt))
-            if registersAgainAfterDeregister {
-                registersAgainAfterDeregister = false
-                return register(now: now, actions: &actions)
-            }
-            finish(actions: &actions)
+        case .deregistering(let deregister) where deregister.request == id:
+            deregistrationAnswered(response, outcome: outcome, deregister: deregister, now: now, actions: &actions)
         default:
             break
         }

@@ -84,7 +84,7 @@ extension LwM2MRegistrationServer {
         var message = action.message
         var pending = PendingRequest(
             operation: action.operationName, purpose: purpose, registration: registration, endpointName: endpointName,
-            sentAt: now)
+            sentAt: now, action: action)
         if message.observe == 0 {
             let token = CoAPToken(value: random.next(), length: 8)
             message.token = token
@@ -125,10 +125,25 @@ extension LwM2MRegistrationServer {
         case .violation:
             if response != nil { counters.violationsAnswered += 1 }
         case .action, .bootstrapTrigger:
-            if response != nil { counters.operationsAnswered += 1 } else { counters.operationsFailed += 1 }
-            output.events.append(.operationCompleted(
-                operation: pending.operation, endpoint: pending.endpointName, code: response?.code,
-                latencyNanoseconds: now.nanoseconds(since: pending.sentAt)))
+            let registrationLives = registrations[pending.registration]?.peer == key.peer
+            if response == nil, registrationLives, pending.attempt < Self.requestAttempts {
+                return askAgain(pending, to: key.peer, now: now, output: &output)
+            }
+            if response != nil {
+                counters.operationsAnswered += 1
+            } else if registrationLives {
+                counters.operationsFailed += 1
+                output.events.append(.requestUnanswered(operation: pending.operation, endpoint: pending.endpointName))
+            } else {
+                // The device registered anew, de-registered or expired: the request was for a
+                // registration that is gone, and the new one gets its own.
+                counters.operationsAbandoned += 1
+            }
+            if response != nil || registrationLives {
+                output.events.append(.operationCompleted(
+                    operation: pending.operation, endpoint: pending.endpointName, code: response?.code,
+                    latencyNanoseconds: now.nanoseconds(since: pending.sentAt)))
+            }
             if pending.purpose == .bootstrapTrigger, response?.code.isSuccess == true {
                 // The device answered the Bootstrap-Request Trigger, so it is bootstrapping now.
                 sendViolations(registration: pending.registration, to: key.peer, now: now, output: &output)
@@ -136,6 +151,28 @@ extension LwM2MRegistrationServer {
             peersAnswering.remove(key.peer)
             sendNextInTurn(to: key.peer, now: now, output: &output)
         }
+    }
+
+    /// Requests sent for one after-registration action before the server gives up on it: a real
+    /// server's operator would ask again, and at 20% loss each way one CoAP exchange in about 170
+    /// ends unanswered (0.36^5), which would leave a Read of the fleet unanswered for no fault of
+    /// the device.
+    static var requestAttempts: UInt8 { 3 }
+
+    /// Sends an after-registration request that got no answer again, as a new request: its latency
+    /// still counts from the first one. The peer's turn (NSTART = 1) stays with it.
+    mutating func askAgain(_ pending: PendingRequest, to peer: Peer, now: Timestamp, output: inout ServerOutput<Peer>) {
+        var (message, again) = makeRequest(
+            pending.action, purpose: pending.purpose, registration: pending.registration, endpointName: pending.endpointName,
+            now: now)
+        again.sentAt = pending.sentAt
+        again.attempt = pending.attempt + 1
+        var id: CoAPRequestID?
+        _ = withEndpoint(peer, output: &output) { endpoint, produced in
+            id = endpoint.send(message, now: now, output: &produced)
+        }
+        if let id { pendingRequests[RequestKey(peer: peer, request: id)] = again }
+        output.retransmissions += 1
     }
 
     mutating func startObservation(_ token: CoAPToken, peer: Peer, registration number: UInt64) {

@@ -288,6 +288,10 @@ extension LwM2MRegistrationServer {
         var sentAt: Timestamp
         /// The token of an Observe request: a success response starts an observation with it.
         var observationToken: CoAPToken?
+        /// What was asked, to ask it again when no answer came (`requestAttempts`).
+        var action: AfterRegistrationAction
+        /// Requests sent for this action so far, the first one included.
+        var attempt: UInt8 = 1
     }
 
     /// An observation, by the peer notifications come from and its token.
@@ -321,7 +325,10 @@ public struct RegistrationServerCounters: Hashable, Sendable {
     /// After-registration requests sent, answered (with any code), and ended without a response.
     public var operationsSent = 0
     public var operationsAnswered = 0
+    /// After-registration requests unanswered in all their attempts while the registration lived.
     public var operationsFailed = 0
+    /// Ones that went unanswered once their registration was gone (replaced, de-registered, expired).
+    public var operationsAbandoned = 0
     /// Observations the devices accepted, and the notifications they sent for them.
     public var observationsStarted = 0
     public var notificationsReceived = 0

@@ -13,6 +13,9 @@ public enum ServerEvent: Hashable, Sendable {
     case bootstrapFinished(endpoint: String, succeeded: Bool)
     /// A request the server sent to a device (after-registration action, bootstrap step) ended.
     case operationCompleted(operation: String, endpoint: String, code: CoAPCode?, latencyNanoseconds: UInt64)
+    /// An after-registration request (a configured action, or the Bootstrap-Request Trigger) that
+    /// got no answer in all its attempts while the device's registration lived.
+    case requestUnanswered(operation: String, endpoint: String)
     /// A request sent on purpose against the rules, in misbehaving mode.
     case violationSent(operation: String, endpoint: String)
 }

@@ -156,7 +156,11 @@ struct ServeCommand: ParsableCommand {
                 downNanoseconds: restart.downNanoseconds)
         }
         var status = EmbeddedServerCounts()
-        driver.observer = { status.count($0) }
+        var violatedEndpoints: Set<String> = []
+        driver.observer = { event in
+            status.count(event)
+            if case .violationSent(_, let endpoint) = event { violatedEndpoints.insert(endpoint) }
+        }
         let statusTag = ServerDriver.firstOwnerTag
         var last = status
         // Started by `run` for an embedded server: if that parent dies, this one must not linger.
@@ -178,6 +182,7 @@ struct ServeCommand: ParsableCommand {
         status.registrationsHeld = driver.registrationServer.registrationCount
         status.retransmissions = driver.retransmissions
         status.registrationsLost = driver.registrationsLost
+        status.devicesViolated = violatedEndpoints.count
         status.faults = driver.faultCounts
         write(.summary(status))
     }

@@ -140,6 +140,6 @@ final class FleetAgainstServeTests: XCTestCase {
         XCTAssertTrue(violations.allSatisfy(\.isProven), "the 2.01 came as a separate CON after them: proven")
         XCTAssertEqual(handled, 0, "no device answered an early request")
         let summary = serve.stop()
-        XCTAssertTrue(summary.contains("violations-sent=\(2 * count) "), summary)
+        XCTAssertTrue(summary.contains("violations-sent=\(2 * count) devices-violated=\(count) "), summary)
     }
 }

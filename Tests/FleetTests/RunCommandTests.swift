@@ -393,6 +393,8 @@ final class RunCommandTests: XCTestCase {
             """)
         XCTAssertEqual(run.status, 0, run.output)
         XCTAssertEqual(serverCounts(run.output)["violations-sent"], 200, "the server's count of early requests: \(run.output)")
+        XCTAssertEqual(serverCounts(run.output)["devices-violated"], 100, "every device got both: \(run.output)")
+        XCTAssertTrue(run.output.contains("(on 100 devices of the 100 the embedded server broke the rule on)"), run.output)
         XCTAssertEqual(run.result?.metrics.value(for: "bootstrap.succeeded"), 200, "every device bootstrapped twice")
         XCTAssertEqual(run.result?.metrics.value(for: "register.succeeded"), 200)
         XCTAssertEqual(run.result?.metrics.violationsByKind["read while bootstrapping"], 100)

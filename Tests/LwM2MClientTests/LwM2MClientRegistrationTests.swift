@@ -254,6 +254,51 @@ final class LwM2MClientRegistrationTests: XCTestCase {
         XCTAssertEqual(network.server.requests.last?.uriPath, ["rd", "5a3f"])
     }
 
+    func testADeregisterThatGetsNoAnswerIsSentAgainAndA404ToTheNewOneMeansAnEarlierCopyRemovedIt() throws {
+        let network = registered()
+        // The server removes the registration at the first DELETE, and every answer is lost.
+        var removed = false
+        network.server.handler = { request in
+            guard request.code == .delete else { return nil }
+            defer { removed = true }
+            return CoAPMessage(type: .acknowledgement, code: removed ? .notFound : .deleted)
+        }
+        var answersLost = true
+        network.losesToDevice = { _, _ in answersLost }
+        network.stop(deregister: true)
+        // Five copies of the first over 62 s (ACK_TIMEOUT 2 s, no random factor here), then a second.
+        network.advance(seconds: 70)
+        let deletes = network.server.requests.filter { $0.code == .delete }
+        XCTAssertEqual(deletes.count, 2, "the first De-register, then a second one")
+        XCTAssertNotEqual(deletes.first?.messageID, deletes.last?.messageID, "the second is a new message")
+        XCTAssertEqual(network.client.stateName, "deregistering")
+        XCTAssertTrue(network.finished(.deregister).isEmpty)
+        answersLost = false
+        network.advance(seconds: 30)
+        XCTAssertEqual(network.finished(.deregister).map(\.0), [.succeeded], "the registration is gone: done")
+        XCTAssertEqual(network.finished(.deregister).map(\.1), [.notFound], "the code still says how")
+        XCTAssertEqual(network.client.stateName, "stopped")
+    }
+
+    func testADeregisterAnswered404AtItsFirstCopyIsRejected() throws {
+        let network = registered()
+        network.server.handler = { _ in CoAPMessage(type: .acknowledgement, code: .notFound) }
+        network.stop(deregister: true)
+        XCTAssertEqual(network.finished(.deregister).map(\.0), [.rejected], "the server never knew the registration: no success")
+    }
+
+    func testADeregisterGivesUpAfterThreeUnansweredAttempts() throws {
+        let network = registered()
+        network.server.handler = { _ in nil }
+        network.losesFromDevice = { _, message in message.code == .delete }
+        network.stop(deregister: true)
+        network.advance(seconds: 400)
+        XCTAssertEqual(network.finished(.deregister).map(\.0), [.timedOut])
+        XCTAssertEqual(network.client.stateName, "stopped")
+        let retransmitted = network.actions.compactMap { if case .retransmissions(let count, .deregister) = $0 { count } else { nil } }
+        XCTAssertEqual(retransmitted.reduce(0, +), 14, "4 retransmissions of each of 3 De-registers, and 2 De-registers sent again")
+    }
+
     func testRegistrationFailuresFollowRetryResourcesThenBootstrap() throws {
         // 1.1 retry resources: 2 attempts 10 s apart, 1 sequence, then bootstrap on failure.
         let retry = [

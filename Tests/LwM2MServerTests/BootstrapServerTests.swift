@@ -401,12 +401,12 @@ final class BootstrapServerTests: XCTestCase {
         XCTAssertEqual(network.bootstrapServer.counters.failed, 1)
         XCTAssertEqual(network.bootstrapServer.counters.finished, 1)
         XCTAssertEqual(network.bootstrapServer.counters.inProgress, 0)
-        XCTAssertEqual(network.clients[0].stateName, "bootstrapping")
+        XCTAssertEqual(network.clients[0].stateName, "waiting-to-bootstrap", "the refused Finish failed the bootstrap")
         XCTAssertEqual(network.clients[1].stateName, "registered")
 
-        // The device gives up after its bootstrap timeout and asks again: this time the writes are TLV.
-        network.advance(seconds: 70)
-        XCTAssertEqual(network.bootstrapOutcomes(0), [.timedOut, .succeeded])
+        // The device asks again after its back-off (5 s): this time the writes are TLV.
+        network.advance(seconds: 6)
+        XCTAssertEqual(network.bootstrapOutcomes(0), [.rejected, .succeeded])
         let writes = (network.requestsToDevice[0] ?? []).filter { $0.code == .put }
         XCTAssertEqual(writes.map(\.contentFormat), [LwM2MContentFormat.senmlCBOR.rawValue, LwM2MContentFormat.tlv.rawValue,
                                                       LwM2MContentFormat.tlv.rawValue])

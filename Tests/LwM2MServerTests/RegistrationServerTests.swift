@@ -258,11 +258,14 @@ private struct DirectServer {
         return response.locationPath[1]
     }
 
-    mutating func advance(seconds: UInt64) {
+    /// Moves the clock on; returns what the server sent meanwhile (retransmissions, ...).
+    @discardableResult
+    mutating func advance(seconds: UInt64) -> [[UInt8]] {
         now = now.adding(milliseconds: seconds * 1000)
         var output = ServerOutput<Int>()
         server.handleDeadline(now: now, output: &output)
         events += output.events
+        return output.datagrams.map(\.bytes)
     }
 }
 
@@ -563,6 +566,36 @@ final class RegistrationServerTests: XCTestCase {
             asked.append(request.path)
         }
         XCTAssertEqual(asked, ["/3/0", "/3/0/9", "/1/0"])
+    }
+
+    func testAnAfterRegistrationRequestThatGetsNoAnswerIsAskedThreeTimesThenCountedUnanswered() throws {
+        let read = AfterRegistrationAction(.read(Devices.path("/3/0")))
+        var direct = DirectServer(RegistrationServerConfiguration(afterRegistration: [read]))
+        let first = try XCTUnwrap(direct.send(registerRequest("sim-1")).last.map { try CoAPMessage.decode($0).get() })
+        XCTAssertEqual(first.code, .get)
+        var sent = [first]
+        for _ in 0..<400 {
+            sent += try direct.advance(seconds: 1).map { try CoAPMessage.decode($0).get() }
+        }
+        XCTAssertEqual(sent.count, 15, "five copies of each of three requests")
+        XCTAssertEqual(Set(sent.map(\.messageID)).count, 3, "each attempt is a new request")
+        XCTAssertEqual(direct.server.counters.operationsFailed, 1, "one Read, unanswered")
+        XCTAssertEqual(direct.server.counters.operationsSent, 1)
+        XCTAssertEqual(direct.events.filter { $0 == .requestUnanswered(operation: "read", endpoint: "sim-1") }.count, 1)
+    }
+
+    func testARequestForARegistrationThatWasReplacedIsAbandonedNotUnanswered() throws {
+        let read = AfterRegistrationAction(.read(Devices.path("/3/0")))
+        var direct = DirectServer(RegistrationServerConfiguration(afterRegistration: [read]))
+        let created = { (replies: [[UInt8]]) in replies.first.flatMap { try? CoAPMessage.decode($0).get() }?.code }
+        XCTAssertEqual(created(direct.send(registerRequest("sim-1"))), .created)
+        // The device's 2.01 was lost every time: it registers anew from a new port.
+        for _ in 0..<10 { direct.advance(seconds: 1) }
+        XCTAssertEqual(created(direct.send(registerRequest("sim-1"), from: 2)), .created)
+        for _ in 0..<400 { direct.advance(seconds: 1) }
+        XCTAssertEqual(direct.server.counters.operationsAbandoned, 1, "the Read of the old registration")
+        XCTAssertEqual(direct.server.counters.operationsFailed, 1, "the new registration's Read went unanswered")
+        XCTAssertEqual(direct.events.filter { if case .requestUnanswered = $0 { true } else { false } }.count, 1)
     }
 
     func testObservationsNotifyTheServerWithinTheWrittenAttributes() {
