@@ -16,13 +16,17 @@ public final class DeviceProfile: Sendable {
     let registrationLinks = SharedCache<RegistrationLinks.Key, RegistrationLinks>(capacity: 64)
     /// The LwM2M Server accounts of a device that was not written to, read once (one entry, keyed `true`).
     let untouchedServerAccounts = SharedCache<Bool, [ServerAccount]>(capacity: 1)
+    /// The device speaks DTLS with pre-shared keys (Security Mode PSK, `coaps://`), besides plain
+    /// CoAP: an account that needs it is usable (its group has `security:` in the fleet file).
+    public let speaksDTLS: Bool
 
     /// A profile with `records` as its initial values (resource or resource-instance paths).
     public init(
         model: LwM2MModel, records: [LwM2MRecord], supportedObjects: [UInt16] = [],
-        generators: [ResourceKey: ValueGenerator] = [:]
+        generators: [ResourceKey: ValueGenerator] = [:], speaksDTLS: Bool = false
     ) {
         self.model = model
+        self.speaksDTLS = speaksDTLS
         var instances: [InstanceKey: [LwM2MRecord]] = [:]
         for record in records {
             guard let key = InstanceKey(record.path) else { continue }

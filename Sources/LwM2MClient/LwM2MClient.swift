@@ -279,6 +279,15 @@ public struct LwM2MClient: Sendable {
         }
     }
 
+    /// The pre-shared key the device's Security object holds for its connection of `role` (the
+    /// Bootstrap-Server account, or the account it registers with): what a Bootstrap-Server wrote
+    /// (TS Core E.1, `/0/x/3` and `/0/x/5`). Nil when the account has none, as a preinstalled
+    /// account of a fleet file leaves it to the group's `security:`.
+    public func preSharedKey(for role: ServerRole) -> (identity: [UInt8], key: [UInt8])? {
+        let instance = role == .bootstrapServer ? store.bootstrapAccount?.instanceID : account?.securityInstanceID
+        return instance.flatMap { store.preSharedKey(securityInstance: $0) }
+    }
+
     /// The driver could not open the socket for `role` (a host name it cannot resolve, no free
     /// port): the operation that needed it fails at once, as the state machine of that role says.
     public mutating func connectionFailed(_ role: ServerRole, now: Timestamp, actions: inout [ClientAction]) {

@@ -92,9 +92,10 @@ extension ObjectStore {
                 problems.append("Security instance \(securityID) has no LwM2M Server URI (/0/\(securityID)/0)")
                 continue
             }
-            // The device speaks plain CoAP only: an account it could not connect with is no account
-            // (TS Core 6.1.7: Bootstrap-Finish checks that the configuration can be used).
-            if let problem = Self.plainCoAPProblem(uri: uri, mode: storedValue(security, SecurityResource.securityMode)) {
+            // An account the device could not connect with is no account (TS Core 6.1.7:
+            // Bootstrap-Finish checks that the configuration can be used).
+            if let problem = Self.connectionProblem(
+                uri: uri, mode: storedValue(security, SecurityResource.securityMode), speaksDTLS: profile.speaksDTLS) {
                 problems.append("Security instance \(securityID): \(problem)")
                 continue
             }
@@ -129,20 +130,58 @@ extension ObjectStore {
         return (accounts, problems)
     }
 
-    /// Why an account with Server URI `uri` and Security Mode `mode` (`/0/x/2`) cannot be used over
-    /// plain CoAP, if it cannot: a scheme other than `coap`, or a mode other than NoSec (3). An
-    /// absent mode counts as NoSec, as preinstalled profiles may leave it out.
-    static func plainCoAPProblem(uri: String, mode: LwM2MValue?) -> String? {
-        guard let parsed = try? CoAPURI(uri) else { return "LwM2M Server URI '\(uri)' is no coap:// URI" }
-        guard parsed.scheme == "coap" else {
-            return "LwM2M Server URI '\(uri)' needs DTLS, and this device speaks plain CoAP only"
+    /// Why an account with Server URI `uri` and Security Mode `mode` (`/0/x/2`) cannot be used, if
+    /// it cannot: `coap://` goes with NoSec (3), `coaps://` with PSK (0), and PSK only on a device
+    /// that speaks DTLS. An absent mode counts as NoSec on `coap://` and PSK on `coaps://`, as
+    /// preinstalled profiles may leave it out. RPK, certificates and EST are not supported.
+    static func connectionProblem(uri: String, mode: LwM2MValue?, speaksDTLS: Bool) -> String? {
+        guard let parsed = try? CoAPURI(uri), parsed.scheme == "coap" || parsed.scheme == "coaps" else {
+            return "LwM2M Server URI '\(uri)' is no coap:// or coaps:// URI"
         }
-        if let mode, mode.converted(to: .unsignedInteger) != .unsignedInteger(noSecurityMode) {
-            return "Security Mode \(mode) needs DTLS, and this device speaks plain CoAP only (NoSec is 3)"
+        let secure = parsed.scheme == "coaps"
+        let number: UInt64?
+        if let mode {
+            guard case .unsignedInteger(let value)? = mode.converted(to: .unsignedInteger) else {
+                return "Security Mode \(mode) is no number"
+            }
+            number = value
+        } else {
+            number = nil
         }
-        return nil
+        switch (secure, number ?? (secure ? preSharedKeyMode : noSecurityMode)) {
+        case (false, noSecurityMode):
+            return nil
+        case (true, preSharedKeyMode):
+            return speaksDTLS ? nil : "LwM2M Server URI '\(uri)' needs DTLS, and this device speaks plain CoAP only"
+        case (false, preSharedKeyMode):
+            return "Security Mode PSK (0) needs a coaps:// URI, and '\(uri)' is plain CoAP"
+        case (true, noSecurityMode):
+            return "LwM2M Server URI '\(uri)' needs DTLS, and Security Mode NoSec (3) gives it no key"
+        case (_, let other):
+            return "Security Mode \(other) is not supported: PSK (0) over coaps:// and NoSec (3) over coap:// are"
+        }
     }
 
+    /// The pre-shared key of Security instance `instanceID`: its identity (`/0/x/3`, Public Key or
+    /// Identity) and key (`/0/x/5`, Secret Key), when both are there. Opaque, or text for an
+    /// identity written as a string.
+    public func preSharedKey(securityInstance instanceID: UInt16) -> (identity: [UInt8], key: [UInt8])? {
+        let key = InstanceKey(objectID: SecurityResource.object, instanceID: instanceID)
+        func bytes(_ value: LwM2MValue?) -> [UInt8]? {
+            switch value {
+            case .opaque(let bytes)?: bytes.isEmpty ? nil : bytes
+            case .string(let text)?: text.isEmpty ? nil : Array(text.utf8)
+            default: nil
+            }
+        }
+        guard let identity = bytes(storedValue(key, SecurityResource.publicKeyOrIdentity)),
+              let secret = bytes(storedValue(key, SecurityResource.secretKey))
+        else { return nil }
+        return (identity, secret)
+    }
+
+    /// Security Mode PSK (`/0/x/2`, TS Core E.1).
+    static let preSharedKeyMode: UInt64 = 0
     /// Security Mode NoSec (`/0/x/2`, TS Core E.1).
     static let noSecurityMode: UInt64 = 3
 
@@ -177,6 +216,8 @@ enum SecurityResource {
     static let serverURI: UInt16 = 0
     static let bootstrapServer: UInt16 = 1
     static let securityMode: UInt16 = 2
+    static let publicKeyOrIdentity: UInt16 = 3
+    static let secretKey: UInt16 = 5
     static let shortServerID: UInt16 = 10
     static let clientHoldOffTime: UInt16 = 11
 }

@@ -6,27 +6,33 @@ import XCTest
 final class BootstrapInterfaceTests: XCTestCase {
     // A device with its Bootstrap-Server account at Security instance 5 (not 0), an old LwM2M
     // Server account /0/0 + /1/0, an Access Control instance and the Device object.
-    private static let profile = DeviceProfile(
-        model: .core,
-        records: [
-            record("/0/0/0", .string("coap://old.example:5683")),
-            record("/0/0/1", .boolean(false)),
-            record("/0/0/2", .integer(3)),
-            record("/0/0/10", .integer(1)),
-            record("/0/5/0", .string("coap://bs.example:5683")),
-            record("/0/5/1", .boolean(true)),
-            record("/0/5/2", .integer(3)),
-            record("/0/5/11", .integer(7)),
-            record("/1/0/0", .integer(1)),
-            record("/1/0/1", .integer(300)),
-            record("/1/0/7", .string("U")),
-            record("/2/0/0", .integer(3)),
-            record("/2/0/1", .integer(0)),
-            record("/2/0/3", .integer(1)),
-            record("/3/0/0", .string("ACME")),
-            record("/3/0/16", .string("U")),
-        ],
-        supportedObjects: [0, 1, 2, 3, 4])
+    private static let profile = makeProfile(speaksDTLS: false)
+    /// The same device, speaking DTLS with pre-shared keys too.
+    private static let dtlsProfile = makeProfile(speaksDTLS: true)
+
+    private static func makeProfile(speaksDTLS: Bool) -> DeviceProfile {
+        DeviceProfile(
+            model: .core,
+            records: [
+                record("/0/0/0", .string("coap://old.example:5683")),
+                record("/0/0/1", .boolean(false)),
+                record("/0/0/2", .integer(3)),
+                record("/0/0/10", .integer(1)),
+                record("/0/5/0", .string("coap://bs.example:5683")),
+                record("/0/5/1", .boolean(true)),
+                record("/0/5/2", .integer(3)),
+                record("/0/5/11", .integer(7)),
+                record("/1/0/0", .integer(1)),
+                record("/1/0/1", .integer(300)),
+                record("/1/0/7", .string("U")),
+                record("/2/0/0", .integer(3)),
+                record("/2/0/1", .integer(0)),
+                record("/2/0/3", .integer(1)),
+                record("/3/0/0", .string("ACME")),
+                record("/3/0/16", .string("U")),
+            ],
+            supportedObjects: [0, 1, 2, 3, 4], speaksDTLS: speaksDTLS)
+    }
 
     private var store = ObjectStore(profile: BootstrapInterfaceTests.profile, seed: 1)
 
@@ -183,16 +189,25 @@ final class BootstrapInterfaceTests: XCTestCase {
         ])
     }
 
-    func testBootstrapFinishRefusesAnAccountThatNeedsDTLSFromAPlainCoAPDevice() throws {
-        let cases: [(security: [LwM2MRecord], reason: String)] = [
-            (securityInstance(id: 1, uri: "coaps://lwm2m.example:5684", ssid: 2),
+    /// `securityInstance` with another Security Mode (`/0/x/2`).
+    private func securityInstance(id: UInt16, uri: String, ssid: Int64, mode: Int64) -> [LwM2MRecord] {
+        securityInstance(id: id, uri: uri, ssid: ssid).filter { $0.path.resourceID != 2 } + [Self.record("/0/\(id)/2", .integer(mode))]
+    }
+
+    func testBootstrapFinishRefusesAnAccountTheDeviceCannotConnectWith() throws {
+        let psk = securityInstance(id: 1, uri: "coaps://lwm2m.example:5684", ssid: 2, mode: 0)
+        let cases: [(security: [LwM2MRecord], speaksDTLS: Bool, reason: String)] = [
+            (psk, false,
              "Security instance 1: LwM2M Server URI 'coaps://lwm2m.example:5684' needs DTLS, and this device speaks plain CoAP only"),
-            (securityInstance(id: 1, uri: "coap://lwm2m.example:5683", ssid: 2).filter { $0.path.resourceID != 2 }
-                + [Self.record("/0/1/2", .integer(0))],
-             "Security instance 1: Security Mode 0 needs DTLS, and this device speaks plain CoAP only (NoSec is 3)"),
+            (securityInstance(id: 1, uri: "coap://lwm2m.example:5683", ssid: 2, mode: 0), true,
+             "Security instance 1: Security Mode PSK (0) needs a coaps:// URI, and 'coap://lwm2m.example:5683' is plain CoAP"),
+            (securityInstance(id: 1, uri: "coaps://lwm2m.example:5684", ssid: 2), true,
+             "Security instance 1: LwM2M Server URI 'coaps://lwm2m.example:5684' needs DTLS, and Security Mode NoSec (3) gives it no key"),
+            (securityInstance(id: 1, uri: "coaps://lwm2m.example:5684", ssid: 2, mode: 2), true,
+             "Security instance 1: Security Mode 2 is not supported: PSK (0) over coaps:// and NoSec (3) over coap:// are"),
         ]
         for testCase in cases {
-            store = ObjectStore(profile: Self.profile, seed: 1)
+            store = ObjectStore(profile: testCase.speaksDTLS ? Self.dtlsProfile : Self.profile, seed: 1)
             XCTAssertEqual(handle(request(.delete, "/")).response.code, .deleted)
             let security = try encode(testCase.security, .tlv, "/0/1")
             XCTAssertEqual(handle(request(.put, "/0/1", contentFormat: .tlv, payload: security)).response.code, .changed)
@@ -204,6 +219,24 @@ final class BootstrapInterfaceTests: XCTestCase {
             XCTAssertEqual(text(result), "no LwM2M Server account: " + testCase.reason)
             XCTAssertTrue(store.serverAccounts.isEmpty, "the device registers with none of them")
         }
+    }
+
+    func testAPSKAccountOverCoAPSIsUsableOnADeviceThatSpeaksDTLSWithTheKeyItWasGiven() throws {
+        store = ObjectStore(profile: Self.dtlsProfile, seed: 1)
+        XCTAssertEqual(handle(request(.delete, "/")).response.code, .deleted)
+        let identity = Array("sim-000001".utf8)
+        let key: [UInt8] = [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF]
+        let security = securityInstance(id: 1, uri: "coaps://lwm2m.example:5684", ssid: 2, mode: 0)
+            + [Self.record("/0/1/3", .opaque(identity)), Self.record("/0/1/5", .opaque(key))]
+        XCTAssertEqual(handle(request(.put, "/0/1", contentFormat: .tlv, payload: try encode(security, .tlv, "/0/1"))).response.code, .changed)
+        let server = try encode(serverInstance(id: 7, ssid: 2, lifetime: 120), .tlv, "/1/7")
+        XCTAssertEqual(handle(request(.put, "/1/7", contentFormat: .tlv, payload: server)).response.code, .changed)
+        XCTAssertTrue(handle(request(.post, "/bs")).finished)
+        XCTAssertEqual(store.serverAccounts.map(\.serverURI), ["coaps://lwm2m.example:5684"])
+        let written = try XCTUnwrap(store.preSharedKey(securityInstance: 1))
+        XCTAssertEqual(written.identity, identity)
+        XCTAssertEqual(written.key, key)
+        XCTAssertNil(store.preSharedKey(securityInstance: 5), "the Bootstrap-Server account was given none")
     }
 
     func testBootstrapAccountAndExistingServerAccount() {
