@@ -41,6 +41,10 @@ public struct BootstrapServerConfiguration: Hashable, Sendable, Codable {
         public var delete: DeleteMode
         /// Bootstrap-Read of /1 after the writes (LwM2M 1.1 devices only; skipped for 1.0).
         public var read: Bool
+        /// The account's Security Mode: NoSec (3), or PSK (0) with the identity and key the
+        /// Bootstrap-Server's key source gives the endpoint (`LwM2MBootstrapServer.init`), written
+        /// as `/0/x/3` and `/0/x/5` for a `coaps://` `serverURI`.
+        public var preSharedKey = false
 
         public init(
             serverURI: String = "coap://127.0.0.1:5683", shortServerID: UInt16 = 1, lifetimeSeconds: UInt32 = 300,

@@ -35,6 +35,8 @@ struct BootstrapPlan: Sendable {
     /// `pct` of the Bootstrap-Request, kept only when it is a format the writes can be encoded in.
     var preferredFormat: LwM2MContentFormat?
     var securityInstanceID: UInt16
+    /// The identity and key the account is written with, for a PSK account; nil for NoSec.
+    var preSharedKey: PreSharedKeyMaterial?
 
     /// Formats that carry a whole object instance; plain text and opaque carry one value.
     static let instanceFormats: [LwM2MContentFormat] = [.tlv, .legacyTLV, .senmlCBOR, .senmlJSON, .lwm2mJSON, .legacyLwM2MJSON]
@@ -44,8 +46,9 @@ struct BootstrapPlan: Sendable {
     static let fallbackFormat = LwM2MContentFormat.tlv
 
     init(endpointName: String, settings: BootstrapServerConfiguration.Settings, lwm2mVersion: LwM2MVersion?,
-         preferredFormat: LwM2MContentFormat?) {
+         preferredFormat: LwM2MContentFormat?, preSharedKey: PreSharedKeyMaterial? = nil) {
         self.endpointName = endpointName
+        self.preSharedKey = preSharedKey
         self.settings = settings
         self.lwm2mVersion = lwm2mVersion ?? settings.lwm2mVersion
         self.preferredFormat = preferredFormat.flatMap { Self.instanceFormats.contains($0) ? $0 : nil }
@@ -102,16 +105,22 @@ struct BootstrapPlan: Sendable {
         }
     }
 
-    /// The NoSec account for the LwM2M Server (Security object, TS Core E.1): URI, not a
-    /// Bootstrap-Server, security mode 3 (NoSec), Short Server ID.
+    /// The account for the LwM2M Server (Security object, TS Core E.1): URI, not a
+    /// Bootstrap-Server, Short Server ID, and security mode 3 (NoSec), or 0 (PSK) with the
+    /// device's identity and key.
     var securityRecords: [LwM2MRecord] {
         let instance = LwM2MPath(objectID: 0, instanceID: securityInstanceID)
-        return [
+        var records = [
             LwM2MRecord(path: instance.appending(0)!, value: .string(settings.serverURI)),
             LwM2MRecord(path: instance.appending(1)!, value: .boolean(false)),
-            LwM2MRecord(path: instance.appending(2)!, value: .integer(3)),
-            LwM2MRecord(path: instance.appending(10)!, value: .integer(Int64(settings.shortServerID))),
+            LwM2MRecord(path: instance.appending(2)!, value: .integer(preSharedKey == nil ? 3 : 0)),
         ]
+        if let preSharedKey {
+            records.append(LwM2MRecord(path: instance.appending(3)!, value: .opaque(preSharedKey.identity)))
+            records.append(LwM2MRecord(path: instance.appending(5)!, value: .opaque(preSharedKey.key)))
+        }
+        records.append(LwM2MRecord(path: instance.appending(10)!, value: .integer(Int64(settings.shortServerID))))
+        return records
     }
 
     /// The Server instance (Server object, TS Core E.2): Short Server ID, lifetime, default minimum and

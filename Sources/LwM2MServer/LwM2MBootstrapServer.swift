@@ -24,8 +24,12 @@ public struct LwM2MBootstrapServer<Peer: Hashable & Sendable>: Sendable {
     /// one entry per such device, dropped when its bootstrap succeeds.
     private var formatAfterRefusal: [String: LwM2MContentFormat] = [:]
 
-    public init(configuration: BootstrapServerConfiguration, seed: UInt64) {
+    /// The PSK accounts' keys (`Settings.preSharedKey`); nil writes none.
+    private let preSharedKeys: PreSharedKeySource?
+
+    public init(configuration: BootstrapServerConfiguration, seed: UInt64, preSharedKeys: PreSharedKeySource? = nil) {
         self.configuration = configuration
+        self.preSharedKeys = preSharedKeys
         endpoints = PeerEndpoints(parameters: configuration.transmission, seed: seed)
     }
 
@@ -137,9 +141,11 @@ public struct LwM2MBootstrapServer<Peer: Hashable & Sendable>: Sendable {
         _ peer: Peer, endpointName: String, lwm2mVersion: LwM2MVersion?, preferredFormat: LwM2MContentFormat?,
         now: Timestamp, output: inout ServerOutput<Peer>
     ) {
+        let settings = configuration.settings(forEndpoint: endpointName)
         let plan = BootstrapPlan(
-            endpointName: endpointName, settings: configuration.settings(forEndpoint: endpointName),
-            lwm2mVersion: lwm2mVersion, preferredFormat: formatAfterRefusal[endpointName] ?? preferredFormat)
+            endpointName: endpointName, settings: settings, lwm2mVersion: lwm2mVersion,
+            preferredFormat: formatAfterRefusal[endpointName] ?? preferredFormat,
+            preSharedKey: settings.preSharedKey ? preSharedKeys?(endpointName) : nil)
         counters.started += 1
         counters.inProgress += 1
         output.events.append(.bootstrapStarted(endpoint: endpointName))

@@ -529,3 +529,44 @@ final class BootstrapServerTests: XCTestCase {
         }
     }
 }
+
+/// The Bootstrap-Server provisions PSK accounts over `coaps://` (issue 15): Security Mode 0 with the
+/// identity and key its key source gives each endpoint, which the device then connects with.
+final class BootstrapServerPreSharedKeyTests: XCTestCase {
+    private static let keys: PreSharedKeySource = { endpoint in
+        PreSharedKeyMaterial(identity: Array(endpoint.utf8), key: Array(repeating: UInt8(endpoint.count), count: 16))
+    }
+
+    private func fleet(speaksDTLS: Bool) -> SimulatedFleet {
+        var settings = BootstrapServerConfiguration.Settings(serverURI: "coaps://127.0.0.1:5684")
+        settings.preSharedKey = true
+        return SimulatedFleet(
+            devices: SimulatedFleet.devices(
+                20, configuration: ClientConfiguration(bootstrapMode: .clientInitiated), bootstrap: true, seed: 3, speaksDTLS: speaksDTLS),
+            bootstrap: BootstrapServerConfiguration(defaults: settings), registration: RegistrationServerConfiguration(), seed: 3,
+            preSharedKeys: Self.keys)
+    }
+
+    func testADeviceThatSpeaksDTLSGetsAPSKAccountAndConnectsWithExactlyWhatWasWritten() throws {
+        let fleet = fleet(speaksDTLS: true)
+        fleet.startAll(perSecond: 100)
+        fleet.run(seconds: 10)
+        for device in fleet.devices {
+            XCTAssertTrue(device.isRegistered, device.stateName)
+            let written = try XCTUnwrap(device.preSharedKey(for: .server))
+            XCTAssertEqual(written.identity, Array(device.endpointName.utf8))
+            XCTAssertEqual(written.key, Self.keys(device.endpointName)?.key)
+            XCTAssertNil(device.preSharedKey(for: .bootstrapServer), "its factory account holds no key: the fleet file's group gives it")
+        }
+    }
+
+    func testADeviceThatSpeaksPlainCoAPOnlyRefusesThePSKAccountAtFinish() {
+        let fleet = fleet(speaksDTLS: false)
+        fleet.startAll(perSecond: 100)
+        fleet.run(seconds: 1)
+        XCTAssertTrue(fleet.devices.allSatisfy { !$0.isRegistered })
+        XCTAssertTrue(fleet.records.allSatisfy { record in record.handled.contains { $0.0 == .bootstrapFinish && $0.1 == .notAcceptable } })
+        XCTAssertEqual(fleet.bootstrapServer.counters.failed, 20)
+    }
+}
+

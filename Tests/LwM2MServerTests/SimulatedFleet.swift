@@ -67,20 +67,25 @@ final class SimulatedFleet {
     private var pending: [UInt64: Event] = [:]
     private var sequence: UInt64 = 0
 
-    init(devices: [LwM2MClient], bootstrap: BootstrapServerConfiguration, registration: RegistrationServerConfiguration, seed: UInt64) {
+    init(
+        devices: [LwM2MClient], bootstrap: BootstrapServerConfiguration, registration: RegistrationServerConfiguration, seed: UInt64,
+        preSharedKeys: PreSharedKeySource? = nil
+    ) {
         self.devices = devices
         records = Array(repeating: DeviceRecord(), count: devices.count)
         connection = Array(repeating: [:], count: devices.count)
         open = Array(repeating: [], count: devices.count)
         deviceScheduled = Array(repeating: nil, count: devices.count)
-        bootstrapServer = LwM2MBootstrapServer(configuration: bootstrap, seed: seed &+ 1)
+        bootstrapServer = LwM2MBootstrapServer(configuration: bootstrap, seed: seed &+ 1, preSharedKeys: preSharedKeys)
         server = LwM2MRegistrationServer(configuration: registration, seed: seed &+ 2)
         random = SeededRandom(seed: seed)
     }
 
     /// `count` devices of one configuration, with a Bootstrap-Server account (any URI: the network
     /// routes by role) or, with `bootstrap: false`, a NoSec Server account.
-    static func devices(_ count: Int, configuration: ClientConfiguration, bootstrap: Bool, seed: UInt64) -> [LwM2MClient] {
+    static func devices(
+        _ count: Int, configuration: ClientConfiguration, bootstrap: Bool, seed: UInt64, speaksDTLS: Bool = false
+    ) -> [LwM2MClient] {
         func record(_ path: String, _ value: LwM2MValue) -> LwM2MRecord {
             LwM2MRecord(path: try! LwM2MPath(parsing: path), value: value)
         }
@@ -90,7 +95,8 @@ final class SimulatedFleet {
                record("/0/0/10", .integer(1)), record("/1/0/0", .integer(1)), record("/1/0/1", .integer(300)),
                record("/1/0/6", .boolean(false)), record("/1/0/7", .string("U"))]
         let device = [record("/3/0/0", .string("lwm2m-fleet")), record("/3/0/9", .integer(100)), record("/3/0/16", .string("U"))]
-        let profile = DeviceProfile(model: LwM2MModel.core, records: account + device, supportedObjects: [0, 1, 3], generators: [:])
+        let profile = DeviceProfile(
+            model: LwM2MModel.core, records: account + device, supportedObjects: [0, 1, 3], generators: [:], speaksDTLS: speaksDTLS)
         return (0..<count).map { LwM2MClient(configuration: configuration, profile: profile, index: UInt32($0), seed: seed &+ UInt64($0)) }
     }
 
