@@ -75,6 +75,9 @@ public struct CoAPURI: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Whether the URI asks for DTLS: `coaps` (RFC 7252 6.2), default port 5684.
+    public var isSecure: Bool { scheme == "coaps" }
+
     /// Adds the Uri-Path and Uri-Query options this URI stands for.
     public func addOptions(to options: inout CoAPOptions) {
         for segment in path { options.append(.uriPath, string: segment) }

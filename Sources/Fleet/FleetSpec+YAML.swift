@@ -32,13 +32,14 @@ extension FleetSpec {
 }
 
 /// Turns YAML nodes into a `FleetSpec`, collecting every problem with its place.
-private struct FleetReader: YAMLDocumentReader {
+private struct FleetReader: FleetFileReader {
     let source: String
     let baseDirectory: String
     var problems: [FleetSpecError.Problem] = []
     var marks: [String: Place] = [:]
     /// Models by resolved `ddf` directory; nil for a directory that failed to load.
     var models: [String: LwM2MModel?] = [:]
+    var keyFiles: [String: PreSharedKeyTable?] = [:]
 
     init(source: String, baseDirectory: String) {
         self.source = source
@@ -48,7 +49,7 @@ private struct FleetReader: YAMLDocumentReader {
     static let topKeys = ["seed", "duration-limit", "server", "in-flight-limit", "devices", "stages", "end", "thresholds"]
     static let groupKeys = [
         "name", "count", "endpoint", "bootstrap", "lwm2m-version", "preferred-content-format", "lifetime", "binding",
-        "objects", "generators", "ddf", "local-addresses", "session", "session-repeat", "faults",
+        "objects", "generators", "ddf", "local-addresses", "session", "session-repeat", "faults", "security",
     ]
     static let contentFormats: [(name: String, format: LwM2MContentFormat)] = [
         ("tlv", .tlv), ("senml-json", .senmlJSON), ("senml-cbor", .senmlCBOR), ("lwm2m-json", .lwm2mJSON),
@@ -85,6 +86,7 @@ private struct FleetReader: YAMLDocumentReader {
         spec.endDeregistersPerSecond = end?.rate
         spec.endGraceSeconds = end?.grace ?? spec.endGraceSeconds
         checkServers(spec)
+        checkSecurity(spec)
         checkEmbeddedServerThresholds(spec)
         checkEndpointNames(spec)
         checkCapacity(spec)
@@ -183,10 +185,11 @@ private struct FleetReader: YAMLDocumentReader {
         return paths
     }
 
-    /// A coap:// URI the devices can reach without a name lookup.
+    /// A coap:// or coaps:// URI the devices can reach without a name lookup; which groups may
+    /// use a coaps:// one is checked with their security (`checkSecurity`).
     mutating func uri(_ node: Node, at path: String) -> String? {
-        let what = "a coap:// URI with an IP address, such as coap://10.0.0.5:5683"
-        guard let (text, uri) = coapURI(node, at: path, what: what, noSecurity: "devices use NoSec (no DTLS)") else { return nil }
+        let what = "a coap:// or coaps:// URI with an IP address, such as coap://10.0.0.5:5683"
+        guard let (text, uri) = coapURI(node, at: path, what: what, noSecurity: nil) else { return nil }
         guard uri.host == "localhost" || (try? SocketAddress(ipAddress: uri.host, port: uri.port)) != nil else {
             report(node, path, "'\(text)' names host '\(uri.host)'; use \(what) (or localhost): thousands of devices do not look names up")
             return nil
@@ -228,7 +231,7 @@ private struct FleetReader: YAMLDocumentReader {
             group.count = Int(whole(node, at: fields.path("count"), in: 1...UInt64(UInt32.max), what: "a whole number above 0, such as 1000") ?? 0)
         }
         if let node = fields["endpoint"] {
-            group.endpoint = endpoint(node, at: fields.path("endpoint")) ?? group.endpoint
+            group.endpoint = endpointPattern(node, at: fields.path("endpoint"), what: "an endpoint name pattern such as sim-{index:06}") ?? group.endpoint
         } else if let name = group.name {
             group.endpoint.prefix = name + "-"
         }
@@ -279,38 +282,10 @@ private struct FleetReader: YAMLDocumentReader {
         if let node = fields["faults"] {
             group.faults = faults(node, at: fields.path("faults"), ofDevices: true) ?? .none
         }
+        if let node = fields["security"] {
+            group.security = security(node, at: fields.path("security"), endpoint: group.endpoint)
+        }
         return problems.count == before ? group : nil
-    }
-
-    mutating func endpoint(_ node: Node, at path: String) -> FleetSpec.EndpointPattern? {
-        let valid = "use PREFIX{index} or PREFIX{index:0N} (N digits, zero-padded), such as sim-{index:06}"
-        guard let text = text(node, at: path, expected: "an endpoint name pattern such as sim-{index:06}") else { return nil }
-        guard let open = text.range(of: "{index"), let close = text[open.upperBound...].firstIndex(of: "}") else {
-            report(node, path, "'\(text)' has no {index}; \(valid)")
-            return nil
-        }
-        let prefix = String(text[..<open.lowerBound])
-        let format = text[open.upperBound..<close]
-        guard text.index(after: close) == text.endIndex else {
-            report(node, path, "'\(text)' goes on after {index...}; the index ends the name: \(valid)")
-            return nil
-        }
-        guard !prefix.contains(where: { "{}*".contains($0) || $0.isWhitespace || !$0.isASCII || $0.asciiValue! < 0x20 }) else {
-            report(node, path, "'\(text)' has a prefix with a space, brace, * or non-ASCII character; \(valid)")
-            return nil
-        }
-        var width = 0
-        if !format.isEmpty {
-            let digits = format.dropFirst(2)
-            guard format.hasPrefix(":0"), !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let parsed = Int(digits),
-                  (1...20).contains(parsed)
-            else {
-                report(node, path, "'\(text)' has the index format '\(format)'; \(valid), N from 1 to 20")
-                return nil
-            }
-            width = parsed
-        }
-        return FleetSpec.EndpointPattern(prefix: prefix, indexWidth: width)
     }
 
     mutating func contentFormat(_ node: Node, at path: String, group: FleetSpec.DeviceGroup) -> LwM2MContentFormat? {

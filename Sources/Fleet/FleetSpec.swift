@@ -25,6 +25,7 @@ import LwM2MClient
 /// # server:                     # or external servers (either or both):
 /// #   server: coap://10.0.0.5:5683       # the LwM2M Server, for devices with bootstrap: none
 /// #   bootstrap: coap://10.0.0.5:5783    # the Bootstrap-Server, for devices that bootstrap
+/// #                             # coaps:// (default port 5684) for groups with security:, coap:// for the others
 /// devices:                      # required: one or more groups; global device indices run across groups in order
 ///   - name: meters              # optional: names the group in results (ASCII letters, digits, . _ -)
 ///     count: 1000               # required: > 0
@@ -62,6 +63,14 @@ import LwM2MClient
 ///       delay: 50ms             # on the way, moved by up to
 ///       jitter: 20ms            # either way (at most the delay)
 ///       rebind-every: 30s       # the device's NAT mapping changes: its next datagram leaves from a new port
+///     security:                 # optional: DTLS 1.2 with a pre-shared key per device (`DeviceSecurity`); the group
+///                               # then talks to coaps:// servers (or the embedded ones). Default: plain CoAP.
+///       mode: psk               # required: psk (RPK and X.509 are not supported yet)
+///       identity: "sim-{index:06}"   # the PSK identity, a pattern as endpoint (global index); default: the endpoint name
+///       key: 000102030405060708090a0b0c0d0e0f   # one of: key, one key for every device (hex, 0x optional, 1 to 64 bytes);
+///       # key-file: keys.csv    #   a key per identity, lines IDENTITY,KEY-HEX (# comments), relative to the fleet file,
+///                               #   with a line for every device of the group;
+///       # key-secret: TEXT      #   or each device's key derived from TEXT and its identity (HMAC-SHA256, 16 bytes)
 /// stages:                       # required: open-model arrivals, k6 style; each stage has a duration and one of:
 ///   - { duration: 10s, rate: 100/s }     # a constant arrival rate
 ///   - { duration: 20s, target: 500/s }   # a linear ramp from the previous stage's final rate (0 after a hold)
@@ -154,6 +163,22 @@ public struct FleetSpec: Sendable {
             self.prefix = prefix
             self.indexWidth = indexWidth
         }
+
+        /// The name of device `index` (global), as `ClientConfiguration` builds it.
+        public func name(index: UInt32) -> String {
+            ClientConfiguration.endpointName(prefix: prefix, indexWidth: indexWidth, index: index)
+        }
+
+        /// The device index whose name is `name`; nil for a name this pattern never gives.
+        public func index(ofName name: String) -> UInt32? {
+            guard name.hasPrefix(prefix) else { return nil }
+            let digits = name.utf8.dropFirst(prefix.utf8.count)
+            // UInt32(_:) alone would also take a sign; the round trip refuses other paddings.
+            guard digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+                  let index = UInt32(Substring(digits)), self.name(index: index) == name
+            else { return nil }
+            return index
+        }
     }
 
     /// An object a group's devices have beyond Security, Server and Device, or Device values to override.
@@ -209,6 +234,12 @@ public struct FleetSpec: Sendable {
         public var sessionRepeats: Bool
         /// What the network does to the group's datagrams (`faults:`).
         public var faults: LinkImpairment = .none
+        /// The group's DTLS credentials (`security:`); nil: plain CoAP.
+        public var security: DeviceSecurity?
+
+        /// Whether the group's devices speak DTLS: the loader gives security exactly to the groups
+        /// that talk to a coaps:// server, and to those of the embedded servers that ask for it.
+        public var usesDTLS: Bool { security != nil }
 
         public init(
             name: String? = nil, count: Int, endpoint: EndpointPattern = EndpointPattern(prefix: "sim-", indexWidth: 6),

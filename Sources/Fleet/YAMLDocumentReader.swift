@@ -239,9 +239,41 @@ extension YAMLDocumentReader {
         return binding
     }
 
-    /// A `coap://` URI, parsed: the devices speak plain CoAP (NoSec), and `noSecurity` says why in
-    /// the message for another scheme.
-    mutating func coapURI(_ node: Node, at path: String, what: String, noSecurity: String) -> (text: String, uri: CoAPURI)? {
+    /// `PREFIX{index}` or `PREFIX{index:0N}`: names by global device index (`endpoint:`, a PSK `identity:`).
+    mutating func endpointPattern(_ node: Node, at path: String, what: String) -> FleetSpec.EndpointPattern? {
+        let valid = "use PREFIX{index} or PREFIX{index:0N} (N digits, zero-padded), such as sim-{index:06}"
+        guard let text = text(node, at: path, expected: what) else { return nil }
+        guard let open = text.range(of: "{index"), let close = text[open.upperBound...].firstIndex(of: "}") else {
+            report(node, path, "'\(text)' has no {index}; \(valid)")
+            return nil
+        }
+        let prefix = String(text[..<open.lowerBound])
+        let format = text[open.upperBound..<close]
+        guard text.index(after: close) == text.endIndex else {
+            report(node, path, "'\(text)' goes on after {index...}; the index ends the name: \(valid)")
+            return nil
+        }
+        guard !prefix.contains(where: { "{}*".contains($0) || $0.isWhitespace || !$0.isASCII || $0.asciiValue! < 0x20 }) else {
+            report(node, path, "'\(text)' has a prefix with a space, brace, * or non-ASCII character; \(valid)")
+            return nil
+        }
+        var width = 0
+        if !format.isEmpty {
+            let digits = format.dropFirst(2)
+            guard format.hasPrefix(":0"), !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let parsed = Int(digits),
+                  (1...20).contains(parsed)
+            else {
+                report(node, path, "'\(text)' has the index format '\(format)'; \(valid), N from 1 to 20")
+                return nil
+            }
+            width = parsed
+        }
+        return FleetSpec.EndpointPattern(prefix: prefix, indexWidth: width)
+    }
+
+    /// A `coap://` URI, parsed, or a `coaps://` one unless `noSecurity` says why this key takes
+    /// plain CoAP (NoSec) only.
+    mutating func coapURI(_ node: Node, at path: String, what: String, noSecurity: String?) -> (text: String, uri: CoAPURI)? {
         guard let text = text(node, at: path, expected: what) else { return nil }
         let uri: CoAPURI
         do {
@@ -250,7 +282,7 @@ extension YAMLDocumentReader {
             report(node, path, "\(error); use \(what)")
             return nil
         }
-        guard uri.scheme == "coap" else {
+        if uri.isSecure, let noSecurity {
             report(node, path, "'\(text)' is not valid: \(noSecurity); use \(what)")
             return nil
         }

@@ -79,6 +79,12 @@ public final class ClientConfiguration: Sendable {
 
     /// The endpoint name of device `index`, built on demand so devices do not store it.
     public func endpointName(index: UInt32) -> String {
+        Self.endpointName(prefix: endpointPrefix, indexWidth: indexWidth, index: index)
+    }
+
+    /// `prefix` then `index` zero-padded to `indexWidth` digits: endpoint names, and the PSK
+    /// identities a fleet file writes with the same pattern.
+    public static func endpointName(prefix: String, indexWidth: Int, index: UInt32) -> String {
         // Written in one go: every Register sends the name, and concatenating pieces allocated per piece.
         var digitCount = 1
         var rest = index / 10
@@ -86,12 +92,12 @@ public final class ClientConfiguration: Sendable {
             digitCount += 1
             rest /= 10
         }
-        let prefix = endpointPrefix.utf8
-        let length = prefix.count + max(indexWidth, digitCount)
+        let prefixBytes = prefix.utf8
+        let length = prefixBytes.count + max(indexWidth, digitCount)
         return String(unsafeUninitializedCapacity: length) { buffer in
-            _ = buffer.initialize(from: prefix)
+            _ = buffer.initialize(from: prefixBytes)
             var value = index
-            for position in (prefix.count..<length).reversed() {
+            for position in (prefixBytes.count..<length).reversed() {
                 buffer[position] = UInt8(ascii: "0") + UInt8(value % 10)
                 value /= 10
             }

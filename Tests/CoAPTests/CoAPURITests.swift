@@ -13,6 +13,12 @@ final class CoAPURITests: XCTestCase {
         XCTAssertEqual(ipv6.description, "coap://[::1]:5783/bs")
     }
 
+    func testCoapsIsSecureAndCoapIsNot() throws {
+        XCTAssertTrue(try CoAPURI("coaps://10.0.0.5").isSecure)
+        XCTAssertTrue(try CoAPURI("COAPS://10.0.0.5:5684").isSecure, "schemes are case-insensitive (RFC 3986 3.1)")
+        XCTAssertFalse(try CoAPURI("coap://10.0.0.5:5684").isSecure, "the scheme decides, not the port")
+    }
+
     func testRootPathHasNoSegments() throws {
         XCTAssertEqual(try CoAPURI("coap://127.0.0.1:5683/").path, [])
         XCTAssertEqual(try CoAPURI("coap://127.0.0.1:5683").path, [])
