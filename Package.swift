@@ -31,6 +31,11 @@ let package = Package(
             providers: [.apt(["libuv1-dev"])]
         ),
         .target(name: "EventLoop", dependencies: ["CLibUV"], swiftSettings: optimizedAcrossModules),
+        // Debian's libmbedtls-dev ships no pkg-config file: the module map links the libraries.
+        .systemLibrary(
+            name: "CMbedTLS",
+            providers: [.apt(["libmbedtls-dev"])]
+        ),
         .target(name: "CoAP", swiftSettings: optimizedAcrossModules),
         .target(name: "LwM2M", resources: [.copy("CoreObjects")], swiftSettings: optimizedAcrossModules),
         .target(name: "LwM2MClient", dependencies: ["CoAP", "LwM2M"], swiftSettings: optimizedAcrossModules),
