@@ -5,7 +5,13 @@ import CoAP
 ///
 /// The first ClientHello is answered with a HelloVerifyRequest (RFC 6347 4.2.1) and the session
 /// resets itself for the ClientHello that brings the cookie, so the caller just keeps feeding
-/// datagrams. `peerIdentity` says which client it is once the handshake found its key.
+/// datagrams. `clientIdentity` says which client it is once the handshake found its key.
+///
+/// Before the handshake completes, nothing is authenticated: a malformed handshake message,
+/// forged or not, fails the session (mbedTLS treats it as fatal). A failed session stays
+/// failed, so create a new one for the next datagram from that peer. Once established, only a
+/// ClientHello with a cookie still valid for this peer (mbedTLS's, 60 s of wall clock) can
+/// end the session: it restarts it (`DTLSEvent.restartedByPeer`), even when it is a replay.
 public final class DTLSServerSession: DTLSSession {
     /// A session with the peer that `transportID` names (address and port, in any encoding the
     /// caller keeps stable): the cookie binds the handshake to it.

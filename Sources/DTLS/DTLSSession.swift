@@ -86,7 +86,8 @@ public class DTLSSession {
     public final func receive(_ datagram: UnsafeRawBufferPointer, now: Timestamp, output: inout DTLSOutput) {
         switch state {
         case .handshaking, .established:
-            perform(now: now, datagram: datagram, output: &output) { advance() }
+            let usable = DatagramScreen.usablePrefix(of: datagram, establishedServer: transportID != nil && state != .handshaking)
+            perform(now: now, datagram: usable, output: &output) { advance() }
         case .notStarted, .closed, .failed:
             break
         }
