@@ -1,0 +1,114 @@
+import CMallocInfo
+import CoAP
+import DTLS
+import Foundation
+import XCTest
+
+/// What a session costs: heap per session (mbedTLS's buffers included) and CPU per handshake.
+final class DTLSSessionCostTests: XCTestCase {
+    private let key = PreSharedKey(identity: "urn:dev:fleet:000001", key: Array("0123456789abcdef".utf8))
+
+    private func heapInUse() -> Int { Int(mallinfo2().uordblks) }
+
+    private func threadCPUNanoseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+
+    /// A client and a server session that completed a handshake and exchanged one record each
+    /// way (until then the server keeps its last flight for a retransmission), with nothing
+    /// else left allocated.
+    private func establishedSessions(configuration: DTLSServerConfiguration, seed: UInt64) throws -> (DTLSClientSession, DTLSServerSession) {
+        let pair = BackToBackSessions(
+            client: try DTLSClientSession(key: key, seed: seed),
+            server: DTLSServerSession(configuration: configuration, transportID: Array("10.0.\(seed % 256).1:5684".utf8)))
+        pair.start()
+        XCTAssertTrue(pair.run())
+        XCTAssertTrue(pair.clientSends("up"))
+        XCTAssertTrue(pair.serverSends("down"))
+        pair.deliver()
+        XCTAssertEqual(pair.clientReceived.count, 1)
+        return (pair.client, pair.server)
+    }
+
+    func testHeapOfOneEstablishedClientAndServerSession() throws {
+        let count = 32
+        var before = heapInUse()
+        let configuration = try DTLSServerConfiguration(keys: .fixed(key.key), seed: 1)
+        let configurationBytes = heapInUse() - before
+        _ = try establishedSessions(configuration: configuration, seed: 999)  // first-use allocations
+
+        var idle: [DTLSClientSession] = []
+        idle.reserveCapacity(count)
+        before = heapInUse()
+        for seed in 0..<count { idle.append(try DTLSClientSession(key: key, seed: UInt64(seed))) }
+        let unstartedClientBytes = (heapInUse() - before) / count
+        idle.removeAll(keepingCapacity: true)
+
+        var clients: [DTLSClientSession] = []
+        var servers: [DTLSServerSession] = []
+        clients.reserveCapacity(count)
+        servers.reserveCapacity(count)
+        before = heapInUse()
+        for seed in 0..<count {
+            let (client, server) = try establishedSessions(configuration: configuration, seed: UInt64(seed))
+            clients.append(client)
+            servers.append(server)
+        }
+        let bothBytes = heapInUse() - before
+        clients.removeAll(keepingCapacity: true)
+        let serversBytes = heapInUse() - before
+        servers.removeAll(keepingCapacity: true)
+        let clientBytes = (bothBytes - serversBytes) / count
+        let serverBytes = serversBytes / count
+
+        print("""
+            DTLS heap (mallinfo2, mean of \(count)): client established \(clientBytes) B, \
+            server established \(serverBytes) B, client before start \(unstartedClientBytes) B, \
+            server configuration \(configurationBytes) B
+            """)
+        // Two 16,717-byte record buffers each, always allocated by mbedtls_ssl_setup.
+        XCTAssertGreaterThan(clientBytes, 2 * 16_717)
+        XCTAssertLessThan(clientBytes, 40_000)
+        XCTAssertGreaterThan(serverBytes, 2 * 16_717)
+        XCTAssertLessThan(serverBytes, 40_000)
+        XCTAssertLessThan(heapInUse() - before, 2_048, "nothing left behind once the sessions are gone")
+    }
+
+    func testCPUOfFullHandshakesPerSide() throws {
+        let configuration = try DTLSServerConfiguration(keys: .fixed(key.key), seed: 1)
+        let handshakes = 100
+        var clientNanoseconds: UInt64 = 0
+        var serverNanoseconds: UInt64 = 0
+        var output = DTLSOutput()
+        for seed in 0..<handshakes {
+            let client = try DTLSClientSession(key: key, seed: UInt64(seed))
+            let server = DTLSServerSession(configuration: configuration, transportID: [1, 2, 3, 4])
+            var start = threadCPUNanoseconds()
+            client.start(now: .zero, output: &output)
+            clientNanoseconds += threadCPUNanoseconds() - start
+            var toServer = output.datagrams
+            output.removeAll()
+            for _ in 0..<4 where !toServer.isEmpty {
+                start = threadCPUNanoseconds()
+                for datagram in toServer { server.receive(datagram, now: .zero, output: &output) }
+                serverNanoseconds += threadCPUNanoseconds() - start
+                let toClient = output.datagrams
+                output.removeAll()
+                start = threadCPUNanoseconds()
+                for datagram in toClient { client.receive(datagram, now: .zero, output: &output) }
+                clientNanoseconds += threadCPUNanoseconds() - start
+                toServer = output.datagrams
+                output.removeAll()
+            }
+            XCTAssertEqual(client.state, .established(.pskWithAES128CCM8))
+            XCTAssertEqual(server.state, .established(.pskWithAES128CCM8))
+        }
+        print("""
+            DTLS CPU per full PSK handshake with cookie (CCM_8, debug build of our code): \
+            client \(clientNanoseconds / UInt64(handshakes) / 1_000) us, \
+            server \(serverNanoseconds / UInt64(handshakes) / 1_000) us
+            """)
+    }
+}
