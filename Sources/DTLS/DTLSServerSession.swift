@@ -1,5 +1,3 @@
-import CoAP
-
 /// The server side of a DTLS 1.2 PSK session with one peer, sans I/O: create it for the first
 /// datagram from a new transport address and feed it every datagram from there.
 ///

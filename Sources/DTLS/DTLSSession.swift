@@ -14,7 +14,10 @@ import CoAP
 /// A class, not a struct like `CoAPEndpoint`: mbedTLS keeps pointers into its context, and
 /// hands this object back to the callbacks as an opaque pointer, so neither may move. The
 /// context, with its two 16 KB record buffers (about 35 KB of heap in all), lives as long as
-/// the session and is freed in deinit: drop an idle session rather than keep it.
+/// the session and is freed in deinit: drop an idle session rather than keep it. Parking one
+/// (`mbedtls_ssl_context_save` into a blob of about 217 B, DESIGN.md) would free just this
+/// context and keep the configuration. Connection ID (RFC 9146) is not compiled into Debian's
+/// mbedTLS 2.28, so a peer whose address changes needs a new handshake.
 public class DTLSSession {
     let ssl: UnsafeMutablePointer<mbedtls_ssl_context>
     /// The config the context points to, kept alive as long as the context.
@@ -82,7 +85,8 @@ public class DTLSSession {
     }
 
     /// Takes one datagram from the peer: a handshake flight, application data, an alert, or
-    /// garbage, which mbedTLS drops (RFC 6347 4.1.2.7) without ending the session.
+    /// garbage, which an established session drops (RFC 6347 4.1.2.7). Ignored before `start`
+    /// and once the session is closed or failed.
     public final func receive(_ datagram: UnsafeRawBufferPointer, now: Timestamp, output: inout DTLSOutput) {
         switch state {
         case .handshaking, .established:
@@ -101,13 +105,7 @@ public class DTLSSession {
     /// `DTLSFailure.timeout` after the last retransmission.
     public final func handleDeadline(now: Timestamp, output: inout DTLSOutput) {
         guard case .handshaking = state, let timer, timer.final <= now else { return }
-        perform(now: now, datagram: nil, output: &output) {
-            let sent = self.output?.pointee.datagrams.count ?? 0
-            handshake()
-            if case .handshaking = state, let output = self.output, output.pointee.datagrams.count > sent {
-                output.pointee.flightsRetransmitted += 1
-            }
-        }
+        perform(now: now, datagram: nil, output: &output) { handshake() }
     }
 
     /// Sends `plaintext` as one application data record; false, and nothing sent, when the
@@ -177,7 +175,11 @@ public class DTLSSession {
     }
 
     private func handshake() {
+        // With the timer run out, mbedTLS sends its last flight again before it reads anything.
+        let retransmits = timerState == 2
+        let sent = output?.pointee.datagrams.count ?? 0
         let result = mbedtls_ssl_handshake(ssl)
+        if retransmits, let output, output.pointee.datagrams.count > sent { output.pointee.flightsRetransmitted += 1 }
         switch result {
         case 0:
             let suite = negotiatedCipherSuite
@@ -287,11 +289,12 @@ public class DTLSSession {
     fileprivate func handOverDatagram(into buffer: UnsafeMutablePointer<UInt8>?, capacity: Int) -> Int32 {
         guard let datagram = incoming, let buffer else { return MBEDTLS_ERR_SSL_WANT_READ }
         incoming = nil
-        // An empty datagram would read as end of file, which ends an mbedTLS session.
-        guard !datagram.isEmpty else { return MBEDTLS_ERR_SSL_WANT_READ }
-        let count = min(datagram.count, capacity)
-        UnsafeMutableRawPointer(buffer).copyMemory(from: datagram.baseAddress!, byteCount: count)
-        return Int32(count)
+        // An empty datagram would read as end of file, which ends an mbedTLS session; one larger
+        // than mbedTLS's input buffer is none a peer could send, and cut to fit it could end in a
+        // partial record header, which mbedTLS 2.28 takes as fatal (see `DatagramScreen`).
+        guard !datagram.isEmpty, datagram.count <= capacity else { return MBEDTLS_ERR_SSL_WANT_READ }
+        UnsafeMutableRawPointer(buffer).copyMemory(from: datagram.baseAddress!, byteCount: datagram.count)
+        return Int32(datagram.count)
     }
 
     fileprivate func setTimer(intermediateMilliseconds: UInt32, finalMilliseconds: UInt32) {
