@@ -13,13 +13,13 @@ import CoAP
 ///
 /// A class, not a struct like `CoAPEndpoint`: mbedTLS keeps pointers into its context, and
 /// hands this object back to the callbacks as an opaque pointer, so neither may move. The
-/// context, with its two 16 KB record buffers (about 35 KB of heap in all), lives as long as
+/// context, with its two 16 KB record buffers (about 36 KB of heap in all), lives as long as
 /// the session and is freed in deinit: drop an idle session rather than keep it. Parking one
 /// (`mbedtls_ssl_context_save` into a blob of about 217 B, DESIGN.md) would free just this
 /// context and keep the configuration. Connection ID (RFC 9146) is not compiled into Debian's
 /// mbedTLS 2.28, so a peer whose address changes needs a new handshake.
 public class DTLSSession {
-    let ssl: UnsafeMutablePointer<mbedtls_ssl_context>
+    private let ssl: UnsafeMutablePointer<mbedtls_ssl_context>
     /// The config the context points to, kept alive as long as the context.
     private let configuration: MbedTLSConfiguration
     /// Server: the peer's transport address as the caller names it, bound into the cookie.

@@ -128,6 +128,18 @@ final class DTLSGarbageTests: XCTestCase {
         XCTAssertEqual(rebooted.serverReceived, [Array("after the reboot".utf8)])
     }
 
+    func testDatagramLargerThanMbedTLSInputBufferIsDropped() throws {
+        let pair = try establishedPair(seed: 6)
+        // 1,500 empty application records: 19,500 bytes, which mbedTLS's 16,717-byte buffer
+        // would cut inside a record header.
+        let header: [UInt8] = [23, 0xFE, 0xFD, 0, 1, 0, 0, 0, 0, 0, 9, 0, 0]
+        let oversized = Array([[UInt8]](repeating: header, count: 1_500).joined())
+        pair.inject(oversized, intoServer: true)
+        pair.inject(oversized, intoServer: false)
+        XCTAssertEqual(pair.server.state, .established(.pskWithAES128CCM8))
+        XCTAssertEqual(pair.client.state, .established(.pskWithAES128CCM8))
+    }
+
     func testEmptyDatagramIsIgnored() throws {
         let pair = try establishedPair(seed: 5)
         pair.inject([], intoServer: true)

@@ -140,6 +140,25 @@ final class DTLSHandshakeTests: XCTestCase {
         XCTAssertEqual(pair.sentByClient.count, 4)
     }
 
+    func testAnswerArrivingAfterTheDeadlineIsReadAfterTheRetransmission() throws {
+        let client = try DTLSClientSession(key: key, seed: 1)
+        let configuration = try DTLSServerConfiguration(keys: .fixed(key.key), seed: 2)
+        let server = DTLSServerSession(configuration: configuration, transportID: [9])
+        var output = DTLSOutput()
+        client.start(now: .zero, output: &output)
+        let clientHello = output.datagrams
+        output.removeAll()
+        server.receive(clientHello[0], now: .zero, output: &output)
+        let helloVerifyRequest = output.datagrams
+        output.removeAll()
+        // The driver was late: the HelloVerifyRequest is handed over 1.5 s on, past the 1 s timer.
+        client.receive(helloVerifyRequest[0], now: .milliseconds(1_500), output: &output)
+        XCTAssertEqual(output.flightsRetransmitted, 1)
+        XCTAssertEqual(output.datagrams.count, 2, "the old ClientHello again, then the one with the cookie")
+        XCTAssertEqual(output.datagrams.first?.dropFirst(13), clientHello[0].dropFirst(13), "the same message in a new record")
+        XCTAssertEqual(client.nextDeadline, .milliseconds(1_500).adding(milliseconds: 1_000), "the timer restarts from the new flight")
+    }
+
     func testLostLastFlightIsAnsweredAgainWhenTheClientRetransmits() throws {
         let pair = try BackToBackSessions(key: key, serverKeys: .fixed(key.key))
         pair.losesServerDatagram = { $0 == 2 }  // the server's ChangeCipherSpec and Finished
