@@ -14,10 +14,9 @@ import CoAP
 /// A class, not a struct like `CoAPEndpoint`: mbedTLS keeps pointers into its context, and
 /// hands this object back to the callbacks as an opaque pointer, so neither may move. The
 /// context, with its two 16 KB record buffers (about 36 KB of heap in all), lives as long as
-/// the session and is freed in deinit: drop an idle session rather than keep it. Parking one
-/// (`mbedtls_ssl_context_save` into a blob of about 217 B, DESIGN.md) would free just this
-/// context and keep the configuration. Connection ID (RFC 9146) is not compiled into Debian's
-/// mbedTLS 2.28, so a peer whose address changes needs a new handshake.
+/// the session and is freed in deinit, or by `park`, which keeps the session's state in a few
+/// hundred bytes until the next call that needs it. Connection ID (RFC 9146) is not compiled
+/// into Debian's mbedTLS 2.28, so a peer whose address changes needs a new handshake.
 public class DTLSSession {
     private let ssl: UnsafeMutablePointer<mbedtls_ssl_context>
     /// The config the context points to, kept alive as long as the context.
@@ -30,6 +29,10 @@ public class DTLSSession {
     final var peerIdentity: [UInt8]?
     /// The retransmission timer mbedTLS last set, on the driver's clock; nil when cancelled.
     private var timer: (intermediate: Timestamp, final: Timestamp)?
+    /// The state of a parked session (mbedtls_ssl_context_save), nil while the context is live.
+    private var parkedState: [UInt8]?
+    /// `maximumPlaintextLength`, fixed once established and known without the context.
+    private var plaintextLimit = 0
 
     // What the callbacks see, set only while a call into mbedTLS runs.
     private var now = Timestamp.zero
@@ -44,13 +47,19 @@ public class DTLSSession {
         self.transportID = transportID
         state = transportID == nil ? .notStarted : .handshaking
         mbedtls_ssl_init(ssl)
+        setUpContext()
+        setTransportID()
+    }
+
+    /// Readies the context for a handshake or for a parked session's state: buffers, our
+    /// transport and our clock.
+    private func setUpContext() {
         // Fails only when mbedTLS cannot allocate its record buffers.
         let setup = mbedtls_ssl_setup(ssl, configuration.config)
         precondition(setup == 0, "mbedtls_ssl_setup failed: \(setup)")
         let context = Unmanaged.passUnretained(self).toOpaque()
         mbedtls_ssl_set_bio(ssl, context, sendCallback, receiveCallback, nil)
         mbedtls_ssl_set_timer_cb(ssl, context, setTimerCallback, getTimerCallback)
-        setTransportID()
     }
 
     deinit {
@@ -72,7 +81,53 @@ public class DTLSSession {
     /// The most plaintext one `send` takes once established: one record, no fragmentation.
     public final var maximumPlaintextLength: Int {
         guard case .established = state else { return 0 }
-        return max(Int(mbedtls_ssl_get_max_out_record_payload(ssl)), 0)
+        return plaintextLimit
+    }
+
+    /// Whether the session is parked: established, its context freed, its state kept.
+    public final var isParked: Bool { parkedState != nil }
+
+    // MARK: Parking
+
+    /// Parks an established session with nothing in flight: its keys, sequence numbers and
+    /// replay window are saved in a few hundred bytes (mbedtls_ssl_context_save) and its
+    /// context, about 35 KB, is freed. The next `receive`, `send` or `close` loads it again
+    /// (about 23 us, keys derived anew), transparently to the peer.
+    ///
+    /// Returns false, and the session goes on unparked, when mbedTLS cannot save it: not
+    /// established, a CBC suite (mbedTLS saves AEAD sessions only), or a server that has not yet
+    /// received an application record (it keeps its last flight until then, RFC 6347 4.2.4).
+    @discardableResult
+    public final func park() -> Bool {
+        guard case .established = state else { return false }
+        guard parkedState == nil else { return true }
+        var length = 0
+        guard mbedtls_ssl_context_save(ssl, nil, 0, &length) == MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL else { return false }
+        var saved = [UInt8](repeating: 0, count: length)
+        guard mbedtls_ssl_context_save(ssl, &saved, saved.count, &length) == 0 else { return false }
+        // The save reset the context, which no longer holds the connection: free its buffers.
+        mbedtls_ssl_free(ssl)
+        mbedtls_ssl_init(ssl)
+        timer = nil
+        parkedState = saved
+        return true
+    }
+
+    /// Loads a parked session into a new context; false when mbedTLS refused, and the session
+    /// failed. The saved state is dropped either way: mbedTLS forbids loading it twice.
+    private func unparkIfNeeded() -> Bool {
+        guard let saved = parkedState else { return true }
+        parkedState = nil
+        setUpContext()
+        let loaded = saved.withUnsafeBufferPointer { mbedtls_ssl_context_load(ssl, $0.baseAddress, $0.count) }
+        guard loaded == 0 else {
+            // mbedTLS freed the context; a fresh one keeps deinit's mbedtls_ssl_free harmless.
+            mbedtls_ssl_init(ssl)
+            fail(loaded)
+            return false
+        }
+        setTransportID()
+        return true
     }
 
     // MARK: Driving
@@ -91,7 +146,9 @@ public class DTLSSession {
         switch state {
         case .handshaking, .established:
             let usable = DatagramScreen.usablePrefix(of: datagram, establishedServer: transportID != nil && state != .handshaking)
-            perform(now: now, datagram: usable, output: &output) { advance() }
+            perform(now: now, datagram: usable, output: &output) {
+                if unparkIfNeeded() { advance() }
+            }
         case .notStarted, .closed, .failed:
             break
         }
@@ -114,6 +171,7 @@ public class DTLSSession {
     public final func send(_ plaintext: UnsafeRawBufferPointer, now: Timestamp, output: inout DTLSOutput) -> Bool {
         guard case .established = state, plaintext.count <= maximumPlaintextLength else { return false }
         return perform(now: now, datagram: nil, output: &output) {
+            guard unparkIfNeeded() else { return false }
             let written = mbedtls_ssl_write(ssl, plaintext.baseAddress?.assumingMemoryBound(to: UInt8.self), plaintext.count)
             guard written >= 0 else {
                 fail(written)
@@ -133,9 +191,12 @@ public class DTLSSession {
     public final func close(now: Timestamp, output: inout DTLSOutput) {
         switch state {
         case .handshaking, .established:
-            perform(now: now, datagram: nil, output: &output) { _ = mbedtls_ssl_close_notify(ssl) }
-            state = .closed
-            timer = nil
+            perform(now: now, datagram: nil, output: &output) {
+                guard unparkIfNeeded() else { return }
+                _ = mbedtls_ssl_close_notify(ssl)
+                state = .closed
+                timer = nil
+            }
         case .notStarted, .closed, .failed:
             break
         }
@@ -183,6 +244,7 @@ public class DTLSSession {
         switch result {
         case 0:
             let suite = negotiatedCipherSuite
+            plaintextLimit = max(Int(mbedtls_ssl_get_max_out_record_payload(ssl)), 0)
             state = .established(suite)
             output?.pointee.events.append(.established(suite))
         case MBEDTLS_ERR_SSL_WANT_READ, MBEDTLS_ERR_SSL_WANT_WRITE:

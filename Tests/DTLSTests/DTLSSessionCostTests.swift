@@ -84,6 +84,52 @@ final class DTLSSessionCostTests: XCTestCase {
         XCTAssertLessThan((heapInUse() - before) / count, 512, "nothing left behind per session once it is gone")
     }
 
+    func testHeapAndCPUOfParkedSessions() throws {
+        let count = 32
+        let configuration = try DTLSServerConfiguration(keys: .fixed(key.key), seed: 1)
+        _ = try establishedSessions(configuration: configuration, seed: 999)
+        var clients: [DTLSClientSession] = []
+        var servers: [DTLSServerSession] = []
+        clients.reserveCapacity(count)
+        servers.reserveCapacity(count)
+        for seed in 0..<count {
+            let (client, server) = try establishedSessions(configuration: configuration, seed: UInt64(seed))
+            clients.append(client)
+            servers.append(server)
+        }
+        var before = heapInUse()
+        var start = threadCPUNanoseconds()
+        XCTAssertTrue(clients.allSatisfy { $0.park() })
+        let parkNanoseconds = threadCPUNanoseconds() - start
+        let clientFreed = (before - heapInUse()) / count
+        before = heapInUse()
+        XCTAssertTrue(servers.allSatisfy { $0.park() })
+        let serverFreed = (before - heapInUse()) / count
+        before = heapInUse()
+        clients.removeAll(keepingCapacity: true)
+        servers.removeAll(keepingCapacity: true)
+        let parkedPairBytes = (before - heapInUse()) / count
+
+        // Loading again: each parked client sends one record.
+        for seed in 0..<count {
+            let (client, _) = try establishedSessions(configuration: configuration, seed: UInt64(seed))
+            XCTAssertTrue(client.park())
+            clients.append(client)
+        }
+        var output = DTLSOutput()
+        start = threadCPUNanoseconds()
+        for client in clients { XCTAssertTrue(client.send([1], now: .zero, output: &output)) }
+        let loadAndSendNanoseconds = threadCPUNanoseconds() - start
+        print("""
+            DTLS parking (mean of \(count)): frees \(clientFreed) B of a client and \(serverFreed) B of a server; \
+            a parked client and server keep \(parkedPairBytes) B together; park \(parkNanoseconds / UInt64(count) / 1_000) us, \
+            load and send one record \(loadAndSendNanoseconds / UInt64(count) / 1_000) us (debug build of our code)
+            """)
+        XCTAssertGreaterThan(clientFreed, 30_000)
+        XCTAssertGreaterThan(serverFreed, 30_000)
+        XCTAssertLessThan(parkedPairBytes, 4_096)
+    }
+
     func testCPUOfFullHandshakesPerSide() throws {
         let configuration = try DTLSServerConfiguration(keys: .fixed(key.key), seed: 1)
         let handshakes = 100
