@@ -5,7 +5,7 @@
 
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := libuv1-dev libcoap3-bin pkg-config
+APT_PACKAGES := libuv1-dev libmbedtls-dev libcoap3-bin pkg-config
 
 .PHONY: run test build deps bench clean
 
@@ -13,6 +13,7 @@ deps:
 	@missing=""; \
 	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
 	pkg-config --exists libuv 2>/dev/null || missing="$$missing libuv1-dev"; \
+	[ -f /usr/include/mbedtls/ssl.h ] || missing="$$missing libmbedtls-dev"; \
 	command -v coap-server-notls >/dev/null 2>&1 || command -v coap-server >/dev/null 2>&1 || missing="$$missing libcoap3-bin"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \

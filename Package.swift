@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "LwM2M", targets: ["LwM2M"]),
         .library(name: "LwM2MClient", targets: ["LwM2MClient"]),
         .library(name: "LwM2MServer", targets: ["LwM2MServer"]),
+        .library(name: "DTLS", targets: ["DTLS"]),
         .library(name: "Fleet", targets: ["Fleet"]),
     ],
     dependencies: [
@@ -31,6 +32,13 @@ let package = Package(
             providers: [.apt(["libuv1-dev"])]
         ),
         .target(name: "EventLoop", dependencies: ["CLibUV"], swiftSettings: optimizedAcrossModules),
+        // Debian's libmbedtls-dev ships no pkg-config file: the module map links the libraries.
+        .systemLibrary(
+            name: "CMbedTLS",
+            providers: [.apt(["libmbedtls-dev"])]
+        ),
+        // CoAP only for Timestamp and SeededRandom: DTLS takes the same clock and seed.
+        .target(name: "DTLS", dependencies: ["CMbedTLS", "CoAP"], swiftSettings: optimizedAcrossModules),
         .target(name: "CoAP", swiftSettings: optimizedAcrossModules),
         .target(name: "LwM2M", resources: [.copy("CoreObjects")], swiftSettings: optimizedAcrossModules),
         .target(name: "LwM2MClient", dependencies: ["CoAP", "LwM2M"], swiftSettings: optimizedAcrossModules),
@@ -76,7 +84,10 @@ let package = Package(
             ]),
         .testTarget(name: "LwM2MFleetCLITests", dependencies: ["lwm2m-fleet"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "EventLoop", "CoAP", "LwM2M", "LwM2MClient", "LwM2MServer", "SharedTestData", "lwm2m-fleet"]),
-        .testTarget(name: "InteropTests", dependencies: ["CoAP", "EventLoop"]),
+        .testTarget(name: "InteropTests", dependencies: ["CoAP", "EventLoop", "DTLS"]),
+        // Exposes glibc's mallinfo2 to the tests that measure a session's heap.
+        .systemLibrary(name: "CMallocInfo", path: "Tests/CMallocInfo"),
+        .testTarget(name: "DTLSTests", dependencies: ["DTLS", "CoAP", "CMallocInfo"]),
     ],
     swiftLanguageModes: [.v6]
 )

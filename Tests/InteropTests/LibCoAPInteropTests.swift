@@ -3,30 +3,8 @@ import EventLoop
 import Foundation
 import XCTest
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Our EventLoop + CoAP endpoint against libcoap, a real implementation, in both directions.
 final class LibCoAPInteropTests: XCTestCase {
-    /// A UDP port on 127.0.0.1 that was free a moment ago (libcoap's server takes no port 0).
-    private func freeUDPPort() throws -> UInt16 {
-        let descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        guard descriptor >= 0 else { throw InteropFailure("socket() failed") }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
-            }
-        }
-        guard bound else { throw InteropFailure("bind() failed") }
-        return UInt16(bigEndian: address.sin_port)
-    }
-
     private func request(_ code: CoAPCode, _ path: String, payload: [UInt8] = []) -> CoAPMessage {
         var message = CoAPMessage(type: .confirmable, code: code)
         message.setPath(path)
@@ -39,7 +17,7 @@ final class LibCoAPInteropTests: XCTestCase {
         let executable = try LibCoAPTools.find("coap-server")
         var lastError: Error = InteropFailure("coap-server did not start")
         for _ in 0..<3 {
-            let port = try freeUDPPort()
+            let port = try LibCoAPTools.freeUDPPort()
             // -d: PUT/POST may create resources, which is how we get a large one to GET back.
             let (process, _) = try LibCoAPTools.start(executable, ["-A", "127.0.0.1", "-p", "\(port)", "-d", "10", "-v", "0"])
             var quick = CoAPTransmissionParameters()

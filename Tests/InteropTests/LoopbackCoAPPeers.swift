@@ -3,6 +3,10 @@ import EventLoop
 import Foundation
 import XCTest
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Glue for the interop tests: our CoAP endpoints on a real libuv loop and real sockets.
 ///
 /// Each peer owns its loop; `runUntil` drives it until a condition holds or a time limit
@@ -173,6 +177,24 @@ enum LibCoAPTools {
             }
         }
         throw XCTSkip("libcoap's \(tool) is not installed (Debian package libcoap3-bin; `make test` installs it)")
+    }
+
+    /// A UDP port on 127.0.0.1 that was free a moment ago (libcoap's server takes no port 0).
+    static func freeUDPPort() throws -> UInt16 {
+        let descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard descriptor >= 0 else { throw InteropFailure("socket() failed") }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
+            }
+        }
+        guard bound else { throw InteropFailure("bind() failed") }
+        return UInt16(bigEndian: address.sin_port)
     }
 
     /// Starts a tool with `arguments`; its standard output is collected in a file.

@@ -1,0 +1,20 @@
+import CoAP
+
+/// The client side of a DTLS 1.2 PSK session, sans I/O: `start` sends the ClientHello, then
+/// `receive`, `handleDeadline`, `send` and `close` as on every `DTLSSession`.
+///
+/// Each client session has an mbedTLS config of its own, because mbedTLS 2.28 keeps the
+/// client's PSK identity and key in the config, not in the context.
+public final class DTLSClientSession: DTLSSession {
+    /// A session that will authenticate with `key`. Its random bytes (Hello random, IVs) come
+    /// from `seed`, so a run replays; that makes it a load tester's session, not a secure one.
+    /// Throws when mbedTLS could not take the key or the parameters.
+    public init(key: PreSharedKey, parameters: DTLSParameters = DTLSParameters(), seed: UInt64) throws(DTLSConfigurationError) {
+        super.init(configuration: try MbedTLSConfiguration(role: .client(key), parameters: parameters, seed: seed), transportID: nil)
+    }
+
+    /// Sends the first ClientHello and sets the retransmission timer; once only.
+    public func start(now: Timestamp, output: inout DTLSOutput) {
+        startHandshake(now: now, output: &output)
+    }
+}

@@ -1,0 +1,130 @@
+import CMbedTLS
+import CoAP
+
+/// One `mbedtls_ssl_config` and what it points to: the seeded random generator, the cipher
+/// suite list and, on a server, the cookie key and the PSK lookup.
+///
+/// A class because mbedTLS keeps the config's address in every context set up from it, and the
+/// config keeps the addresses of the suite list, the generator, the cookie key and of this
+/// object (for the PSK callback): none of them may move, and all must outlive every context
+/// that uses them, which is why each `DTLSSession` holds its configuration.
+final class MbedTLSConfiguration {
+    /// Which side the config is for: a client has its one key in the config (mbedTLS 2.28 keeps
+    /// the client's PSK identity there), a server looks keys up per handshake.
+    enum Role {
+        case client(PreSharedKey)
+        case server(DTLSServerKeys)
+    }
+
+    let config: UnsafeMutablePointer<mbedtls_ssl_config>
+    /// Every random byte mbedTLS draws (Hello randoms, cookie key, CBC IVs, explicit nonces).
+    private let random: UnsafeMutablePointer<SeededRandom>
+    /// Zero-terminated, as mbedTLS wants it; the config keeps only its address.
+    private let cipherSuites: UnsafeMutableBufferPointer<Int32>
+    private let cookieKey: UnsafeMutablePointer<mbedtls_ssl_cookie_ctx>?
+    let serverKeys: DTLSServerKeys?
+
+    init(role: Role, parameters: DTLSParameters, seed: UInt64) throws(DTLSConfigurationError) {
+        if let problem = parameters.problem { throw DTLSConfigurationError(problem) }
+        if case .client(let key) = role, let problem = key.problem { throw DTLSConfigurationError(problem) }
+
+        config = .allocate(capacity: 1)
+        random = .allocate(capacity: 1)
+        random.initialize(to: SeededRandom(seed: seed))
+        cipherSuites = .allocate(capacity: parameters.cipherSuites.count + 1)
+        _ = cipherSuites.initialize(from: parameters.cipherSuites.map(\.rawValue) + [0])
+        switch role {
+        case .client:
+            cookieKey = nil
+            serverKeys = nil
+        case .server(let keys):
+            cookieKey = .allocate(capacity: 1)
+            serverKeys = keys
+        }
+
+        mbedtls_ssl_config_init(config)
+        let endpoint = if case .client = role { MBEDTLS_SSL_IS_CLIENT } else { MBEDTLS_SSL_IS_SERVER }
+        // Fails only when mbedTLS cannot allocate, which Swift would trap on anyway.
+        let defaults = mbedtls_ssl_config_defaults(config, endpoint, MBEDTLS_SSL_TRANSPORT_DATAGRAM, MBEDTLS_SSL_PRESET_DEFAULT)
+        precondition(defaults == 0, "mbedtls_ssl_config_defaults failed: \(defaults)")
+        // LwM2M over DTLS is DTLS 1.2 (RFC 7925 4); mbedTLS would otherwise accept DTLS 1.0.
+        mbedtls_ssl_conf_min_version(config, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3)
+        mbedtls_ssl_conf_rng(config, fillWithSeededRandom, random)
+        mbedtls_ssl_conf_ciphersuites(config, cipherSuites.baseAddress)
+        mbedtls_ssl_conf_handshake_timeout(
+            config, parameters.handshakeTimeoutMinimumMilliseconds, parameters.handshakeTimeoutMaximumMilliseconds)
+
+        switch role {
+        case .client(let key):
+            // No resumption yet, so no ticket to ask for and keep (a ticket is heap per device).
+            mbedtls_ssl_conf_session_tickets(config, MBEDTLS_SSL_SESSION_TICKETS_DISABLED)
+            let stored = key.key.withUnsafeBufferPointer { keyBytes in
+                key.identity.withUnsafeBufferPointer { identity in
+                    mbedtls_ssl_conf_psk(config, keyBytes.baseAddress, keyBytes.count, identity.baseAddress, identity.count)
+                }
+            }
+            // `key.problem` ruled out what mbedTLS refuses; what is left is an allocation failure.
+            precondition(stored == 0, "mbedtls_ssl_conf_psk failed: \(stored)")
+        case .server:
+            guard let cookieKey else { preconditionFailure("a server configuration has a cookie key") }
+            mbedtls_ssl_cookie_init(cookieKey)
+            let setup = mbedtls_ssl_cookie_setup(cookieKey, fillWithSeededRandom, random)
+            precondition(setup == 0, "mbedtls_ssl_cookie_setup failed: \(setup)")
+            mbedtls_ssl_conf_dtls_cookies(config, mbedtls_ssl_cookie_write, mbedtls_ssl_cookie_check, cookieKey)
+            mbedtls_ssl_conf_psk_cb(config, lookUpPreSharedKey, Unmanaged.passUnretained(self).toOpaque())
+        }
+    }
+
+    deinit {
+        mbedtls_ssl_config_free(config)
+        config.deallocate()
+        if let cookieKey {
+            mbedtls_ssl_cookie_free(cookieKey)
+            cookieKey.deallocate()
+        }
+        cipherSuites.deallocate()
+        random.deinitialize(count: 1)
+        random.deallocate()
+    }
+}
+
+/// mbedTLS's f_rng: fills `output` from the `SeededRandom` at `context`.
+///
+/// Deterministic under the run's seed, so a run replays byte for byte where mbedTLS lets it.
+/// This is a load tester, not a security product: keys and cookies drawn from a seeded
+/// SplitMix64 are predictable to anyone who knows the seed.
+private func fillWithSeededRandom(
+    _ context: UnsafeMutableRawPointer?, _ output: UnsafeMutablePointer<UInt8>?, _ length: Int
+) -> Int32 {
+    guard let random = context?.assumingMemoryBound(to: SeededRandom.self), let output else { return -1 }
+    var offset = 0
+    while offset < length {
+        let word = random.pointee.next()
+        let count = min(8, length - offset)
+        withUnsafeBytes(of: word) { bytes in
+            (output + offset).update(from: bytes.bindMemory(to: UInt8.self).baseAddress!, count: count)
+        }
+        offset += count
+    }
+    return 0
+}
+
+/// mbedTLS's PSK callback on a server: finds the key of the identity the client presented,
+/// hands it to the handshake and tells the session whose it is. Nonzero refuses the identity,
+/// and mbedTLS answers with the alert unknown_psk_identity.
+private func lookUpPreSharedKey(
+    _ context: UnsafeMutableRawPointer?,
+    _ ssl: UnsafeMutablePointer<mbedtls_ssl_context>?,
+    _ identityBytes: UnsafePointer<UInt8>?,
+    _ identityLength: Int
+) -> Int32 {
+    guard let context, let ssl else { return -1 }
+    let configuration = Unmanaged<MbedTLSConfiguration>.fromOpaque(context).takeUnretainedValue()
+    let identity = Array(UnsafeBufferPointer(start: identityBytes, count: identityBytes == nil ? 0 : identityLength))
+    guard let key = configuration.serverKeys?.key(for: identity), !key.isEmpty, key.count <= PreSharedKey.maximumKeyLength else {
+        return -1
+    }
+    let set = key.withUnsafeBufferPointer { mbedtls_ssl_set_hs_psk(ssl, $0.baseAddress, $0.count) }
+    if set == 0 { DTLSSession.owning(ssl)?.peerIdentity = identity }
+    return set
+}
