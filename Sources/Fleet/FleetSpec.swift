@@ -67,7 +67,7 @@ import LwM2MClient
 ///                               # then talks to coaps:// servers (or the embedded ones). Default: plain CoAP.
 ///       mode: psk               # required: psk (RPK and X.509 are not supported yet)
 ///       identity: "sim-{index:06}"   # the PSK identity, a pattern as endpoint (global index); default: the endpoint name
-///       key: 000102030405060708090a0b0c0d0e0f   # one of: key, one key for every device (hex, 0x optional, 1 to 64 bytes);
+///       key: 000102030405060708090a0b0c0d0e0f   # one of: key, one key for every device (hex, 0x optional, 1 to 32 bytes);
 ///       # key-file: keys.csv    #   a key per identity, lines IDENTITY,KEY-HEX (# comments), relative to the fleet file,
 ///                               #   with a line for every device of the group;
 ///       # key-secret: TEXT      #   or each device's key derived from TEXT and its identity (HMAC-SHA256, 16 bytes)

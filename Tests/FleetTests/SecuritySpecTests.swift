@@ -150,10 +150,10 @@ final class SecuritySpecTests: XCTestCase {
              "broken.yaml:4:33: devices[0].security.key: the key has 'z' at character 5, not a hex digit; write the key in hex (0-9, a-f), two digits per byte"),
             ("    security: { mode: psk, key: 0x123 }\n",
              "broken.yaml:4:33: devices[0].security.key: the key has an odd number of hex digits (3); write two digits per byte, such as 0f for 15"),
-            ("    security: { mode: psk, key: \(String(repeating: "ab", count: 65)) }\n",
-             "broken.yaml:4:33: devices[0].security.key: the key is 65 bytes; a pre-shared key is 1 to 64 bytes (RFC 4279 5.3)"),
+            ("    security: { mode: psk, key: \(String(repeating: "ab", count: 33)) }\n",
+             "broken.yaml:4:33: devices[0].security.key: the key is 33 bytes; a pre-shared key is 1 to 32 bytes (the most mbedTLS takes)"),
             ("    security: { mode: psk, key: \"0x\" }\n",
-             "broken.yaml:4:33: devices[0].security.key: the key is empty; give 1 to 64 bytes in hex (0x optional), such as 000102030405060708090a0b0c0d0e0f"),
+             "broken.yaml:4:33: devices[0].security.key: the key is empty; give 1 to 32 bytes in hex (0x optional), such as 000102030405060708090a0b0c0d0e0f"),
             ("    security: { mode: rpk, key: 00 }\n",
              "broken.yaml:4:23: devices[0].security.mode: 'rpk': RPK and X.509 are not supported yet; use psk (pre-shared keys)"),
             ("    security: { mode: tls, key: 00 }\n",
@@ -178,7 +178,7 @@ final class SecuritySpecTests: XCTestCase {
             sim-000002,xyz
             sim-000000,0011
             ,0011
-            sim-000003,\(String(repeating: "0", count: 130))
+            sim-000003,\(String(repeating: "0", count: 66))
             sim-000004,
             """
         let base = try directory(with: ["keys.csv": csv])
@@ -188,8 +188,8 @@ final class SecuritySpecTests: XCTestCase {
             field + "keys.csv:4: the key of 'sim-000002' has 'x' at character 1, not a hex digit; write the key in hex (0-9, a-f), two digits per byte",
             field + "keys.csv:5: 'sim-000000' has a key on line 2 already; give each identity one line",
             field + "keys.csv:6: the identity before the comma is empty; write IDENTITY,KEY-HEX",
-            field + "keys.csv:7: the key of 'sim-000003' is 65 bytes; a pre-shared key is 1 to 64 bytes (RFC 4279 5.3)",
-            field + "keys.csv:8: the key of 'sim-000004' is empty; give 1 to 64 bytes in hex (0x optional), such as 000102030405060708090a0b0c0d0e0f",
+            field + "keys.csv:7: the key of 'sim-000003' is 33 bytes; a pre-shared key is 1 to 32 bytes (the most mbedTLS takes)",
+            field + "keys.csv:8: the key of 'sim-000004' is empty; give 1 to 32 bytes in hex (0x optional), such as 000102030405060708090a0b0c0d0e0f",
         ])
         XCTAssertEqual(problems(Self.fleet(group: "    security: { mode: psk, key-file: none.csv }\n"), baseDirectory: base), [
             field + "'none.csv' does not exist (looked for \(base)/none.csv); name a CSV file relative to the fleet file's directory",
