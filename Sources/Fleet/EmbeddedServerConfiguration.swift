@@ -20,6 +20,8 @@ public struct EmbeddedServerConfiguration: Hashable, Sendable, Codable {
     public var faults: LinkImpairment = .none
     /// A restart of the LwM2M Server mid-run, its registrations lost.
     public var restart: ServerRestart?
+    /// The `coaps://` side of both servers, with the keys they accept; nil: plain CoAP only.
+    public var dtls: EmbeddedDTLSConfiguration?
     /// The run's seed: the servers' fault injection derives from it.
     public var seed: UInt64 = 0
     /// The run's start in seconds since 1970, which `restart` counts from (`ServerRestart`); nil:
