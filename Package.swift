@@ -53,7 +53,7 @@ let package = Package(
         .target(
             name: "Fleet",
             dependencies: [
-                "EventLoop", "CoAP", "LwM2M", "LwM2MClient", "LwM2MServer",
+                "EventLoop", "CoAP", "LwM2M", "LwM2MClient", "LwM2MServer", "DTLS",
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Yams", package: "Yams"),

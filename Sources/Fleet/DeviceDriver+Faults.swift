@@ -88,8 +88,7 @@ extension DeviceDriver {
                 sentFromHold(datagram.socket)
             case .down:
                 guard datagram.socket == socket(datagram.role, of: device) else { continue }
-                devices[device].receive(datagram.bytes, from: datagram.role, now: now, actions: &actions)
-                carryOut(device: device, now: now)
+                receiveAtDevice(datagram.bytes, role: datagram.role, device: device, now: now)
             }
         }
     }

@@ -1,4 +1,5 @@
 import CoAP
+import DTLS
 import EventLoop
 import LwM2MClient
 
@@ -40,7 +41,17 @@ public final class DeviceDriver {
     var faultTimer = TimerHandle.unscheduled
     var faultTimerDeadline = UInt64.max
     /// Sockets that could not be opened, by server URI and reason.
-    public private(set) var connectionFailures: [(server: String, reason: String)] = []
+    public internal(set) var connectionFailures: [(server: String, reason: String)] = []
+    /// DTLS sessions of `coaps://` connections, by socket tag (`DeviceDriver+DTLS.swift`): empty,
+    /// and costing nothing, in a fleet without DTLS.
+    var dtlsLinks: [UInt64: DeviceDTLSLink] = [:]
+    public var dtlsParameters = DTLSParameters()
+    /// Seeds the sessions' random bytes (the run's seed).
+    public var dtlsSeed: UInt64 = 0
+    /// The key a device presents on a `coaps://` connection its Security object holds none for:
+    /// its group's `security:` (by device slot and role).
+    public var factoryKey: ((_ device: Int, _ role: ServerRole) -> PreSharedKey?)?
+
     /// UDP payload bytes devices sent and received.
     public private(set) var bytesSent = 0
     public private(set) var bytesReceived = 0
@@ -70,16 +81,16 @@ public final class DeviceDriver {
             if faults != nil {
                 return receiveThroughFaults(Array(bytes), device: device, role: role, socket: socket, now: Timestamp(nanoseconds: now))
             }
-            devices[device].receive(Array(bytes), from: role, now: Timestamp(nanoseconds: now), actions: &actions)
-            carryOut(device: device, now: Timestamp(nanoseconds: now))
+            receiveAtDevice(Array(bytes), role: role, device: device, now: Timestamp(nanoseconds: now))
         }
         loop.timerFired = { [unowned self] tag, now in
             guard tag < Self.firstOwnerTag else { return ownerTimer(tag, now) }
             if tag == Self.faultTimerTag { return releaseHeldDatagrams(now: Timestamp(nanoseconds: now)) }
             let device = Int(tag)
             timers[device] = .unset
+            handleDTLSDeadlines(of: device, now: Timestamp(nanoseconds: now))
             // The timer may be earlier than the device's deadline (see `reschedule`): then it only moves.
-            if let deadline = nextDeadline(of: device), deadline.nanoseconds <= now {
+            if let deadline = devices[device].nextDeadlineWithoutCopy(), deadline.nanoseconds <= now {
                 devices[device].handleDeadline(now: Timestamp(nanoseconds: now), actions: &actions)
             }
             carryOut(device: device, now: Timestamp(nanoseconds: now))
@@ -93,8 +104,9 @@ public final class DeviceDriver {
 
     /// Puts a fresh device in the slot of a stopped one (churn: the same device coming back).
     public func replace(device: Int, with client: LwM2MClient) {
-        close(.server, of: device)
-        close(.bootstrapServer, of: device)
+        let now = Timestamp(nanoseconds: loop.now)
+        close(.server, of: device, now: now)
+        close(.bootstrapServer, of: device, now: now)
         devices[device] = client
         reschedule(device)
     }
@@ -132,18 +144,12 @@ public final class DeviceDriver {
             for action in current {
                 switch action {
                 case .connect(let role, let uri):
-                    close(role, of: device)
+                    close(role, of: device, now: now)
                     open(role, of: device, uri: uri, now: now)
                 case .disconnect(let role):
-                    close(role, of: device)
+                    close(role, of: device, now: now)
                 case .send(let role, let datagram):
-                    let socket = self.socket(role, of: device)
-                    if socket != .notOpen {
-                        bytesSent += datagram.count
-                        if faults != nil { sendThroughFaults(datagram, role: role, device: device, now: now) } else { loop.send(datagram, on: socket) }
-                    } else if hostNames.isWaiting(Self.tag(of: device, role)) {
-                        hostNames.hold(datagram, for: Self.tag(of: device, role))
-                    }
+                    sendFromDevice(datagram, role: role, device: device, now: now)
                 default:
                     observer?(device, action, now)
                 }
@@ -155,8 +161,20 @@ public final class DeviceDriver {
         reschedule(device)
     }
 
-    private static func tag(of device: Int, _ role: ServerRole) -> UInt64 {
+    static func tag(of device: Int, _ role: ServerRole) -> UInt64 {
         UInt64(device) << 1 | (role == .server ? 1 : 0)
+    }
+
+    /// Puts a datagram on the wire from the device's socket for `role` (through the faults), or
+    /// holds it while the socket waits for a host name lookup.
+    func transmit(_ datagram: [UInt8], role: ServerRole, device: Int, now: Timestamp) {
+        let socket = self.socket(role, of: device)
+        if socket != .notOpen {
+            bytesSent += datagram.count
+            if faults != nil { sendThroughFaults(datagram, role: role, device: device, now: now) } else { loop.send(datagram, on: socket) }
+        } else if hostNames.isWaiting(Self.tag(of: device, role)) {
+            hostNames.hold(datagram, for: Self.tag(of: device, role))
+        }
     }
 
     private func open(_ role: ServerRole, of device: Int, uri: String, now: Timestamp) {
@@ -167,6 +185,7 @@ public final class DeviceDriver {
             guard let socket = try connectedSocket(role, of: device, uri: uri) else { return }
             if role == .server { sockets[device].server = socket } else { sockets[device].bootstrap = socket }
             faults?.bound(device, globalIndex: devices[device].index, now: now)
+            if (try? CoAPURI(uri))?.isSecure == true { startDTLS(role, of: device, uri: uri, now: now) }
         } catch {
             connectionFailures.append((uri, "\(error)"))
             // Not a silent server: no datagram could be sent to it.
@@ -240,8 +259,9 @@ public final class DeviceDriver {
         return counts
     }
 
-    private func close(_ role: ServerRole, of device: Int) {
+    private func close(_ role: ServerRole, of device: Int, now: Timestamp) {
         hostNames.cancel(Self.tag(of: device, role))
+        closeDTLS(role, of: device, now: now)
         if role == .server, sockets[device].server != .notOpen {
             closeAfterHeldDatagrams(sockets[device].server)
             sockets[device].server = .notOpen
@@ -269,7 +289,9 @@ public final class DeviceDriver {
     }
 
     private func nextDeadline(of device: Int) -> Timestamp? {
-        devices[device].nextDeadlineWithoutCopy()
+        let own = devices[device].nextDeadlineWithoutCopy()
+        guard let link = dtlsDeadline(of: device) else { return own }
+        return own.map { min($0, link) } ?? link
     }
 }
 

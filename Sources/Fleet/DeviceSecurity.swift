@@ -1,3 +1,5 @@
+import DTLS
+
 /// How a group's devices authenticate to a `coaps://` server: DTLS 1.2 with a pre-shared key,
 /// an identity per device and a key from one of three sources (`security:` of a device group).
 public struct DeviceSecurity: Hashable, Sendable {
@@ -33,6 +35,14 @@ public struct DeviceSecurity: Hashable, Sendable {
         public init(identity: [UInt8], key: DeviceKey) {
             self.identity = identity
             self.key = key
+        }
+
+        /// The identity and key a DTLS handshake presents: a derived key computed now.
+        public var preSharedKey: PreSharedKey {
+            switch key {
+            case .fixed(let bytes): PreSharedKey(identity: identity, key: bytes)
+            case .derived(let secret): PreSharedKey.derived(secret: secret, identity: identity)
+            }
         }
     }
 

@@ -19,6 +19,9 @@ public final class EmbeddedServerProcess {
     private var unread = Data()
     public let bootstrapURI: String
     public let serverURI: String
+    /// The servers' `coaps://` addresses; nil until they serve DTLS.
+    public var dtlsServerURI: String? { nil }
+    public var dtlsBootstrapURI: String? { nil }
     /// Where the run and its workers send `EmbeddedServerControlMessage`s (`HOST:PORT`).
     public let controlAddress: String
 

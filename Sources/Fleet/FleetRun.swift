@@ -31,6 +31,9 @@ public struct FleetRun {
         public var bootstrapURIOverride: String?
         /// Set by the parent for a worker: the control socket of the parent's embedded server.
         public var serverControlOverride: String?
+        /// Set by the parent for a worker: the `coaps://` ports of the parent's embedded servers.
+        public var dtlsServerURIOverride: String?
+        public var dtlsBootstrapURIOverride: String?
 
         public init(outputPath: String, executable: URL) {
             self.outputPath = outputPath
@@ -75,16 +78,9 @@ public struct FleetRun {
         return min(ProcessInfo.processInfo.activeProcessorCount, max(spec.deviceCount / 100, 1))
     }
 
-    /// Checks what can be checked before any device starts: servers the devices can speak to, the
-    /// open-file limit and the result file's directory. Throws `FleetRunError` with what to do.
+    /// Checks what can be checked before any device starts: the open-file limit and the result
+    /// file's directory. Throws `FleetRunError` with what to do.
     public func checkBeforeStart() throws {
-        // The fleet file takes security: now, and the handshake comes with issue 15: until then no
-        // device could reach a coaps:// server, and the run would only count failures. The
-        // embedded servers speak plain CoAP to every group meanwhile.
-        if case .external = spec.server, let group = spec.devices.firstIndex(where: \.usesDTLS) {
-            throw FleetRunError(
-                "devices[\(group)] talks to a coaps:// server, and this build has no DTLS yet (issue 15); run it against coap:// servers for now")
-        }
         // A shard (and each worker of it) runs every Nth device of the fleet.
         let stripes = processes * stripe.count
         let socketsInOneProcess = (spec.socketsOnlineAtOnce + stripes - 1) / stripes
@@ -106,12 +102,16 @@ public struct FleetRun {
         var serverURI: String?
         var bootstrapURI: String?
         var serverControl: String?
+        var dtlsServerURI: String?
+        var dtlsBootstrapURI: String?
         switch spec.server {
         case .embedded where options.serverURIOverride != nil || options.bootstrapURIOverride != nil:
             // A worker: the parent runs the one embedded server for all.
             serverURI = options.serverURIOverride
             bootstrapURI = options.bootstrapURIOverride
             serverControl = options.serverControlOverride
+            dtlsServerURI = options.dtlsServerURIOverride
+            dtlsBootstrapURI = options.dtlsBootstrapURIOverride
         case .embedded(let requests):
             var configuration = spec.embeddedServerConfiguration(for: requests)
             configuration.seed = seed
@@ -121,16 +121,21 @@ public struct FleetRun {
             serverURI = server.serverURI
             bootstrapURI = server.bootstrapURI
             serverControl = server.controlAddress
+            dtlsServerURI = server.dtlsServerURI
+            dtlsBootstrapURI = server.dtlsBootstrapURI
         case .external(let server, let bootstrap):
             serverURI = server
             bootstrapURI = bootstrap
         }
         if processes > 1 {
-            return try runWorkers(embedded: embedded, serverURI: serverURI, bootstrapURI: bootstrapURI, runStartedAt: runStartedAt)
+            return try runWorkers(
+                embedded: embedded, serverURI: serverURI, bootstrapURI: bootstrapURI,
+                dtlsURIs: (dtlsServerURI, dtlsBootstrapURI), runStartedAt: runStartedAt)
         }
         let startedAt = Date()
         let outcome = try runInThisProcess(
-            serverURI: serverURI, bootstrapURI: bootstrapURI, serverControl: serverControl, runStartedAt: runStartedAt)
+            serverURI: serverURI, bootstrapURI: bootstrapURI, dtlsURIs: (dtlsServerURI, dtlsBootstrapURI),
+            serverControl: serverControl, runStartedAt: runStartedAt)
         var metrics = outcome.metrics
         metrics.embeddedServer = embedded?.stop()
         let formatter = ISO8601DateFormatter()
@@ -147,20 +152,24 @@ public struct FleetRun {
     /// embedded server's control socket, where devices waiting for server-initiated bootstrap are
     /// announced; `runStartedAt` is the run's start, which the embedded server's restart counts from.
     private func runInThisProcess(
-        serverURI: String?, bootstrapURI: String?, serverControl: String?, runStartedAt: Double
+        serverURI: String?, bootstrapURI: String?, dtlsURIs: (server: String?, bootstrap: String?), serverControl: String?,
+        runStartedAt: Double
     ) throws -> FleetRunner.Outcome {
-        let setups = try spec.deviceSetup(serverURI: serverURI, bootstrapURI: bootstrapURI)
+        let setups = try spec.deviceSetup(
+            serverURI: serverURI, bootstrapURI: bootstrapURI, dtlsServerURI: dtlsURIs.server, dtlsBootstrapURI: dtlsURIs.bootstrap)
         let runSeed = seed
         var devices: [LwM2MClient] = []
         devices.reserveCapacity(spec.deviceCount / stripe.count + 1)
         var sourceAddresses: [SocketAddress] = []
         var sourceAddressOfDevice: [UInt8] = []
         var faults: [DeviceFaults.Group] = []
+        var security: [(devices: Range<Int>, security: DeviceSecurity)] = []
         for setup in setups {
             let firstLocal = devices.count
             defer {
                 let impairment = spec.devices[setup.groupIndex].faults
                 if !impairment.isNone { faults.append(DeviceFaults.Group(devices: firstLocal..<devices.count, impairment: impairment)) }
+                if let groupSecurity = setup.security { security.append((firstLocal..<devices.count, groupSecurity)) }
             }
             for index in setup.indices where Int(index) % stripe.count == stripe.index {
                 devices.append(LwM2MClient(configuration: setup.configuration, profile: setup.profile, index: index, seed: runSeed))
@@ -186,6 +195,7 @@ public struct FleetRun {
         plan.sourceAddressOfDevice = sourceAddressOfDevice
         plan.embeddedServerControl = try serverControl.map(SocketAddress.init(hostAndPort:))
         plan.faults = faults
+        plan.security = security
         plan.seed = runSeed
         if case .embedded(let server) = spec.server {
             plan.serverRestart = server.restart
@@ -224,7 +234,10 @@ public struct FleetRun {
     /// merges their results. Interrupts reach the children, which write their results as usual.
     /// Each worker reports its progress on its stdout, a pipe to this process, which shows one
     /// line for them all.
-    private func runWorkers(embedded: EmbeddedServerProcess?, serverURI: String?, bootstrapURI: String?, runStartedAt: Double) throws -> Report {
+    private func runWorkers(
+        embedded: EmbeddedServerProcess?, serverURI: String?, bootstrapURI: String?, dtlsURIs: (server: String?, bootstrap: String?),
+        runStartedAt: Double
+    ) throws -> Report {
         let workers = processes
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lwm2m-fleet-workers-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -245,6 +258,8 @@ public struct FleetRun {
             if let embedded {
                 if let serverURI { arguments += ["--server-uri", serverURI] }
                 if let bootstrapURI { arguments += ["--bootstrap-uri", bootstrapURI] }
+                if let uri = dtlsURIs.server { arguments += ["--dtls-server-uri", uri] }
+                if let uri = dtlsURIs.bootstrap { arguments += ["--dtls-bootstrap-uri", uri] }
                 arguments += ["--server-control", embedded.controlAddress]
             }
             let child = Process()

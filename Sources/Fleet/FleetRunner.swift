@@ -33,6 +33,8 @@ public final class FleetRunner {
         /// start it counts from (seconds since 1970, `ServerRestart`).
         public var serverRestart: ServerRestart?
         public var runStartedAt: Double = 0
+        /// The DTLS credentials of groups of local devices with `security:`; empty: plain CoAP.
+        public var security: [(devices: Range<Int>, security: DeviceSecurity)] = []
 
         public init(devices: [LwM2MClient], scheduling: RunScheduler.Configuration, localAddress: SocketAddress) {
             self.devices = devices
@@ -91,6 +93,16 @@ public final class FleetRunner {
         scheduler = RunScheduler(configuration: plan.scheduling)
         driver.sourceAddresses = plan.sourceAddresses
         driver.sourceAddressOfDevice = plan.sourceAddressOfDevice
+        driver.dtlsSeed = plan.seed
+        if !plan.security.isEmpty {
+            let groups = plan.security
+            driver.factoryKey = { [unowned driver] device, _ in
+                guard let group = groups.first(where: { $0.devices.contains(device) }),
+                      let credentials = group.security.credentials(forDevice: driver.devices[device].index)
+                else { return nil }
+                return credentials.preSharedKey
+            }
+        }
         intendedStart = Array(repeating: 0, count: deviceCount)
         if let control = plan.embeddedServerControl {
             let loopback = try SocketAddress(ipAddress: control.isIPv6 ? "::1" : "127.0.0.1", port: 0)

@@ -16,6 +16,8 @@ public struct DeviceGroupSetup: Sendable {
     public var indices: Range<UInt32>
     /// Never empty.
     public var localAddresses: [SocketAddress]
+    /// The group's DTLS credentials (`security:`); nil: plain CoAP.
+    public var security: DeviceSecurity?
 
     public init(
         groupIndex: Int, name: String?, profile: DeviceProfile, configuration: ClientConfiguration, indices: Range<UInt32>,
@@ -49,21 +51,32 @@ extension FleetSpec {
     static let clientHoldOffSeconds: Int64 = 3
     /// Security Mode 3, NoSec (/0/x/2).
     static let noSecurity: Int64 = 3
+    /// Security Mode 0, PSK (/0/x/2).
+    static let preSharedKey: Int64 = 0
 
     /// A profile and configuration per group. `serverURI` and `bootstrapURI` are where the servers
     /// really are (the embedded ones get their ports when the run starts): groups with `bootstrap:
     /// none` get a Server account for `serverURI`, the others a Bootstrap-Server account for
     /// `bootstrapURI` at Security instance 0.
-    public func deviceSetup(serverURI: String?, bootstrapURI: String?) throws(FleetSpecError) -> [DeviceGroupSetup] {
+    /// Groups with `security:` get their accounts at `dtlsServerURI` and `dtlsBootstrapURI` (the
+    /// embedded servers' `coaps://` ports) when given, else at the others (external `coaps://`
+    /// servers), with Security Mode PSK; their keys come from the group at run time, not from
+    /// the device's records.
+    public func deviceSetup(
+        serverURI: String?, bootstrapURI: String?, dtlsServerURI: String? = nil, dtlsBootstrapURI: String? = nil
+    ) throws(FleetSpecError) -> [DeviceGroupSetup] {
         var setups: [DeviceGroupSetup] = []
         var problems: [FleetSpecError.Problem] = []
         for ((index, group), indices) in zip(devices.enumerated(), deviceIndexRanges) {
             let account: [LwM2MRecord]
-            switch (group.bootstrap, serverURI, bootstrapURI) {
+            let secure = group.security != nil
+            let groupServerURI = secure ? dtlsServerURI ?? serverURI : serverURI
+            let groupBootstrapURI = secure ? dtlsBootstrapURI ?? bootstrapURI : bootstrapURI
+            switch (group.bootstrap, groupServerURI, groupBootstrapURI) {
             case (.none, let uri?, _):
                 account = Self.serverAccount(uri: uri, group: group)
             case (.clientInitiated, _, let uri?), (.serverInitiated, _, let uri?):
-                account = Self.bootstrapAccount(uri: uri, holdOff: group.bootstrap == .serverInitiated)
+                account = Self.bootstrapAccount(uri: uri, holdOff: group.bootstrap == .serverInitiated, secure: secure)
             case (.none, nil, _):
                 problems.append(FleetSpecError.Problem(
                     line: nil, column: nil, keyPath: "devices[\(index)].bootstrap", message: "none needs a Server URI, and the run has none"))
@@ -78,7 +91,8 @@ extension FleetSpec {
                 model: group.model, records: account + Self.objectRecords(group), supportedObjects: [0, 1, 3] + group.objects.map(\.objectID),
                 generators: Dictionary(uniqueKeysWithValues: group.generators.map {
                     (ResourceKey(objectID: $0.objectID, resourceID: $0.resourceID), $0.generator)
-                }))
+                }),
+                speaksDTLS: secure)
             let configuration = ClientConfiguration(
                 endpointPrefix: group.endpoint.prefix, indexWidth: group.endpoint.indexWidth, lwm2mVersion: group.lwm2mVersion,
                 bootstrapMode: group.bootstrap, preferredContentFormat: group.preferredContentFormat,
@@ -87,9 +101,11 @@ extension FleetSpec {
                 ? [Self.defaultLocalAddress(for: [serverURI, bootstrapURI].compactMap { $0 })] : group.localAddresses
             // The loader checked every listed address.
             let localAddresses = addresses.compactMap { try? SocketAddress(ipAddress: $0, port: 0) }
-            setups.append(DeviceGroupSetup(
+            var setup = DeviceGroupSetup(
                 groupIndex: index, name: group.name, profile: profile, configuration: configuration, indices: indices,
-                localAddresses: localAddresses))
+                localAddresses: localAddresses)
+            setup.security = group.security
+            setups.append(setup)
         }
         guard problems.isEmpty else { throw FleetSpecError(source: source, problems: problems) }
         return setups
@@ -137,7 +153,7 @@ extension FleetSpec {
         [
             record("/0/0/0", .string(uri)),
             record("/0/0/1", .boolean(false)),
-            record("/0/0/2", .integer(noSecurity)),
+            record("/0/0/2", .integer(group.security == nil ? noSecurity : preSharedKey)),
             record("/0/0/10", .integer(shortServerID)),
             record("/1/0/0", .integer(shortServerID)),
             record("/1/0/1", .integer(Int64(group.lifetimeSeconds))),
@@ -147,11 +163,11 @@ extension FleetSpec {
     }
 
     /// A NoSec Bootstrap-Server account at Security instance 0, with a hold-off for server-initiated bootstrap.
-    static func bootstrapAccount(uri: String, holdOff: Bool) -> [LwM2MRecord] {
+    static func bootstrapAccount(uri: String, holdOff: Bool, secure: Bool = false) -> [LwM2MRecord] {
         [
             record("/0/0/0", .string(uri)),
             record("/0/0/1", .boolean(true)),
-            record("/0/0/2", .integer(noSecurity)),
+            record("/0/0/2", .integer(secure ? preSharedKey : noSecurity)),
         ] + (holdOff ? [record("/0/0/11", .integer(clientHoldOffSeconds))] : [])
     }
 

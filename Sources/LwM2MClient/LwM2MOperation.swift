@@ -25,6 +25,8 @@ public enum LwM2MOperation: String, Hashable, Sendable, CaseIterable {
     case observe
     case cancelObservation = "cancel-observation"
     case notify
+    /// A DTLS handshake of a `coaps://` connection, which the fleet's driver runs below CoAP.
+    case handshake
 
     /// How a request from an LwM2M Server maps to an operation (TS Core 8.2.x, the CoAP column):
     /// GET with Accept link-format is Discover, GET with Observe 0/1 is Observe/Cancel, PUT

@@ -49,6 +49,12 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("bootstrap-uri"), help: .hidden)
     var bootstrapURIOverride: String?
 
+    /// Set by the parent for its workers: the embedded servers' `coaps://` addresses.
+    @Option(name: .customLong("dtls-server-uri"), help: .hidden)
+    var dtlsServerURIOverride: String?
+    @Option(name: .customLong("dtls-bootstrap-uri"), help: .hidden)
+    var dtlsBootstrapURIOverride: String?
+
     /// Set by the parent for its workers: the embedded server's control socket (`HOST:PORT`).
     @Option(name: .customLong("server-control"), help: .hidden)
     var serverControlOverride: String?
@@ -83,6 +89,8 @@ struct RunCommand: ParsableCommand {
         options.serverURIOverride = serverURIOverride
         options.bootstrapURIOverride = bootstrapURIOverride
         options.serverControlOverride = serverControlOverride
+        options.dtlsServerURIOverride = dtlsServerURIOverride
+        options.dtlsBootstrapURIOverride = dtlsBootstrapURIOverride
         options.runStartedAt = runStartedAt
         let run = FleetRun(spec: spec, path: fleet, options: options)
         do {

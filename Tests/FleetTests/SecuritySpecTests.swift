@@ -245,15 +245,6 @@ final class SecuritySpecTests: XCTestCase {
         XCTAssertTrue(bootstrapping.devices[0].usesDTLS, "a bootstrapping group's handshake is with the Bootstrap-Server")
     }
 
-    func testARunAgainstACoapsServerIsRefusedUntilDTLSArrives() throws {
-        let spec = try FleetSpec(yaml: Self.fleet(server: "server: { server: coaps://10.0.0.5 }\n", group: "    security: { mode: psk, key: 00 }\n"),
-                                 source: "coaps.yaml")
-        let run = FleetRun(spec: spec, path: "coaps.yaml", options: FleetRun.Options(outputPath: "unused.json", executable: URL(fileURLWithPath: "/bin/false")))
-        XCTAssertThrowsError(try run.checkBeforeStart()) { error in
-            XCTAssertEqual("\(error)", "devices[0] talks to a coaps:// server, and this build has no DTLS yet (issue 15); run it against coap:// servers for now")
-        }
-    }
-
     func testTheEmbeddedServersTakeGroupsWithAndWithoutSecurity() throws {
         let spec = try FleetSpec(yaml: """
             server: embedded

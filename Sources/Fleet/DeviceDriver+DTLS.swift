@@ -1,0 +1,144 @@
+import CoAP
+import DTLS
+import EventLoop
+import LwM2MClient
+
+/// A device's DTLS session with one of its servers, between its CoAP endpoint and its socket, and
+/// the CoAP datagrams that wait for the handshake.
+final class DeviceDTLSLink {
+    let session: DTLSClientSession
+    /// CoAP datagrams the device sent before the handshake ended, sent once it has.
+    var waiting: [[UInt8]] = []
+    let handshakeStartedAt: Timestamp
+
+    init(session: DTLSClientSession, handshakeStartedAt: Timestamp) {
+        self.session = session
+        self.handshakeStartedAt = handshakeStartedAt
+    }
+}
+
+// DTLS between the devices and their `coaps://` servers (issue 15): the machines never know of
+// it; the driver seals what they send and opens what reaches them.
+extension DeviceDriver {
+    /// The device's link for `role`, if that connection is over DTLS.
+    func dtlsLink(_ role: ServerRole, of device: Int) -> DeviceDTLSLink? {
+        dtlsLinks.isEmpty ? nil : dtlsLinks[Self.tag(of: device, role)]
+    }
+
+    /// Starts the handshake of a `coaps://` connection just opened: the key is what the
+    /// Bootstrap-Server wrote to the device, else the device's factory key (`factoryKey`).
+    func startDTLS(_ role: ServerRole, of device: Int, uri: String, now: Timestamp) {
+        let written = devices[device].preSharedKey(for: role).map { PreSharedKey(identity: $0.identity, key: $0.key) }
+        guard let key = written ?? factoryKey?(device, role) else {
+            return dtlsConnectionFailed(role, of: device, uri: uri, reason: "no pre-shared key for \(uri)", now: now)
+        }
+        let session: DTLSClientSession
+        do {
+            session = try DTLSClientSession(
+                key: key, parameters: dtlsParameters, seed: dtlsSeed ^ (UInt64(devices[device].index) &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(now.nanoseconds))
+        } catch {
+            return dtlsConnectionFailed(role, of: device, uri: uri, reason: error.description, now: now)
+        }
+        let link = DeviceDTLSLink(session: session, handshakeStartedAt: now)
+        dtlsLinks[Self.tag(of: device, role)] = link
+        var output = DTLSOutput()
+        session.start(now: now, output: &output)
+        handle(output, of: link, role, device: device, now: now)
+    }
+
+    /// A datagram from the device's CoAP endpoint: sealed when its connection is over DTLS, held
+    /// while the handshake runs.
+    func sendFromDevice(_ datagram: [UInt8], role: ServerRole, device: Int, now: Timestamp) {
+        guard var link = dtlsLink(role, of: device) else { return transmit(datagram, role: role, device: device, now: now) }
+        switch link.session.state {
+        case .failed, .closed:
+            // Something to send over a session that ended: a new handshake on the same socket,
+            // as a device does (the connection's URI is where its contact went last).
+            guard let uri = connectedURI(role, of: device) else { return }
+            startDTLS(role, of: device, uri: uri, now: now)
+            guard let fresh = dtlsLink(role, of: device) else { return }
+            link = fresh
+        default:
+            break
+        }
+        guard case .established = link.session.state else {
+            // Bounded: CoAP keeps one request in flight (NSTART = 1) and retransmits it.
+            if link.waiting.count < 16 { link.waiting.append(datagram) }
+            return
+        }
+        var output = DTLSOutput()
+        link.session.send(datagram, now: now, output: &output)
+        handle(output, of: link, role, device: device, now: now)
+    }
+
+    /// A datagram that reached the device's socket for `role`: opened first on a DTLS connection.
+    func receiveAtDevice(_ bytes: [UInt8], role: ServerRole, device: Int, now: Timestamp) {
+        guard let link = dtlsLink(role, of: device) else {
+            devices[device].receive(bytes, from: role, now: now, actions: &actions)
+            return carryOut(device: device, now: now)
+        }
+        var output = DTLSOutput()
+        link.session.receive(bytes, now: now, output: &output)
+        handle(output, of: link, role, device: device, now: now)
+        carryOut(device: device, now: now)
+    }
+
+    /// Handshake retransmissions and timeouts of the device's links that are due.
+    func handleDTLSDeadlines(of device: Int, now: Timestamp) {
+        for role in [ServerRole.bootstrapServer, .server] {
+            guard let link = dtlsLink(role, of: device), let deadline = link.session.nextDeadline, deadline <= now else { continue }
+            var output = DTLSOutput()
+            link.session.handleDeadline(now: now, output: &output)
+            handle(output, of: link, role, device: device, now: now)
+        }
+    }
+
+    /// The earliest deadline of the device's links.
+    func dtlsDeadline(of device: Int) -> Timestamp? {
+        guard !dtlsLinks.isEmpty else { return nil }
+        return [ServerRole.bootstrapServer, .server].compactMap { dtlsLink($0, of: device)?.session.nextDeadline }.min()
+    }
+
+    /// Drops the link of a connection the device closed; a handshake still running then counts
+    /// as timed out, with its latency so far, so a silent server cannot pass on nothing.
+    func closeDTLS(_ role: ServerRole, of device: Int, now: Timestamp) {
+        guard !dtlsLinks.isEmpty, let link = dtlsLinks.removeValue(forKey: Self.tag(of: device, role)) else { return }
+        if case .handshaking = link.session.state {
+            observer?(device, .operationFinished(.handshake, .timedOut, code: nil, startedAt: link.handshakeStartedAt), now)
+        }
+    }
+
+    /// Sends what the session produced, gives the device what it opened, and ends the handshake.
+    private func handle(_ output: DTLSOutput, of link: DeviceDTLSLink, _ role: ServerRole, device: Int, now: Timestamp) {
+        for datagram in output.datagrams { transmit(datagram, role: role, device: device, now: now) }
+        for event in output.events {
+            switch event {
+            case .established:
+                observer?(device, .operationFinished(.handshake, .succeeded, code: nil, startedAt: link.handshakeStartedAt), now)
+                let waiting = link.waiting
+                link.waiting = []
+                var sealed = DTLSOutput()
+                for datagram in waiting { link.session.send(datagram, now: now, output: &sealed) }
+                for datagram in sealed.datagrams { transmit(datagram, role: role, device: device, now: now) }
+            case .failed(let failure):
+                let outcome: OperationOutcome = failure == .timeout ? .timedOut : .failed
+                observer?(device, .operationFinished(.handshake, outcome, code: nil, startedAt: link.handshakeStartedAt), now)
+                // By server and alert in the summary and the result (`connectionFailures`).
+                connectionFailures.append((connectedURI(role, of: device) ?? "coaps://", "DTLS handshake failed: \(failure)"))
+                // The failed link stays: what still arrives is no CoAP, and the device's next
+                // datagram starts a new handshake (`sendFromDevice`).
+                devices[device].connectionFailed(role, now: now, actions: &actions)
+            case .closedByPeer, .restartedByPeer:
+                break
+            }
+        }
+        for plaintext in output.applicationData {
+            devices[device].receive(plaintext, from: role, now: now, actions: &actions)
+        }
+    }
+
+    private func dtlsConnectionFailed(_ role: ServerRole, of device: Int, uri: String, reason: String, now: Timestamp) {
+        connectionFailures.append((uri, reason))
+        devices[device].connectionFailed(role, now: now, actions: &actions)
+    }
+}
