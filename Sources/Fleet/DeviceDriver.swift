@@ -158,6 +158,7 @@ public final class DeviceDriver {
             current.removeAll(keepingCapacity: true)
             if actions.isEmpty { swap(&current, &actions) }
         }
+        parkIdleDTLS(of: device)
         reschedule(device)
     }
 
