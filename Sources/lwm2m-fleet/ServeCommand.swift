@@ -24,9 +24,9 @@ struct ServeCommand: ParsableCommand {
             the ready line then ends 'dtls-bootstrap=HOST:PORT dtls-server=HOST:PORT'. The keys come \
             from exactly one of --psk-file (a CSV of IDENTITY,KEY-HEX lines) or --psk-secret (each \
             identity's key is HMAC-SHA256(secret, identity) cut to 16 bytes). Where the \
-            Bootstrap-Server writes a PSK account (psk: true in --config), it sends the device to the \
-            coaps:// LwM2M Server with its endpoint name as identity, and a key the servers derive \
-            from --psk-secret (with --psk-file, from a secret drawn at start).
+            Bootstrap-Server writes a PSK account (for run's groups with security:), it sends the \
+            device to the coaps:// LwM2M Server with its endpoint name as identity, and a key the \
+            servers derive from --psk-secret (with --psk-file, from a secret drawn at start).
             """
     )
 
