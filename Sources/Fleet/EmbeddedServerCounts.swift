@@ -30,6 +30,11 @@ public struct EmbeddedServerCounts: Sendable, Codable, Hashable {
     public var retransmissions: Int = 0
     /// Registrations the LwM2M Server held when it restarted (`server.embedded.restart`), and lost.
     public var registrationsLost: Int = 0
+    /// DTLS handshakes the servers' `coaps://` sockets completed, and the ones that failed.
+    public var handshakes: Int = 0
+    public var handshakeFailures: Int = 0
+    /// The failed handshakes by reason (`bad_record_mac`, `timeout`, ...); nil without DTLS.
+    public var handshakeFailureReasons: [String: Int]?
     /// What fault injection did to the servers' datagrams (`server.embedded.faults`); nil without it.
     public var faults: FaultCounts?
 
@@ -50,6 +55,8 @@ public struct EmbeddedServerCounts: Sendable, Codable, Hashable {
         ("devices_violated", "devices-violated", \.devicesViolated),
         ("retransmissions", "retransmissions", \.retransmissions),
         ("registrations_lost", "registrations-lost", \.registrationsLost),
+        ("handshakes", "handshakes", \.handshakes),
+        ("handshake_failures", "handshake-failures", \.handshakeFailures),
     ]
 
     /// The counts for people, as `serve` and `run` print them: `registrations=0 registered=100 ... registrations-lost=0`.
@@ -81,6 +88,9 @@ public struct EmbeddedServerCounts: Sendable, Codable, Hashable {
     /// Adds the counts of another embedded server (another shard's).
     mutating func add(_ other: EmbeddedServerCounts) {
         for entry in Self.fields { self[keyPath: entry.field] += other[keyPath: entry.field] }
+        if let theirs = other.handshakeFailureReasons {
+            handshakeFailureReasons = (handshakeFailureReasons ?? [:]).merging(theirs, uniquingKeysWith: +)
+        }
         if let theirs = other.faults {
             var counts = faults ?? FaultCounts()
             counts.add(theirs)

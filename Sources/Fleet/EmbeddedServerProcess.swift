@@ -19,9 +19,9 @@ public final class EmbeddedServerProcess {
     private var unread = Data()
     public let bootstrapURI: String
     public let serverURI: String
-    /// The servers' `coaps://` addresses; nil until they serve DTLS.
-    public var dtlsServerURI: String? { nil }
-    public var dtlsBootstrapURI: String? { nil }
+    /// The servers' `coaps://HOST:PORT` URIs; nil when the configuration had no `dtls`.
+    public let dtlsBootstrapURI: String?
+    public let dtlsServerURI: String?
     /// Where the run and its workers send `EmbeddedServerControlMessage`s (`HOST:PORT`).
     public let controlAddress: String
 
@@ -49,7 +49,8 @@ public final class EmbeddedServerProcess {
             buffer.append(chunk)
         }
         let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) ?? buffer.endIndex
-        guard case .ready(let bootstrapAddress, let serverAddress, let controlAddress)? = try? EmbeddedServerReport(
+        guard case .ready(let bootstrapAddress, let serverAddress, let controlAddress, let dtlsBootstrapAddress, let dtlsServerAddress)?
+            = try? EmbeddedServerReport(
             line: buffer[..<newline])
         else {
             let said = (try? String(contentsOf: errorLog, encoding: .utf8))?.split(separator: "\n").last.map { ": \($0)" }
@@ -61,6 +62,8 @@ public final class EmbeddedServerProcess {
         }
         bootstrapURI = "coap://" + bootstrapAddress
         serverURI = "coap://" + serverAddress
+        dtlsBootstrapURI = dtlsBootstrapAddress.map { "coaps://" + $0 }
+        dtlsServerURI = dtlsServerAddress.map { "coaps://" + $0 }
         self.controlAddress = controlAddress
         unread = buffer[newline...]
     }

@@ -6,8 +6,11 @@ import Foundation
 public enum EmbeddedServerReport: Hashable, Sendable, Codable {
     /// Both servers listen, at these addresses (`HOST:PORT`, `[HOST]:PORT` for IPv6), with the
     /// real ports when 0 was asked for; `controlAddress` is the loopback socket where the run
-    /// sends `EmbeddedServerControlMessage`s.
-    case ready(bootstrapAddress: String, serverAddress: String, controlAddress: String)
+    /// sends `EmbeddedServerControlMessage`s; the `coaps://` addresses are there when DTLS is on
+    /// (left out of the JSON otherwise, so readers that know none of them still parse the line).
+    case ready(
+        bootstrapAddress: String, serverAddress: String, controlAddress: String,
+        dtlsBootstrapAddress: String? = nil, dtlsServerAddress: String? = nil)
     /// The servers stopped; what they counted.
     case summary(EmbeddedServerCounts)
 

@@ -93,7 +93,9 @@ extension FleetFileReader {
             return nil
         }
         do {
-            return try PreSharedKeyTable(csv: text, source: name)
+            var table = try PreSharedKeyTable(csv: text, source: name)
+            table.path = file
+            return table
         } catch {
             for problem in error.problems { report(node, path, "\(name):\(problem.line): \(problem.message)") }
             if error.unlistedProblems > 0 {

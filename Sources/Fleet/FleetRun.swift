@@ -113,7 +113,7 @@ public struct FleetRun {
             dtlsServerURI = options.dtlsServerURIOverride
             dtlsBootstrapURI = options.dtlsBootstrapURIOverride
         case .embedded(let requests):
-            var configuration = spec.embeddedServerConfiguration(for: requests)
+            var configuration = spec.embeddedServerConfiguration(for: requests, seed: seed)
             configuration.seed = seed
             configuration.runStartedAt = runStartedAt
             let server = try EmbeddedServerProcess(executable: options.executable, configuration: configuration)

@@ -116,7 +116,11 @@ extension FleetSpec {
     /// binding and version (a rule per endpoint prefix, the longest first), and the Server sends the
     /// `server.embedded` requests. The Server URI in the rules is the built-in default, which
     /// `ServerDriver` replaces with its own address.
-    public func embeddedServerConfiguration(for embedded: EmbeddedServer) -> EmbeddedServerConfiguration {
+    ///
+    /// With groups that have `security:`, the servers get `coaps://` sockets that accept those
+    /// groups' keys (`EmbeddedDTLSConfiguration`), and the Bootstrap-Server writes those groups'
+    /// devices a PSK account whose key derives from a secret drawn from `seed`, the run's.
+    public func embeddedServerConfiguration(for embedded: EmbeddedServer, seed: UInt64 = 0) -> EmbeddedServerConfiguration {
         var registration = RegistrationServerConfiguration()
         registration.afterRegistration = embedded.read.map { AfterRegistrationAction(.read($0)) }
             + embedded.observe.map { AfterRegistrationAction(.observe($0)) }
@@ -132,13 +136,39 @@ extension FleetSpec {
             .map { group in
                 BootstrapServerConfiguration.EndpointRule(
                     pattern: group.endpoint.prefix + "*",
-                    settings: BootstrapServerConfiguration.Settings(
-                        lifetimeSeconds: group.lifetimeSeconds, binding: group.binding, lwm2mVersion: group.lwm2mVersion))
+                    settings: {
+                        var settings = BootstrapServerConfiguration.Settings(
+                            lifetimeSeconds: group.lifetimeSeconds, binding: group.binding, lwm2mVersion: group.lwm2mVersion)
+                        settings.preSharedKey = group.usesDTLS
+                        return settings
+                    }())
             }
         var configuration = EmbeddedServerConfiguration(registration: registration, bootstrap: bootstrap)
         configuration.faults = embedded.faults
         configuration.restart = embedded.restart
+        configuration.seed = seed
+        configuration.dtls = embeddedDTLSConfiguration(seed: seed)
         return configuration
+    }
+
+    /// The `coaps://` side of the embedded servers: each secured group's identities and keys, and
+    /// the run's account secret; nil when no group has `security:`.
+    func embeddedDTLSConfiguration(seed: UInt64) -> EmbeddedDTLSConfiguration? {
+        let groupKeys = devices.compactMap { group -> EmbeddedDTLSConfiguration.GroupKeys? in
+            guard let security = group.security else { return nil }
+            let source: EmbeddedDTLSConfiguration.KeySource = switch security.keySource {
+            case .fixed(let key): .fixed(key)
+            case .derived(let secret): .derived(secret: secret)
+            // The loader always sets the path of the tables it reads.
+            case .file(let table): .file(path: table.path ?? table.source)
+            }
+            return EmbeddedDTLSConfiguration.GroupKeys(
+                identityPrefix: security.identity.prefix, identityIndexWidth: security.identity.indexWidth, source: source)
+        }
+        guard !groupKeys.isEmpty else { return nil }
+        // Its own stream of the run's seed, so the secret is the same whenever the run is replayed.
+        var random = SeededRandom(seed: seed ^ 0x4143_434F_554E_5453)
+        return EmbeddedDTLSConfiguration(groupKeys: groupKeys, accountSecret: (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) })
     }
 
     // MARK: Records

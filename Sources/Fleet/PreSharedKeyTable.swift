@@ -21,6 +21,9 @@ public struct PreSharedKeyTable: Hashable, Sendable {
 
     /// The file as the fleet file names it, for messages.
     public var source: String
+    /// Where the fleet file's loader found the file (absolute), for `serve` to read it again; nil
+    /// for a table read from text alone.
+    public var path: String?
     /// Entry number by identity.
     private var entries: [String: Int32]
     /// The keys of all entries one after another: one allocation, not one per key. Entry `i`

@@ -12,12 +12,13 @@ extension ServerDriver {
     }
 
     /// The server stops answering and forgets everything: its registrations, the requests it had
-    /// in flight, its duplicate cache. The one that comes back has a new seed, so it hands out
+    /// in flight, its duplicate cache, its DTLS sessions (devices must handshake again). The one that comes back has a new seed, so it hands out
     /// other registration locations than the old one did.
     func goDown() {
         registrationsLost += registrationServer.registrationCount
         restarts += 1
         registrationServer = LwM2MRegistrationServer(configuration: registrationServer.configuration, seed: 1 &+ restarts &* 0x9E37_79B9)
+        dtlsPeers?.dropSessions(on: Self.dtlsServerTag)
         isServerDown = true
         _ = loop.schedule(at: loop.now + restartDowntimeNanoseconds, tag: Self.backUpTag)
     }

@@ -18,6 +18,15 @@ struct ServeCommand: ParsableCommand {
             server break the LwM2M rules on purpose, to check that clients detect it: 'before-ack' \
             sends Read/Observe before acknowledging a registration, 'during-bootstrap' sends devices \
             back to bootstrap and then Read/Observe while their bootstrap runs.
+
+            --dtls-port and --bootstrap-dtls-port (either turns DTLS on; the other then picks a free \
+            port unless given) add a coaps:// socket to each server, DTLS 1.2 with pre-shared keys; \
+            the ready line then ends 'dtls-bootstrap=HOST:PORT dtls-server=HOST:PORT'. The keys come \
+            from exactly one of --psk-file (a CSV of IDENTITY,KEY-HEX lines) or --psk-secret (each \
+            identity's key is HMAC-SHA256(secret, identity) cut to 16 bytes). Where the \
+            Bootstrap-Server writes a PSK account (for run's groups with security:), it sends the \
+            device to the coaps:// LwM2M Server with its endpoint name as identity, and a key the \
+            servers derive from --psk-secret (with --psk-file, from a secret drawn at start).
             """
     )
 
@@ -35,6 +44,18 @@ struct ServeCommand: ParsableCommand {
 
     @Option(name: .customLong("bootstrap-port"), help: "UDP port of the Bootstrap-Server (0: any free port).")
     var bootstrapPort: UInt16 = 5783
+
+    @Option(name: .customLong("dtls-port"), help: "UDP port of the LwM2M Server's coaps:// socket (0: any free port); turns DTLS on.")
+    var dtlsPort: UInt16?
+
+    @Option(name: .customLong("bootstrap-dtls-port"), help: "UDP port of the Bootstrap-Server's coaps:// socket (0: any free port); turns DTLS on.")
+    var bootstrapDTLSPort: UInt16?
+
+    @Option(name: .customLong("psk-file"), help: "With DTLS: the pre-shared keys, a CSV of IDENTITY,KEY-HEX lines.")
+    var pskFile: String?
+
+    @Option(name: .customLong("psk-secret"), help: "With DTLS: every identity's key is derived from this secret (HMAC-SHA256, 16 bytes).")
+    var pskSecret: String?
 
     @Option(name: .long, help: "Bootstrap-Server configuration (YAML): server URI, lifetime, steps per endpoint pattern.")
     var config: String?
@@ -69,11 +90,27 @@ struct ServeCommand: ParsableCommand {
             throw ValidationError("--host: \(error)")
         }
         _ = try afterRegistrationActions()
+        let dtlsOn = dtlsPort != nil || bootstrapDTLSPort != nil
+        switch (pskFile, pskSecret) {
+        case (nil, nil) where dtlsOn:
+            throw ValidationError("--dtls-port and --bootstrap-dtls-port need the keys: give --psk-file CSV or --psk-secret TEXT")
+        case (_?, _?):
+            throw ValidationError("--psk-file and --psk-secret both give the keys: give one of them")
+        case (_?, nil), (nil, _?):
+            guard dtlsOn else {
+                throw ValidationError("\(pskFile != nil ? "--psk-file" : "--psk-secret") is for DTLS: give --dtls-port or --bootstrap-dtls-port too (0 picks a free port)")
+            }
+            if pskSecret?.isEmpty == true { throw ValidationError("--psk-secret is empty; give the text the keys derive from") }
+        case (nil, nil):
+            break
+        }
         if configurationFromStdin {
             // They would be ignored: the configuration read says it all.
             let given = [
                 (option: "--config", given: config != nil), ("--violate", violate != nil), ("--lifetime", lifetime != nil),
                 ("--read", !read.isEmpty), ("--observe", !observe.isEmpty), ("--execute", !execute.isEmpty),
+                ("--dtls-port", dtlsPort != nil), ("--bootstrap-dtls-port", bootstrapDTLSPort != nil),
+                ("--psk-file", pskFile != nil), ("--psk-secret", pskSecret != nil),
             ].filter(\.given).map(\.option)
             guard given.isEmpty else {
                 throw ValidationError(
@@ -114,7 +151,28 @@ struct ServeCommand: ParsableCommand {
         }
         configuration.registration.expiryGraceSeconds = lifetimeGraceSeconds
         configuration.registration.afterRegistration = try afterRegistrationActions()
+        configuration.dtls = dtlsConfigurationFromOptions()
         return configuration
+    }
+
+    /// The DTLS side the options give; nil without --dtls-port and --bootstrap-dtls-port.
+    func dtlsConfigurationFromOptions() -> EmbeddedDTLSConfiguration? {
+        guard dtlsPort != nil || bootstrapDTLSPort != nil else { return nil }
+        var dtls: EmbeddedDTLSConfiguration
+        if let pskFile {
+            // The file names its identities; the accounts the Bootstrap-Server writes need a
+            // secret of their own, which lives as long as this process.
+            let path = URL(fileURLWithPath: pskFile).standardizedFileURL.path
+            var random = SystemRandomNumberGenerator()
+            dtls = EmbeddedDTLSConfiguration(
+                groupKeys: [.init(identityPrefix: "", identityIndexWidth: 0, source: .file(path: path))],
+                accountSecret: (0..<16).map { _ in UInt8.random(in: 0...255, using: &random) })
+        } else {
+            dtls = EmbeddedDTLSConfiguration(accountSecret: Array((pskSecret ?? "").utf8))
+        }
+        dtls.serverPort = dtlsPort ?? 0
+        dtls.bootstrapPort = bootstrapDTLSPort ?? 0
+        return dtls
     }
 
     /// The configuration `run` wrote to standard input, all of it before closing it.
@@ -134,7 +192,10 @@ struct ServeCommand: ParsableCommand {
             report.line
         } else {
             switch report {
-            case .ready(let bootstrapAddress, let serverAddress, _): Data("ready bootstrap=\(bootstrapAddress) server=\(serverAddress)\n".utf8)
+            case .ready(let bootstrapAddress, let serverAddress, _, let dtlsBootstrapAddress, let dtlsServerAddress):
+                Data(("ready bootstrap=\(bootstrapAddress) server=\(serverAddress)"
+                    + (dtlsBootstrapAddress.map { " dtls-bootstrap=\($0)" } ?? "") + (dtlsServerAddress.map { " dtls-server=\($0)" } ?? "")
+                    + "\n").utf8)
             case .summary(let counts): Data("summary \(counts.summaryLine)\n".utf8)
             }
         }
@@ -147,7 +208,8 @@ struct ServeCommand: ParsableCommand {
         let loop = try EventLoop()
         let driver = try ServerDriver(
             loop: loop, host: configuration.host, serverPort: configuration.serverPort, bootstrapPort: configuration.bootstrapPort,
-            registrationConfiguration: configuration.registration, bootstrapConfiguration: configuration.bootstrap)
+            registrationConfiguration: configuration.registration, bootstrapConfiguration: configuration.bootstrap,
+            dtls: configuration.dtls)
         driver.injectFaults(configuration.faults, seed: configuration.seed)
         if let restart = configuration.restart {
             let now = Date().timeIntervalSince1970
@@ -177,13 +239,19 @@ struct ServeCommand: ParsableCommand {
         _ = loop.schedule(at: loop.now + 1_000_000_000, tag: statusTag)
         write(.ready(
             bootstrapAddress: "\(driver.bootstrapAddress)", serverAddress: "\(driver.serverAddress)",
-            controlAddress: "\(driver.controlAddress)"))
+            controlAddress: "\(driver.controlAddress)", dtlsBootstrapAddress: driver.dtlsBootstrapAddress.map { "\($0)" },
+            dtlsServerAddress: driver.dtlsServerAddress.map { "\($0)" }))
         loop.run()
         status.registrationsHeld = driver.registrationServer.registrationCount
         status.retransmissions = driver.retransmissions
         status.registrationsLost = driver.registrationsLost
         status.devicesViolated = violatedEndpoints.count
         status.faults = driver.faultCounts
+        status.handshakes = driver.handshakesCompleted
+        if configuration.dtls != nil {
+            status.handshakeFailures = driver.handshakeFailures.values.reduce(0, +)
+            status.handshakeFailureReasons = driver.handshakeFailures
+        }
         write(.summary(status))
     }
 }

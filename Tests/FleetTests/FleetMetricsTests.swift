@@ -560,7 +560,8 @@ final class FleetMetricsTests: XCTestCase {
         (counts.registrationsHeld, counts.registered, counts.updated, counts.deregistered, counts.expired) = (3, 10, 4, 7, 1)
         (counts.bootstraps, counts.bootstrapFailures, counts.refused, counts.violationsSent, counts.retransmissions) = (9, 2, 5, 0, 6)
         XCTAssertEqual(counts.summaryLine, "registrations=3 registered=10 updated=4 deregistered=7 expired=1 bootstraps=9 "
-            + "bootstrap-failures=2 refused=5 requests-unanswered=0 violations-sent=0 devices-violated=0 retransmissions=6 registrations-lost=0", "the line `serve` and `run` print")
+            + "bootstrap-failures=2 refused=5 requests-unanswered=0 violations-sent=0 devices-violated=0 retransmissions=6 registrations-lost=0 "
+            + "handshakes=0 handshake-failures=0", "the line `serve` and `run` print")
 
         var metrics = FleetMetrics()
         XCTAssertNil(metrics.value(for: "server.bootstrap_failures"), "no embedded server, no value")

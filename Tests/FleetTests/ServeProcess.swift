@@ -19,6 +19,8 @@ final class ServeProcess {
     let process = Process()
     let bootstrapAddress: SocketAddress
     let serverAddress: SocketAddress
+    /// The ready line, as printed.
+    let readyLine: String
     private let output = Pipe()
     private let errors = Pipe()
     private let statusLines = CollectedLines()
@@ -57,10 +59,19 @@ final class ServeProcess {
         }
         bootstrapAddress = try address("bootstrap")
         serverAddress = try address("server")
+        readyLine = line
         let collected = statusLines
         errors.fileHandleForReading.readabilityHandler = { handle in
             collected.append(String(decoding: handle.availableData, as: UTF8.self))
         }
+    }
+
+    /// The address the ready line gives for `key` (`dtls-server`, ...); nil when it has none.
+    func address(_ key: String) -> SocketAddress? {
+        guard let field = readyLine.split(separator: " ").first(where: { $0.hasPrefix(key + "=") }),
+              let colon = field.lastIndex(of: ":"), let port = UInt16(field[field.index(after: colon)...])
+        else { return nil }
+        return try? SocketAddress(ipAddress: "127.0.0.1", port: port)
     }
 
     /// The status lines printed so far (one a second).
