@@ -69,3 +69,57 @@ extension RunCommandTests {
         XCTAssertEqual(run.result?.metrics.value(for: "handshake.timeouts"), 20, run.output)
     }
 }
+
+/// The fleet over DTLS against the embedded servers: bootstrap, PSK provisioning, register,
+/// update and de-register, with sessions parked between exchanges.
+extension RunCommandTests {
+    func testAFleetBootstrapsAndLivesOverDTLSWithTheKeysTheBootstrapServerWrote() throws {
+        let run = try run("""
+            seed: 8
+            server: { embedded: { read: [/3/0] } }
+            devices:
+              - count: 100
+                bootstrap: client-initiated
+                lifetime: 4s
+                security: { mode: psk, key-secret: fleet-secret }
+            stages:
+              - { duration: 1s, rate: 100/s }
+              - { duration: 3s, hold: true }
+            end: { mode: deregister, grace: 10s }
+            thresholds:
+              - devices.unfinished == 0
+              - server.handshake_failures == 0
+            """, extraArguments: ["--workers", "1"])
+        XCTAssertEqual(run.status, 0, run.output)
+        let metrics = try XCTUnwrap(run.result?.metrics)
+        XCTAssertEqual(metrics.value(for: "handshake.succeeded"), 200, "one with the Bootstrap-Server, one with the Server: \(run.output)")
+        XCTAssertEqual(metrics.value(for: "bootstrap.succeeded"), 100)
+        XCTAssertEqual(metrics.value(for: "register.succeeded"), 100)
+        XCTAssertGreaterThanOrEqual(metrics.value(for: "update.succeeded") ?? 0, 100, "an Update every 2 s, over parked sessions")
+        XCTAssertEqual(metrics.value(for: "read.succeeded"), 100, "the server's Read reached every device over DTLS")
+        XCTAssertEqual(metrics.value(for: "deregister.succeeded"), 100)
+        XCTAssertEqual(metrics.embeddedServer?.handshakes, 200)
+    }
+
+    func testAKeyTheServerDoesNotHoldFailsEveryHandshakeWithTheAlertNamed() throws {
+        let serve = try ServeProcess(arguments: ["--dtls-port", "0", "--psk-secret", "the-servers-secret"])
+        let port = try XCTUnwrap(serve.address("dtls-server")).port
+        let run = try run("""
+            seed: 9
+            server: { server: coaps://127.0.0.1:\(port) }
+            devices:
+              - count: 10
+                security: { mode: psk, key-secret: another-secret }
+            stages:
+              - { duration: 1s, rate: 10/s }
+              - { duration: 1s, hold: true }
+            thresholds:
+              - register.succeeded == 10
+            """, extraArguments: ["--workers", "1"])
+        _ = serve.stop()
+        XCTAssertEqual(run.status, 99, run.output)
+        XCTAssertEqual(run.result?.metrics.value(for: "handshake.failed"), 10, run.output)
+        XCTAssertEqual(run.result?.metrics.value(for: "register.succeeded"), 0)
+        XCTAssertTrue(run.output.contains("DTLS handshake failed: bad_record_mac"), "mbedTLS answers a Finished it cannot open with the alert: \(run.output)")
+    }
+}
