@@ -9,6 +9,10 @@ final class DeviceDTLSLink {
     let session: DTLSClientSession
     /// CoAP datagrams the device sent before the handshake ended, sent once it has.
     var waiting: [[UInt8]] = []
+    /// An exchange over this session went unanswered to its end: the server may have lost the
+    /// session (a restart), and records of it would be dropped there for good, so the next
+    /// datagram starts a new handshake.
+    var isSuspect = false
     let handshakeStartedAt: Timestamp
 
     init(session: DTLSClientSession, handshakeStartedAt: Timestamp) {
@@ -50,16 +54,13 @@ extension DeviceDriver {
     /// while the handshake runs.
     func sendFromDevice(_ datagram: [UInt8], role: ServerRole, device: Int, now: Timestamp) {
         guard var link = dtlsLink(role, of: device) else { return transmit(datagram, role: role, device: device, now: now) }
-        switch link.session.state {
-        case .failed, .closed:
-            // Something to send over a session that ended: a new handshake on the same socket,
-            // as a device does (the connection's URI is where its contact went last).
+        if link.isSuspect || link.session.hasEnded {
+            // Something to send over a session that ended or that the server may have lost: a
+            // new handshake on the same socket, as a device does (to where its contact went last).
             guard let uri = connectedURI(role, of: device) else { return }
             startDTLS(role, of: device, uri: uri, now: now)
             guard let fresh = dtlsLink(role, of: device) else { return }
             link = fresh
-        default:
-            break
         }
         guard case .established = link.session.state else {
             // Bounded: CoAP keeps one request in flight (NSTART = 1) and retransmits it.
@@ -91,6 +92,14 @@ extension DeviceDriver {
             link.session.handleDeadline(now: now, output: &output)
             handle(output, of: link, role, device: device, now: now)
         }
+    }
+
+    /// An operation of the device timed out: the session it went over becomes suspect.
+    func exchangeTimedOut(_ operation: LwM2MOperation, of device: Int) {
+        guard !dtlsLinks.isEmpty else { return }
+        let role: ServerRole = operation == .bootstrap || operation == .bootstrapFallback ? .bootstrapServer : .server
+        guard let link = dtlsLink(role, of: device), case .established = link.session.state else { return }
+        link.isSuspect = true
     }
 
     /// Parks the established sessions of a device that waits for no answer: an idle session
@@ -152,5 +161,15 @@ extension DeviceDriver {
     private func dtlsConnectionFailed(_ role: ServerRole, of device: Int, uri: String, reason: String, now: Timestamp) {
         connectionFailures.append((uri, reason))
         devices[device].connectionFailed(role, now: now, actions: &actions)
+    }
+}
+
+extension DTLSClientSession {
+    /// Failed or closed: it carries nothing any more.
+    var hasEnded: Bool {
+        switch state {
+        case .failed, .closed: true
+        default: false
+        }
     }
 }

@@ -150,6 +150,9 @@ public final class DeviceDriver {
                     close(role, of: device, now: now)
                 case .send(let role, let datagram):
                     sendFromDevice(datagram, role: role, device: device, now: now)
+                case .operationFinished(let operation, .timedOut, _, _) where !dtlsLinks.isEmpty:
+                    exchangeTimedOut(operation, of: device)
+                    observer?(device, action, now)
                 default:
                     observer?(device, action, now)
                 }
