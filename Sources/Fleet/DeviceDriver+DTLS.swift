@@ -54,9 +54,10 @@ extension DeviceDriver {
     /// while the handshake runs.
     func sendFromDevice(_ datagram: [UInt8], role: ServerRole, device: Int, now: Timestamp) {
         guard var link = dtlsLink(role, of: device) else { return transmit(datagram, role: role, device: device, now: now) }
-        if link.isSuspect || link.session.hasEnded {
-            // Something to send over a session that ended or that the server may have lost: a
-            // new handshake on the same socket, as a device does (to where its contact went last).
+        if link.isSuspect || link.session.hasEnded || handshakesAgain(before: role, of: device, since: link.handshakeStartedAt) {
+            // Something to send over a session that ended or that the server may have lost, or an
+            // Update of a device that handshakes before each: a new handshake on the same socket,
+            // as a device does (to where its contact went last).
             guard let uri = connectedURI(role, of: device) else { return }
             startDTLS(role, of: device, uri: uri, now: now)
             guard let fresh = dtlsLink(role, of: device) else { return }
@@ -92,6 +93,16 @@ extension DeviceDriver {
             link.session.handleDeadline(now: now, output: &output)
             handle(output, of: link, role, device: device, now: now)
         }
+    }
+
+    /// Whether the device's next datagram to its server is an Update that its group handshakes
+    /// anew for (`handshake: every-update`), and that session is older than the Update.
+    private func handshakesAgain(before role: ServerRole, of device: Int, since handshakeStartedAt: Timestamp) -> Bool {
+        guard role == .server, !devicesHandshakingEveryUpdate.isEmpty,
+              devicesHandshakingEveryUpdate.contains(where: { $0.contains(device) }),
+              let (operation, startedAt) = devices[device].operationInFlight, operation == .update
+        else { return false }
+        return handshakeStartedAt < startedAt
     }
 
     /// An operation of the device timed out: the session it went over becomes suspect.

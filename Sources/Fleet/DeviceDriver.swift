@@ -51,6 +51,8 @@ public final class DeviceDriver {
     /// The key a device presents on a `coaps://` connection its Security object holds none for:
     /// its group's `security:` (by device slot and role).
     public var factoryKey: ((_ device: Int, _ role: ServerRole) -> PreSharedKey?)?
+    /// Device slots whose group handshakes anew before each Update (`handshake: every-update`).
+    public var devicesHandshakingEveryUpdate: [Range<Int>] = []
 
     /// UDP payload bytes devices sent and received.
     public private(set) var bytesSent = 0

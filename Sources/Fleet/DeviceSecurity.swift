@@ -46,7 +46,18 @@ public struct DeviceSecurity: Hashable, Sendable {
         }
     }
 
+    /// When a device handshakes with its server again, beyond the first time and after a
+    /// session was lost: a handshake storm is a scenario of its own.
+    public enum HandshakePolicy: String, Hashable, Sendable, CaseIterable {
+        /// Once per connection (and again only when the session ended or went unanswered).
+        case once
+        /// Before each Update too, as devices that sleep between reports and keep no session.
+        case everyUpdate = "every-update"
+    }
+
     public var mode: Mode
+    /// `handshake:` of `security:`, `once` by default.
+    public var handshake = HandshakePolicy.once
     /// PREFIX{index:0N} as `endpoint:` writes it; the group's endpoint pattern unless the file gives one.
     public var identity: FleetSpec.EndpointPattern
     public var keySource: KeySource

@@ -6,7 +6,7 @@ import Yams
 // servers the group talks to.
 extension FleetFileReader {
     /// The keys of a `security:` mapping.
-    static var securityKeys: [String] { ["mode", "identity", "key", "key-file", "key-secret"] }
+    static var securityKeys: [String] { ["mode", "identity", "key", "key-file", "key-secret", "handshake"] }
 
     static var keySources: String {
         "key: HEX (one key for every device), key-file: FILE.csv (a key per identity) or key-secret: TEXT (a key derived per device)"
@@ -38,8 +38,13 @@ extension FleetFileReader {
         case "key-file": keyFile(kindNode, at: fields.path(kind))
         default: keySecret(kindNode, at: fields.path(kind))
         }
-        guard problems.count == before, let mode, let identity, let keySource else { return nil }
-        return DeviceSecurity(mode: mode, identity: identity, keySource: keySource)
+        let handshake = fields["handshake"].map {
+            choice($0, at: fields.path("handshake"), DeviceSecurity.HandshakePolicy.allCases.map { ($0.rawValue, $0) })
+        } ?? .once
+        guard problems.count == before, let mode, let identity, let keySource, let handshake else { return nil }
+        var security = DeviceSecurity(mode: mode, identity: identity, keySource: keySource)
+        security.handshake = handshake
+        return security
     }
 
     mutating func securityMode(_ node: Node, at path: String) -> DeviceSecurity.Mode? {

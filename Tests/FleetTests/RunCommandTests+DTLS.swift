@@ -123,3 +123,30 @@ extension RunCommandTests {
         XCTAssertTrue(run.output.contains("DTLS handshake failed: bad_record_mac"), "mbedTLS answers a Finished it cannot open with the alert: \(run.output)")
     }
 }
+
+/// A handshake storm by design: devices that handshake again before every Update.
+extension RunCommandTests {
+    func testDevicesThatHandshakeBeforeEveryUpdateDoSoAndTheServerKeepsUp() throws {
+        let run = try run("""
+            seed: 10
+            server: embedded
+            devices:
+              - count: 50
+                lifetime: 4s
+                security: { mode: psk, key-secret: storm, handshake: every-update }
+            stages:
+              - { duration: 1s, rate: 50/s }
+              - { duration: 5s, hold: true }
+            end: { mode: deregister, grace: 10s }
+            thresholds:
+              - update.failed.rate == 0
+              - server.handshake_failures == 0
+            """, extraArguments: ["--workers", "1"])
+        XCTAssertEqual(run.status, 0, run.output)
+        let metrics = try XCTUnwrap(run.result?.metrics)
+        let updates = try XCTUnwrap(metrics.value(for: "update.succeeded"))
+        XCTAssertGreaterThanOrEqual(updates, 100, "an Update every 2 s: \(run.output)")
+        XCTAssertEqual(metrics.value(for: "handshake.succeeded"), 50 + updates, "one to register, one before each Update")
+        XCTAssertEqual(metrics.embeddedServer?.handshakes, 50 + Int(updates))
+    }
+}

@@ -64,6 +64,16 @@ final class SecuritySpecTests: XCTestCase {
         }
     }
 
+    func testHandshakeIsOnceByDefaultOrBeforeEveryUpdate() throws {
+        let once = try FleetSpec(yaml: Self.fleet(group: "    security: { mode: psk, key: 00 }\n"), source: "psk.yaml")
+        XCTAssertEqual(once.devices[0].security?.handshake, .once)
+        let storm = try FleetSpec(yaml: Self.fleet(group: "    security: { mode: psk, key: 00, handshake: every-update }\n"), source: "psk.yaml")
+        XCTAssertEqual(storm.devices[0].security?.handshake, .everyUpdate)
+        XCTAssertEqual(problems(Self.fleet(group: "    security: { mode: psk, key: 00, handshake: always }\n")), [
+            "broken.yaml:4:48: devices[0].security.handshake: 'always' is not valid; use once or every-update",
+        ])
+    }
+
     func testTheIdentityPatternTakesTheGlobalDeviceIndexAsEndpointDoes() throws {
         let spec = try FleetSpec(yaml: """
             server: embedded
@@ -139,7 +149,7 @@ final class SecuritySpecTests: XCTestCase {
         let sources = "give one of key: HEX (one key for every device), key-file: FILE.csv (a key per identity) or key-secret: TEXT (a key derived per device)"
         let cases: [(group: String, expected: String)] = [
             ("    security: { mode: psk, key: 00, identty: \"x-{index}\" }\n",
-             "broken.yaml:4:37: devices[0].security.identty: unknown key 'identty'; did you mean 'identity'? valid keys: mode, identity, key, key-file, key-secret"),
+             "broken.yaml:4:37: devices[0].security.identty: unknown key 'identty'; did you mean 'identity'? valid keys: mode, identity, key, key-file, key-secret, handshake"),
             ("    security: { mode: psk, key: 00, key-secret: s }\n",
              "broken.yaml:4:49: devices[0].security.key-secret: cannot be combined with key; \(sources)"),
             ("    security: { mode: psk }\n",
