@@ -200,9 +200,19 @@ final class EmbeddedDTLSServerTests: XCTestCase {
     }
 
     func testLibCoAPsOpenSSLClientRegistersAtServeOverDTLS() throws {
-        let tool = URL(fileURLWithPath: "/usr/bin/coap-client-openssl")
+        try libCoAPClientRegistersAtServeOverDTLS("coap-client-openssl")
+    }
+
+    func testLibCoAPsGnuTLSClientRegistersAtServeOverDTLS() throws {
+        try libCoAPClientRegistersAtServeOverDTLS("coap-client-gnutls")
+    }
+
+    /// A third-party DTLS stack (libcoap's client on OpenSSL or GnuTLS) registers at `serve`'s
+    /// `coaps://` LwM2M Server with a PSK from `--psk-file`.
+    private func libCoAPClientRegistersAtServeOverDTLS(_ name: String) throws {
+        let tool = URL(fileURLWithPath: "/usr/bin/" + name)
         guard FileManager.default.isExecutableFile(atPath: tool.path) else {
-            throw XCTSkip("coap-client-openssl is not installed (Debian package libcoap3-bin; `make test` installs it)")
+            throw XCTSkip("\(name) is not installed (Debian package libcoap3-bin; `make test` installs it)")
         }
         // libcoap's -k takes the key as text: a key whose bytes are printable ASCII.
         let key = "secretkey123"
