@@ -13,6 +13,11 @@ final class DeviceDTLSLink {
     /// session (a restart), and records of it would be dropped there for good, so the next
     /// datagram starts a new handshake.
     var isSuspect = false
+    /// The server answered in plain CoAP: the session is dead, whatever mbedTLS still waits for.
+    var answeredInPlainCoAP = false
+
+    /// Whether a datagram to send needs a new handshake first.
+    var isUnusable: Bool { isSuspect || answeredInPlainCoAP || session.hasEnded }
     let handshakeStartedAt: Timestamp
 
     init(session: DTLSClientSession, handshakeStartedAt: Timestamp) {
@@ -54,7 +59,7 @@ extension DeviceDriver {
     /// while the handshake runs.
     func sendFromDevice(_ datagram: [UInt8], role: ServerRole, device: Int, now: Timestamp) {
         guard var link = dtlsLink(role, of: device) else { return transmit(datagram, role: role, device: device, now: now) }
-        if link.isSuspect || link.session.hasEnded || handshakesAgain(before: role, of: device, since: link.handshakeStartedAt) {
+        if link.isUnusable || handshakesAgain(before: role, of: device, since: link.handshakeStartedAt) {
             // Something to send over a session that ended or that the server may have lost, or an
             // Update of a device that handshakes before each: a new handshake on the same socket,
             // as a device does (to where its contact went last).
@@ -79,16 +84,33 @@ extension DeviceDriver {
             devices[device].receive(bytes, from: role, now: now, actions: &actions)
             return carryOut(device: device, now: now)
         }
+        guard !link.answeredInPlainCoAP else { return }
+        if case .handshaking = link.session.state, let first = bytes.first, first >> 6 == 1 {
+            // CoAP version 1 in the first two bits, where a DTLS record has its content type
+            // (20 to 25): the server speaks plain CoAP on this port.
+            return plainCoAPAnswered(link, role, of: device, now: now)
+        }
         var output = DTLSOutput()
         link.session.receive(bytes, now: now, output: &output)
         handle(output, of: link, role, device: device, now: now)
         carryOut(device: device, now: now)
     }
 
+    /// The server answered the handshake in plain CoAP: a failure of its own kind, not a timeout.
+    private func plainCoAPAnswered(_ link: DeviceDTLSLink, _ role: ServerRole, of device: Int, now: Timestamp) {
+        observer?(device, .operationFinished(.handshake, .failed, code: nil, startedAt: link.handshakeStartedAt), now)
+        connectionFailures.append((connectedURI(role, of: device) ?? "coaps://", "the server answered in plain CoAP, not DTLS"))
+        link.answeredInPlainCoAP = true
+        devices[device].connectionFailed(role, now: now, actions: &actions)
+        carryOut(device: device, now: now)
+    }
+
     /// Handshake retransmissions and timeouts of the device's links that are due.
     func handleDTLSDeadlines(of device: Int, now: Timestamp) {
         for role in [ServerRole.bootstrapServer, .server] {
-            guard let link = dtlsLink(role, of: device), let deadline = link.session.nextDeadline, deadline <= now else { continue }
+            guard let link = dtlsLink(role, of: device), !link.answeredInPlainCoAP, let deadline = link.session.nextDeadline,
+                  deadline <= now
+            else { continue }
             var output = DTLSOutput()
             link.session.handleDeadline(now: now, output: &output)
             handle(output, of: link, role, device: device, now: now)
@@ -128,14 +150,16 @@ extension DeviceDriver {
     /// The earliest deadline of the device's links.
     func dtlsDeadline(of device: Int) -> Timestamp? {
         guard !dtlsLinks.isEmpty else { return nil }
-        return [ServerRole.bootstrapServer, .server].compactMap { dtlsLink($0, of: device)?.session.nextDeadline }.min()
+        return [ServerRole.bootstrapServer, .server].compactMap { role in
+            dtlsLink(role, of: device).flatMap { $0.answeredInPlainCoAP ? nil : $0.session.nextDeadline }
+        }.min()
     }
 
     /// Drops the link of a connection the device closed; a handshake still running then counts
     /// as timed out, with its latency so far, so a silent server cannot pass on nothing.
     func closeDTLS(_ role: ServerRole, of device: Int, now: Timestamp) {
         guard !dtlsLinks.isEmpty, let link = dtlsLinks.removeValue(forKey: Self.tag(of: device, role)) else { return }
-        if case .handshaking = link.session.state {
+        if case .handshaking = link.session.state, !link.answeredInPlainCoAP {
             observer?(device, .operationFinished(.handshake, .timedOut, code: nil, startedAt: link.handshakeStartedAt), now)
         }
     }

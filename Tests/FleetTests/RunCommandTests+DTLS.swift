@@ -1,5 +1,6 @@
 import Fleet
 import Foundation
+import Glibc
 import XCTest
 
 /// The fleet over DTLS with pre-shared keys against a third-party DTLS stack: libcoap's resource
@@ -148,5 +149,72 @@ extension RunCommandTests {
         XCTAssertGreaterThanOrEqual(updates, 100, "an Update every 2 s: \(run.output)")
         XCTAssertEqual(metrics.value(for: "handshake.succeeded"), 50 + updates, "one to register, one before each Update")
         XCTAssertEqual(metrics.embeddedServer?.handshakes, 50 + Int(updates))
+    }
+}
+
+/// A `coaps://` server that answers in plain CoAP: a failure of its own, named, not a timeout.
+extension RunCommandTests {
+    /// A UDP socket on 127.0.0.1 that answers every datagram with a CoAP Reset, as a plain CoAP
+    /// server does to what it cannot parse, until `stop`.
+    final class PlainCoAPResetter {
+        let descriptor: Int32
+        let port: UInt16
+
+        init() throws {
+            let socketDescriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            descriptor = socketDescriptor
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(socketDescriptor, $0, length) == 0 && getsockname(socketDescriptor, $0, &length) == 0
+                }
+            }
+            guard bound else { throw XCTSkip("could not bind a UDP socket on 127.0.0.1") }
+            port = UInt16(bigEndian: address.sin_port)
+            var timeout = timeval(tv_sec: 0, tv_usec: 100_000)
+            setsockopt(socketDescriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            Thread.detachNewThread {
+                var buffer = [UInt8](repeating: 0, count: 2048)
+                var peer = sockaddr_storage()
+                while true {
+                    var peerLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
+                    let count = withUnsafeMutablePointer(to: &peer) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(socketDescriptor, &buffer, buffer.count, 0, $0, &peerLength) }
+                    }
+                    if count < 0 && errno != EAGAIN && errno != EWOULDBLOCK { return }
+                    guard count > 0 else { continue }
+                    let reset: [UInt8] = [0x70, 0x00, 0x12, 0x34]
+                    _ = withUnsafePointer(to: &peer) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(socketDescriptor, reset, reset.count, 0, $0, peerLength) }
+                    }
+                }
+            }
+        }
+
+        func stop() { shutdown(descriptor, Int32(SHUT_RDWR)); close(descriptor) }
+    }
+
+    func testACoAPSServerThatAnswersInPlainCoAPIsNamedAsSuch() throws {
+        let resetter = try PlainCoAPResetter()
+        defer { resetter.stop() }
+        let run = try run("""
+            seed: 12
+            server: { server: coaps://127.0.0.1:\(resetter.port) }
+            devices:
+              - count: 5
+                security: { mode: psk, key: 00112233 }
+            stages:
+              - { duration: 1s, rate: 5/s }
+            end: drop
+            thresholds:
+              - handshake.failed.rate == 0
+            """, extraArguments: ["--workers", "1"])
+        XCTAssertEqual(run.status, 99, run.output)
+        XCTAssertEqual(run.result?.metrics.value(for: "handshake.failed"), 5, run.output)
+        XCTAssertEqual(run.result?.metrics.value(for: "handshake.timeouts"), 0, "no timeout on top of it: \(run.output)")
+        XCTAssertTrue(run.output.contains("the server answered in plain CoAP, not DTLS"), run.output)
     }
 }
