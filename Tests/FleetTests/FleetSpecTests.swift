@@ -15,7 +15,7 @@ final class FleetSpecTests: XCTestCase {
         .appendingPathComponent("fleets")
 
     private static let readyFleets = [
-        "bootstrap-storm.yaml", "capacity-100k.yaml", "churn.yaml", "dtls-quickstart.yaml", "nothing-lost-at-20-percent.yaml", "quickstart.yaml", "rebootstrap-storm.yaml", "registration-ramp.yaml",
+        "bootstrap-storm.yaml", "capacity-100k.yaml", "capacity-100k-dtls.yaml", "churn.yaml", "dtls-quickstart.yaml", "nothing-lost-at-20-percent.yaml", "quickstart.yaml", "rebootstrap-storm.yaml", "registration-ramp.yaml",
         "scheduling-accuracy.yaml", "server-initiated-bootstrap.yaml", "server-restart-storm.yaml", "steady-state.yaml",
     ]
 
