@@ -31,6 +31,16 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
+            name: "DTLSRecords",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "CoAP", package: fleetPackage),
+                .product(name: "DTLS", package: fleetPackage),
+            ],
+            path: "Benchmarks/DTLSRecords",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "FleetHotPaths",
             dependencies: [
                 "BenchmarkDevices",
@@ -66,6 +76,7 @@ let package = Package(
             name: "fleet-memory",
             dependencies: [
                 .product(name: "CoAP", package: fleetPackage),
+                .product(name: "DTLS", package: fleetPackage),
                 .product(name: "EventLoop", package: fleetPackage),
                 .product(name: "Fleet", package: fleetPackage),
                 .product(name: "LwM2M", package: fleetPackage),

@@ -4,13 +4,16 @@ import CoAP
 /// `receive`, `handleDeadline`, `send` and `close` as on every `DTLSSession`.
 ///
 /// Each client session has an mbedTLS config of its own, because mbedTLS 2.28 keeps the
-/// client's PSK identity and key in the config, not in the context.
+/// client's PSK identity and key in the config, not in the context; a parked session frees it
+/// and keeps the key, the parameters and the generator's state to build it again.
 public final class DTLSClientSession: DTLSSession {
     /// A session that will authenticate with `key`. Its random bytes (Hello random, IVs) come
     /// from `seed`, so a run replays; that makes it a load tester's session, not a secure one.
     /// Throws when mbedTLS could not take the key or the parameters.
     public init(key: PreSharedKey, parameters: DTLSParameters = DTLSParameters(), seed: UInt64) throws(DTLSConfigurationError) {
-        super.init(configuration: try MbedTLSConfiguration(role: .client(key), parameters: parameters, seed: seed), transportID: nil)
+        if let problem = parameters.problem { throw DTLSConfigurationError(problem) }
+        if let problem = key.problem { throw DTLSConfigurationError(problem) }
+        super.init(source: .own(key, parameters, random: SeededRandom(seed: seed)), transportID: nil)
     }
 
     /// Sends the first ClientHello and sets the retransmission timer; once only.

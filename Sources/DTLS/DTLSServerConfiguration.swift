@@ -12,6 +12,6 @@ public final class DTLSServerConfiguration {
 
     /// Throws when mbedTLS could not take the parameters.
     public init(keys: DTLSServerKeys, parameters: DTLSParameters = DTLSParameters(), seed: UInt64) throws(DTLSConfigurationError) {
-        mbedTLS = try MbedTLSConfiguration(role: .server(keys), parameters: parameters, seed: seed)
+        mbedTLS = try MbedTLSConfiguration(server: keys, parameters: parameters, seed: seed)
     }
 }

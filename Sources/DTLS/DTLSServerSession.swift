@@ -14,7 +14,7 @@ public final class DTLSServerSession: DTLSSession {
     /// A session with the peer that `transportID` names (address and port, in any encoding the
     /// caller keeps stable): the cookie binds the handshake to it.
     public init(configuration: DTLSServerConfiguration, transportID: [UInt8]) {
-        super.init(configuration: configuration.mbedTLS, transportID: transportID)
+        super.init(source: .shared(configuration.mbedTLS), transportID: transportID)
     }
 
     /// The PSK identity the client presented and the server had a key for; nil before, and

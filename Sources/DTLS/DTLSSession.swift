@@ -13,14 +13,33 @@ import CoAP
 ///
 /// A class, not a struct like `CoAPEndpoint`: mbedTLS keeps pointers into its context, and
 /// hands this object back to the callbacks as an opaque pointer, so neither may move. The
-/// context, with its two 16 KB record buffers (about 36 KB of heap in all), lives as long as
-/// the session and is freed in deinit, or by `park`, which keeps the session's state in a few
-/// hundred bytes until the next call that needs it. Connection ID (RFC 9146) is not compiled
-/// into Debian's mbedTLS 2.28, so a peer whose address changes needs a new handshake.
+/// context, with its two 16 KB record buffers (about 36 KB of heap in all), lives until deinit,
+/// or until `park`, which keeps the session's state in a few hundred bytes until the next call
+/// that needs it. Connection ID (RFC 9146) is not compiled into Debian's mbedTLS 2.28, so a peer
+/// whose address changes needs a new handshake.
 public class DTLSSession {
-    private let ssl: UnsafeMutablePointer<mbedtls_ssl_context>
-    /// The config the context points to, kept alive as long as the context.
-    private let configuration: MbedTLSConfiguration
+    /// Where a session's mbedTLS config comes from.
+    enum ConfigurationSource {
+        /// One config all of a server's sessions share; it outlives them, parked or not.
+        case shared(MbedTLSConfiguration)
+        /// A client's own config (mbedTLS 2.28 keeps the client's PSK in the config), freed while
+        /// the session is parked and built again from these to load it; `random` is where the
+        /// config's generator stood when the session was parked.
+        case own(PreSharedKey, DTLSParameters, random: SeededRandom)
+    }
+
+    /// The mbedTLS side of the session: a live context, or the state saved from one.
+    private enum Context {
+        /// The context and the config it points to, which must outlive it.
+        case live(UnsafeMutablePointer<mbedtls_ssl_context>, MbedTLSConfiguration)
+        /// mbedtls_ssl_context_save's blob: the context is freed, and so is a client's config.
+        case parked([UInt8])
+        /// Nothing: loading the saved state failed, and so did the session.
+        case lost
+    }
+
+    private var source: ConfigurationSource
+    private var context: Context
     /// Server: the peer's transport address as the caller names it, bound into the cookie.
     private let transportID: [UInt8]?
     /// Where the session stands; `DTLSEvent`s report each change.
@@ -29,8 +48,6 @@ public class DTLSSession {
     final var peerIdentity: [UInt8]?
     /// The retransmission timer mbedTLS last set, on the driver's clock; nil when cancelled.
     private var timer: (intermediate: Timestamp, final: Timestamp)?
-    /// The state of a parked session (mbedtls_ssl_context_save), nil while the context is live.
-    private var parkedState: [UInt8]?
     /// `maximumPlaintextLength`, fixed once established and known without the context.
     private var plaintextLimit = 0
 
@@ -39,32 +56,53 @@ public class DTLSSession {
     private var incoming: UnsafeRawBufferPointer?
     private var output: UnsafeMutablePointer<DTLSOutput>?
 
-    /// A session on `configuration`: a client one when `transportID` is nil, else a server one
-    /// for the peer it names, which waits for the ClientHello.
-    init(configuration: MbedTLSConfiguration, transportID: [UInt8]?) {
-        ssl = .allocate(capacity: 1)
-        self.configuration = configuration
+    /// A session on the config `source` gives: a client one when `transportID` is nil, else a
+    /// server one for the peer it names, which waits for the ClientHello.
+    init(source: ConfigurationSource, transportID: [UInt8]?) {
+        self.source = source
         self.transportID = transportID
         state = transportID == nil ? .notStarted : .handshaking
-        mbedtls_ssl_init(ssl)
-        setUpContext()
+        context = .lost
+        let configuration = makeConfiguration()
+        context = .live(makeContext(on: configuration), configuration)
         setTransportID()
     }
 
-    /// Readies the context for a handshake or for a parked session's state: buffers, our
-    /// transport and our clock.
-    private func setUpContext() {
+    /// The config a new or loaded context points to: the shared one, or a client's own anew.
+    private func makeConfiguration() -> MbedTLSConfiguration {
+        switch source {
+        case .shared(let configuration): configuration
+        case .own(let key, let parameters, let random): MbedTLSConfiguration(client: key, parameters: parameters, random: random)
+        }
+    }
+
+    /// A context readied on `configuration` for a handshake or for a parked session's state:
+    /// buffers, our transport and our clock.
+    private func makeContext(on configuration: MbedTLSConfiguration) -> UnsafeMutablePointer<mbedtls_ssl_context> {
+        let ssl = UnsafeMutablePointer<mbedtls_ssl_context>.allocate(capacity: 1)
+        mbedtls_ssl_init(ssl)
         // Fails only when mbedTLS cannot allocate its record buffers.
         let setup = mbedtls_ssl_setup(ssl, configuration.config)
         precondition(setup == 0, "mbedtls_ssl_setup failed: \(setup)")
-        let context = Unmanaged.passUnretained(self).toOpaque()
-        mbedtls_ssl_set_bio(ssl, context, sendCallback, receiveCallback, nil)
-        mbedtls_ssl_set_timer_cb(ssl, context, setTimerCallback, getTimerCallback)
+        let opaqueSelf = Unmanaged.passUnretained(self).toOpaque()
+        mbedtls_ssl_set_bio(ssl, opaqueSelf, sendCallback, receiveCallback, nil)
+        mbedtls_ssl_set_timer_cb(ssl, opaqueSelf, setTimerCallback, getTimerCallback)
+        return ssl
     }
 
     deinit {
+        if case .live(let ssl, _) = context { Self.release(ssl) }
+    }
+
+    private static func release(_ ssl: UnsafeMutablePointer<mbedtls_ssl_context>) {
         mbedtls_ssl_free(ssl)
         ssl.deallocate()
+    }
+
+    /// The live context; only called where the session is known to be unparked.
+    private var ssl: UnsafeMutablePointer<mbedtls_ssl_context> {
+        guard case .live(let ssl, _) = context else { preconditionFailure("a parked DTLS session's context was used") }
+        return ssl
     }
 
     /// The session whose context is `ssl`, for callbacks that get only the context.
@@ -85,14 +123,17 @@ public class DTLSSession {
     }
 
     /// Whether the session is parked: established, its context freed, its state kept.
-    public final var isParked: Bool { parkedState != nil }
+    public final var isParked: Bool {
+        if case .parked = context { return true }
+        return false
+    }
 
     // MARK: Parking
 
     /// Parks an established session with nothing in flight: its keys, sequence numbers and
-    /// replay window are saved in a few hundred bytes (mbedtls_ssl_context_save) and its
-    /// context, about 35 KB, is freed. The next `receive`, `send` or `close` loads it again
-    /// (about 23 us, keys derived anew), transparently to the peer.
+    /// replay window are saved in a few hundred bytes (mbedtls_ssl_context_save); its context,
+    /// about 35 KB, is freed, and so is a client's own config. The next `receive`, `send` or
+    /// `close` loads it again (about 23 us, keys derived anew), transparently to the peer.
     ///
     /// Returns false, and the session goes on unparked, when mbedTLS cannot save it: not
     /// established, a CBC suite (mbedTLS saves AEAD sessions only), or a server that has not yet
@@ -100,32 +141,35 @@ public class DTLSSession {
     @discardableResult
     public final func park() -> Bool {
         guard case .established = state else { return false }
-        guard parkedState == nil else { return true }
+        guard case .live(let ssl, let configuration) = context else { return isParked }
         var length = 0
         guard mbedtls_ssl_context_save(ssl, nil, 0, &length) == MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL else { return false }
         var saved = [UInt8](repeating: 0, count: length)
         guard mbedtls_ssl_context_save(ssl, &saved, saved.count, &length) == 0 else { return false }
-        // The save reset the context, which no longer holds the connection: free its buffers.
-        mbedtls_ssl_free(ssl)
-        mbedtls_ssl_init(ssl)
+        // The save reset the context, which no longer holds the connection.
+        Self.release(ssl)
+        if case .own(let key, let parameters, _) = source {
+            source = .own(key, parameters, random: configuration.random)
+        }
         timer = nil
-        parkedState = saved
+        context = .parked(saved)
         return true
     }
 
     /// Loads a parked session into a new context; false when mbedTLS refused, and the session
     /// failed. The saved state is dropped either way: mbedTLS forbids loading it twice.
     private func unparkIfNeeded() -> Bool {
-        guard let saved = parkedState else { return true }
-        parkedState = nil
-        setUpContext()
+        guard case .parked(let saved) = context else { return true }
+        let configuration = makeConfiguration()
+        let ssl = makeContext(on: configuration)
         let loaded = saved.withUnsafeBufferPointer { mbedtls_ssl_context_load(ssl, $0.baseAddress, $0.count) }
         guard loaded == 0 else {
-            // mbedTLS freed the context; a fresh one keeps deinit's mbedtls_ssl_free harmless.
-            mbedtls_ssl_init(ssl)
+            Self.release(ssl)
+            context = .lost
             fail(loaded)
             return false
         }
+        context = .live(ssl, configuration)
         setTransportID()
         return true
     }

@@ -18,19 +18,32 @@ final class MbedTLSConfiguration {
 
     let config: UnsafeMutablePointer<mbedtls_ssl_config>
     /// Every random byte mbedTLS draws (Hello randoms, cookie key, CBC IVs, explicit nonces).
-    private let random: UnsafeMutablePointer<SeededRandom>
+    private let generator: UnsafeMutablePointer<SeededRandom>
     /// Zero-terminated, as mbedTLS wants it; the config keeps only its address.
     private let cipherSuites: UnsafeMutableBufferPointer<Int32>
     private let cookieKey: UnsafeMutablePointer<mbedtls_ssl_cookie_ctx>?
     let serverKeys: DTLSServerKeys?
 
-    init(role: Role, parameters: DTLSParameters, seed: UInt64) throws(DTLSConfigurationError) {
+    /// A server's config; throws when mbedTLS would refuse the parameters.
+    convenience init(server keys: DTLSServerKeys, parameters: DTLSParameters, seed: UInt64) throws(DTLSConfigurationError) {
         if let problem = parameters.problem { throw DTLSConfigurationError(problem) }
-        if case .client(let key) = role, let problem = key.problem { throw DTLSConfigurationError(problem) }
+        self.init(checked: .server(keys), parameters: parameters, random: SeededRandom(seed: seed))
+    }
 
+    /// A client's config, from a key and parameters whose `problem` is nil (`DTLSClientSession`
+    /// checks them), its generator starting at `random`: for a new session, and again for each
+    /// load of a parked one, going on from where its generator stood.
+    convenience init(client key: PreSharedKey, parameters: DTLSParameters, random: SeededRandom) {
+        self.init(checked: .client(key), parameters: parameters, random: random)
+    }
+
+    /// Where the generator stands, for a config built again to go on from there.
+    var random: SeededRandom { generator.pointee }
+
+    private init(checked role: Role, parameters: DTLSParameters, random: SeededRandom) {
         config = .allocate(capacity: 1)
-        random = .allocate(capacity: 1)
-        random.initialize(to: SeededRandom(seed: seed))
+        generator = .allocate(capacity: 1)
+        generator.initialize(to: random)
         cipherSuites = .allocate(capacity: parameters.cipherSuites.count + 1)
         _ = cipherSuites.initialize(from: parameters.cipherSuites.map(\.rawValue) + [0])
         switch role {
@@ -49,7 +62,7 @@ final class MbedTLSConfiguration {
         precondition(defaults == 0, "mbedtls_ssl_config_defaults failed: \(defaults)")
         // LwM2M over DTLS is DTLS 1.2 (RFC 7925 4); mbedTLS would otherwise accept DTLS 1.0.
         mbedtls_ssl_conf_min_version(config, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3)
-        mbedtls_ssl_conf_rng(config, fillWithSeededRandom, random)
+        mbedtls_ssl_conf_rng(config, fillWithSeededRandom, generator)
         mbedtls_ssl_conf_ciphersuites(config, cipherSuites.baseAddress)
         mbedtls_ssl_conf_handshake_timeout(
             config, parameters.handshakeTimeoutMinimumMilliseconds, parameters.handshakeTimeoutMaximumMilliseconds)
@@ -63,12 +76,12 @@ final class MbedTLSConfiguration {
                     mbedtls_ssl_conf_psk(config, keyBytes.baseAddress, keyBytes.count, identity.baseAddress, identity.count)
                 }
             }
-            // `key.problem` ruled out what mbedTLS refuses; what is left is an allocation failure.
+            // The key passed `problem`, which rules out what mbedTLS refuses; what is left is an allocation failure.
             precondition(stored == 0, "mbedtls_ssl_conf_psk failed: \(stored)")
         case .server:
             guard let cookieKey else { preconditionFailure("a server configuration has a cookie key") }
             mbedtls_ssl_cookie_init(cookieKey)
-            let setup = mbedtls_ssl_cookie_setup(cookieKey, fillWithSeededRandom, random)
+            let setup = mbedtls_ssl_cookie_setup(cookieKey, fillWithSeededRandom, generator)
             precondition(setup == 0, "mbedtls_ssl_cookie_setup failed: \(setup)")
             mbedtls_ssl_conf_dtls_cookies(config, mbedtls_ssl_cookie_write, mbedtls_ssl_cookie_check, cookieKey)
             mbedtls_ssl_conf_psk_cb(config, lookUpPreSharedKey, Unmanaged.passUnretained(self).toOpaque())
@@ -83,8 +96,8 @@ final class MbedTLSConfiguration {
             cookieKey.deallocate()
         }
         cipherSuites.deallocate()
-        random.deinitialize(count: 1)
-        random.deallocate()
+        generator.deinitialize(count: 1)
+        generator.deallocate()
     }
 }
 

@@ -24,6 +24,8 @@ public final class EmbeddedServerProcess {
     public let dtlsServerURI: String?
     /// Where the run and its workers send `EmbeddedServerControlMessage`s (`HOST:PORT`).
     public let controlAddress: String
+    /// The child's process id, for what only /proc tells of it (the memory benchmarks read its RSS).
+    public var processIdentifier: Int32 { process.processIdentifier }
 
     /// Starts `executable serve --configuration-from-stdin`, writes `configuration` to it and waits
     /// for its ready report.

@@ -8,6 +8,10 @@ import EventLoop
 ///
 /// A peer keeps its slot for the whole run; its session is dropped when it fails or closes,
 /// which frees its mbedTLS context (about 35 KB), and a new one is made for its next datagram.
+/// An established session is parked at the end of each turn of the loop that used it (a few
+/// hundred bytes instead of the context; the next datagram either way loads it again), so the
+/// live contexts are those of the handshakes running and of the peers served in this turn, not
+/// one per device.
 struct ServerDTLSPeers {
     /// One peer of one `coaps://` socket.
     struct Peer {
@@ -28,6 +32,8 @@ struct ServerDTLSPeers {
     private var slots: [Key: Int] = [:]
     /// Slot numbers as tags, due at the sessions' next deadlines.
     private var timers = TimerQueue()
+    /// Slots whose established session was used since the last `parkUsedSessions`.
+    private var used: [Int] = []
     /// Handshakes completed, and failed by reason (`DTLSFailure.countName`).
     private(set) var handshakes = 0
     private(set) var handshakeFailures: [String: Int] = [:]
@@ -76,6 +82,7 @@ struct ServerDTLSPeers {
         }
         switch peers[slot].session?.state {
         case .failed?, .closed?: peers[slot].session = nil
+        case .established? where peers[slot].session?.isParked == false: used.append(slot)
         case .notStarted?, .handshaking?, .established?, nil: break
         }
         let deadline = peers[slot].session?.nextDeadline
@@ -86,6 +93,19 @@ struct ServerDTLSPeers {
         }
         if let deadline { peers[slot].timer = (timers.schedule(at: deadline.nanoseconds, tag: UInt64(slot)), deadline) }
     }
+
+    /// Parks the established sessions used since the last call, once what they had to send is
+    /// sent. A server session that has not yet received an application record refuses (mbedTLS
+    /// keeps its last flight until then, RFC 6347 4.2.4); that record brings it back here.
+    mutating func parkUsedSessions() {
+        for slot in used { peers[slot].session?.park() }
+        used.removeAll(keepingCapacity: true)
+    }
+
+    /// Sessions parked now, and sessions with a live mbedTLS context (handshaking, or established
+    /// and refused parking so far): a walk over every peer, for tests and the summary.
+    var sessionsParked: Int { peers.count { $0.session?.isParked == true } }
+    var sessionsLive: Int { peers.count { $0.session.map { !$0.isParked } ?? false } }
 
     /// The earliest handshake deadline of all sessions.
     var nextDeadline: Timestamp? { timers.nextDeadline.map { Timestamp(nanoseconds: $0) } }

@@ -13,6 +13,11 @@ extension ServerDriver {
     /// DTLS handshakes that failed so far, by reason (`bad_record_mac`, `timeout`, ...).
     public var handshakeFailures: [String: Int] { dtlsPeers?.handshakeFailures ?? [:] }
 
+    /// DTLS sessions of the `coaps://` sockets parked now (established and idle, a few hundred
+    /// bytes each), and live ones (handshaking, or waiting for their first application record).
+    public var dtlsSessionsParked: Int { dtlsPeers?.sessionsParked ?? 0 }
+    public var dtlsSessionsLive: Int { dtlsPeers?.sessionsLive ?? 0 }
+
     /// A datagram that reached a `coaps://` socket (after the faults).
     func receiveDTLS(_ bytes: [UInt8], socketTag: UInt64, from peer: SocketAddress, now: Timestamp) {
         guard let slot = dtlsPeers?.slotWithSession(for: peer, on: socketTag) else { return }
@@ -54,8 +59,15 @@ extension ServerDriver {
         }
     }
 
+    /// At the end of a turn, once the machines' answers are sealed and sent: parks the sessions
+    /// used in it, and keeps the driver's DTLS timer at the sessions' earliest handshake deadline.
+    func settleDTLSTurn() {
+        dtlsPeers?.parkUsedSessions()
+        rescheduleDTLSTimer()
+    }
+
     /// Keeps the driver's DTLS timer at the sessions' earliest handshake deadline.
-    func rescheduleDTLSTimer() {
+    private func rescheduleDTLSTimer() {
         let deadline = dtlsPeers?.nextDeadline
         if let current = dtlsTimer {
             guard current.deadline != deadline else { return }

@@ -134,6 +134,31 @@ final class EmbeddedDTLSServerTests: XCTestCase {
         XCTAssertEqual(driver.handshakeFailures, [:])
     }
 
+    func testTheServersSessionIsParkedOnceIdleAndAnUpdateLoadsItAgain() throws {
+        let driver = try driver()
+        let server = try XCTUnwrap(driver.dtlsServerAddress)
+        let client = try DriverDTLSClient(driver: driver, server: server, key: PreSharedKey(identity: "sim-000001", key: Self.groupKey))
+        guard case .established = client.handshake() else { return XCTFail("handshake: \(client.session.state)") }
+        XCTAssertEqual(driver.dtlsSessionsParked, 0, "mbedTLS saves a server only once it received an application record")
+        XCTAssertEqual(driver.dtlsSessionsLive, 1)
+
+        let created = try XCTUnwrap(client.perform(Self.register("sim-000001")))
+        XCTAssertEqual(created.code, .created)
+        XCTAssertEqual(driver.dtlsSessionsParked, 1, "idle once it answered the Register")
+        XCTAssertEqual(driver.dtlsSessionsLive, 0)
+
+        for round in 0..<2 {
+            var update = CoAPMessage(type: .confirmable, code: .post)
+            update.setPath("/" + created.options.strings(.locationPath).joined(separator: "/"))
+            let changed = try XCTUnwrap(client.perform(update), "round \(round): an answer from the loaded session")
+            XCTAssertEqual(changed.code, .changed)
+            XCTAssertEqual(driver.dtlsSessionsParked, 1, "round \(round): parked again once it answered")
+            XCTAssertEqual(driver.dtlsSessionsLive, 0)
+        }
+        XCTAssertEqual(driver.handshakesCompleted, 1, "no new handshake: the same session carried on")
+        XCTAssertEqual(driver.registrationServer.registrationCount, 1)
+    }
+
     func testAnIdentityNoGroupClaimsNeedsTheAccountKey() throws {
         let driver = try driver()
         let server = try XCTUnwrap(driver.dtlsServerAddress)

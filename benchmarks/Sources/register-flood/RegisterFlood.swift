@@ -23,7 +23,7 @@ enum RegisterFlood {
         let secondMark = arguments.count > 4 ? Int(arguments[4]) ?? 150_000 : 150_000
         OpenFileLimit.raiseToHardLimit()
 
-        let serve = try EmbeddedServerProcess(executable: URL(fileURLWithPath: arguments[1]), arguments: [])
+        let serve = try EmbeddedServerProcess(executable: URL(fileURLWithPath: arguments[1]), configuration: EmbeddedServerConfiguration())
         defer { _ = serve.stop() }
         let port = try CoAPURI(serve.serverURI).port
 
