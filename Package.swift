@@ -55,6 +55,7 @@ let package = Package(
             dependencies: [
                 "EventLoop", "CoAP", "DTLS", "LwM2M", "LwM2MClient", "LwM2MServer",
                 .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Yams", package: "Yams"),
             ],

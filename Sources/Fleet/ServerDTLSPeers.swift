@@ -1,4 +1,5 @@
 import CoAP
+import DequeModule
 import DTLS
 import EventLoop
 
@@ -8,10 +9,11 @@ import EventLoop
 ///
 /// A peer keeps its slot for the whole run; its session is dropped when it fails or closes,
 /// which frees its mbedTLS context (about 35 KB), and a new one is made for its next datagram.
-/// An established session is parked at the end of each turn of the loop that used it (a few
-/// hundred bytes instead of the context; the next datagram either way loads it again), so the
-/// live contexts are those of the handshakes running and of the peers served in this turn, not
-/// one per device.
+/// An established session is parked once it has been idle for `parkAfterIdleNanoseconds` (a
+/// few hundred bytes instead of the context; the next datagram either way loads it again), so
+/// the live contexts are those of the handshakes running and of the peers served in the last
+/// second, not one per device; and a bootstrap's or a registration's exchanges, milliseconds
+/// apart, do not pay a save and a load (about 15 us) each.
 struct ServerDTLSPeers {
     /// One peer of one `coaps://` socket.
     struct Peer {
@@ -19,6 +21,8 @@ struct ServerDTLSPeers {
         let address: SocketAddress
         var session: DTLSServerSession?
         var timer: (handle: TimerHandle, deadline: Timestamp)?
+        /// When its established session was last used.
+        var usedAt = Timestamp.zero
     }
 
     /// A peer's key: a client may use one address for both servers.
@@ -32,8 +36,11 @@ struct ServerDTLSPeers {
     private var slots: [Key: Int] = [:]
     /// Slot numbers as tags, due at the sessions' next deadlines.
     private var timers = TimerQueue()
-    /// Slots whose established session was used since the last `parkUsedSessions`.
-    private var used: [Int] = []
+    /// Slots whose established session was used, with when, oldest first (a slot used again
+    /// appears again; the older entry is then skipped).
+    private var used = Deque<(slot: Int, usedAt: Timestamp)>()
+    /// How long an established session stays live after its last use.
+    static let parkAfterIdleNanoseconds: UInt64 = 1_000_000_000
     /// Handshakes completed, and failed by reason (`DTLSFailure.countName`).
     private(set) var handshakes = 0
     private(set) var handshakeFailures: [String: Int] = [:]
@@ -72,7 +79,7 @@ struct ServerDTLSPeers {
 
     /// Counts what a call into the session of `slot` reported, drops the session when it ended,
     /// and keeps its timer at its next deadline.
-    mutating func settle(_ slot: Int, events: [DTLSEvent]) {
+    mutating func settle(_ slot: Int, events: [DTLSEvent], now: Timestamp) {
         for event in events {
             switch event {
             case .established: handshakes += 1
@@ -82,7 +89,9 @@ struct ServerDTLSPeers {
         }
         switch peers[slot].session?.state {
         case .failed?, .closed?: peers[slot].session = nil
-        case .established? where peers[slot].session?.isParked == false: used.append(slot)
+        case .established? where peers[slot].session?.isParked == false:
+            peers[slot].usedAt = now
+            used.append((slot, now))
         case .notStarted?, .handshaking?, .established?, nil: break
         }
         let deadline = peers[slot].session?.nextDeadline
@@ -94,12 +103,15 @@ struct ServerDTLSPeers {
         if let deadline { peers[slot].timer = (timers.schedule(at: deadline.nanoseconds, tag: UInt64(slot)), deadline) }
     }
 
-    /// Parks the established sessions used since the last call, once what they had to send is
-    /// sent. A server session that has not yet received an application record refuses (mbedTLS
-    /// keeps its last flight until then, RFC 6347 4.2.4); that record brings it back here.
-    mutating func parkUsedSessions() {
-        for slot in used { peers[slot].session?.park() }
-        used.removeAll(keepingCapacity: true)
+    /// Parks the established sessions idle for `parkAfterIdleNanoseconds`. A server session
+    /// that has not yet received an application record refuses (mbedTLS keeps its last flight
+    /// until then, RFC 6347 4.2.4); that record brings it back here.
+    mutating func parkIdleSessions(now: Timestamp) {
+        while let oldest = used.first, oldest.usedAt.adding(nanoseconds: Self.parkAfterIdleNanoseconds) <= now {
+            used.removeFirst()
+            guard peers[oldest.slot].usedAt == oldest.usedAt else { continue }
+            peers[oldest.slot].session?.park()
+        }
     }
 
     /// Sessions parked now, and sessions with a live mbedTLS context (handshaking, or established
@@ -107,8 +119,12 @@ struct ServerDTLSPeers {
     var sessionsParked: Int { peers.count { $0.session?.isParked == true } }
     var sessionsLive: Int { peers.count { $0.session.map { !$0.isParked } ?? false } }
 
-    /// The earliest handshake deadline of all sessions.
-    var nextDeadline: Timestamp? { timers.nextDeadline.map { Timestamp(nanoseconds: $0) } }
+    /// The earliest handshake deadline of all sessions, or the next session to park.
+    var nextDeadline: Timestamp? {
+        let handshake = timers.nextDeadline.map { Timestamp(nanoseconds: $0) }
+        guard let parking = used.first?.usedAt.adding(nanoseconds: Self.parkAfterIdleNanoseconds) else { return handshake }
+        return handshake.map { min($0, parking) } ?? parking
+    }
 
     /// The slot of a session whose deadline has come, taken off the queue; nil when none is due.
     mutating func popDue(now: Timestamp) -> Int? {

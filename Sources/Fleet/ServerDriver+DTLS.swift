@@ -49,7 +49,7 @@ extension ServerDriver {
         let plaintexts = dtlsRecords.applicationData
         let events = dtlsRecords.events
         dtlsRecords.removeAll()
-        dtlsPeers!.settle(slot, events: events)
+        dtlsPeers!.settle(slot, events: events, now: now)
         for plaintext in plaintexts {
             if peer.socketTag == Self.dtlsServerTag {
                 registrationServer.receive(plaintext, from: peer.address, now: now, output: &serverOutput)
@@ -60,9 +60,9 @@ extension ServerDriver {
     }
 
     /// At the end of a turn, once the machines' answers are sealed and sent: parks the sessions
-    /// used in it, and keeps the driver's DTLS timer at the sessions' earliest handshake deadline.
-    func settleDTLSTurn() {
-        dtlsPeers?.parkUsedSessions()
+    /// idle long enough, and keeps the driver's DTLS timer at the sessions' earliest deadline.
+    func settleDTLSTurn(now: Timestamp) {
+        dtlsPeers?.parkIdleSessions(now: now)
         rescheduleDTLSTimer()
     }
 

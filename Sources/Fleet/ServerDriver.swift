@@ -222,7 +222,7 @@ public final class ServerDriver {
         flush(&bootstrapOutput, tag: Self.bootstrapTag)
         reschedule(0, registrationServer.nextDeadline, tag: Self.serverTag)
         reschedule(1, bootstrapServer.nextDeadline, tag: Self.bootstrapTag)
-        settleDTLSTurn()
+        settleDTLSTurn(now: Timestamp(nanoseconds: loop.now))
     }
 
     /// Sends what a machine sent: sealed by the peer's session for a peer that came over DTLS.
