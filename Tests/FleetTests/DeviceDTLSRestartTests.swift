@@ -47,21 +47,8 @@ final class DeviceDTLSRestartTests: XCTestCase {
             default: break
             }
         }
-        let guardTag = DeviceDriver.firstOwnerTag
-        let pollTag = guardTag + 1
-        var condition: () -> Bool = { true }
-        driver.install { tag, now in
-            if tag == guardTag || condition() { loop.stop() } else { _ = loop.schedule(at: now + 20_000_000, tag: pollTag) }
-        }
-        func run(seconds: Double, until done: @escaping () -> Bool) -> Bool {
-            condition = done
-            let limit = loop.schedule(at: loop.now + UInt64(seconds * 1e9), tag: guardTag)
-            let poll = loop.schedule(at: loop.now + 20_000_000, tag: pollTag)
-            if !done() { loop.run() }
-            loop.cancel(limit)
-            loop.cancel(poll)
-            return done()
-        }
+        let runner = DriverLoop(driver: driver)
+        func run(seconds: Double, until done: @escaping () -> Bool) -> Bool { runner.run(seconds: seconds, until: done) }
         for device in 0..<count { driver.start(device: device, now: Timestamp(nanoseconds: loop.now)) }
         XCTAssertTrue(run(seconds: 10) { registers == count }, "registered \(registers), handshakes \(handshakes)")
         XCTAssertEqual(handshakes, count)
