@@ -1,7 +1,8 @@
 /// Something a DTLS session tells the application after a datagram, a deadline or a call.
 public enum DTLSEvent: Hashable, Sendable {
-    /// The handshake completed: application data can flow, protected by this suite.
-    case established(DTLSCipherSuite)
+    /// The handshake completed: application data can flow, protected by this suite. `resumed`
+    /// when it was the abbreviated handshake of a session resumed from a ticket (RFC 5077 3.1).
+    case established(DTLSCipherSuite, resumed: Bool)
     /// The session is over; it sends and accepts nothing more.
     case failed(DTLSFailure)
     /// The peer closed an established session with close_notify.

@@ -9,6 +9,11 @@ public struct DTLSParameters: Hashable, Sendable {
     /// the handshake with `DTLSFailure.timeout`: with the defaults a flight goes at 0, 1, 3, 7,
     /// 15, 31 and 63 s, and an unanswered handshake fails at 123 s.
     public var handshakeTimeoutMaximumMilliseconds: UInt32 = 60_000
+    /// Client: ask the server for a session ticket (RFC 5077), so the session can be saved
+    /// (`DTLSClientSession.resumableSession`) and resumed by a later one. Off by default: a
+    /// ticket is heap the client keeps for the session's life. A server always issues one when
+    /// asked, and ignores this.
+    public var requestsSessionTicket = false
 
     public init() {}
 

@@ -18,6 +18,7 @@ public final class DTLSServerSession: DTLSSession {
     }
 
     /// The PSK identity the client presented and the server had a key for; nil before, and
-    /// again after `DTLSEvent.restartedByPeer` until the new handshake finds a key.
+    /// again after `DTLSEvent.restartedByPeer` until the new handshake finds a key. Nil after a
+    /// resumed handshake too: mbedTLS 2.28's tickets do not carry the identity.
     public var clientIdentity: [UInt8]? { peerIdentity }
 }

@@ -50,6 +50,8 @@ public class DTLSSession {
     private var timer: (intermediate: Timestamp, final: Timestamp)?
     /// `maximumPlaintextLength`, fixed once established and known without the context.
     private var plaintextLimit = 0
+    /// Whether the handshake running took the abbreviated path after the ServerHello.
+    private var handshakeResumes = false
 
     // What the callbacks see, set only while a call into mbedTLS runs.
     private var now = Timestamp.zero
@@ -283,14 +285,14 @@ public class DTLSSession {
         // With the timer run out, mbedTLS sends its last flight again before it reads anything.
         let retransmits = timerState == 2
         let sent = output?.pointee.datagrams.count ?? 0
-        let result = mbedtls_ssl_handshake(ssl)
+        let result = handshakeSteps()
         if retransmits, let output, output.pointee.datagrams.count > sent { output.pointee.flightsRetransmitted += 1 }
         switch result {
         case 0:
             let suite = negotiatedCipherSuite
             plaintextLimit = max(Int(mbedtls_ssl_get_max_out_record_payload(ssl)), 0)
             state = .established(suite)
-            output?.pointee.events.append(.established(suite))
+            output?.pointee.events.append(.established(suite, resumed: handshakeResumes))
         case MBEDTLS_ERR_SSL_WANT_READ, MBEDTLS_ERR_SSL_WANT_WRITE:
             break
         case MBEDTLS_ERR_SSL_HELLO_VERIFY_REQUIRED:
@@ -304,6 +306,52 @@ public class DTLSSession {
         default:
             fail(result)
         }
+    }
+
+    /// mbedtls_ssl_handshake's loop, one step at a time, to see which way the handshake goes
+    /// after the ServerHello: on to the server's certificate state (a full handshake, though a
+    /// PSK one skips the message), or straight to its ChangeCipherSpec (a resumed one, RFC 5077
+    /// 3.1). mbedTLS 2.28 has no accessor for it, and frees its flag with the handshake.
+    private func handshakeSteps() -> Int32 {
+        let serverHello = Int32(MBEDTLS_SSL_SERVER_HELLO.rawValue)
+        while ssl.pointee.state != Int32(MBEDTLS_SSL_HANDSHAKE_OVER.rawValue) {
+            let before = ssl.pointee.state
+            let result = mbedtls_ssl_handshake_step(ssl)
+            if before == serverHello, ssl.pointee.state != before {
+                handshakeResumes = ssl.pointee.state != Int32(MBEDTLS_SSL_SERVER_CERTIFICATE.rawValue)
+            }
+            if result != 0 { return result }
+        }
+        return 0
+    }
+
+    // MARK: Resumption
+
+    /// Client: the session state and ticket that a later session can resume from
+    /// (mbedtls_ssl_session_save, a few hundred bytes); nil unless established, unparked and
+    /// holding a ticket: servers here keep no session cache to resume a session id from.
+    final func savedSession() -> [UInt8]? {
+        guard case .established = state, case .live(let ssl, _) = context else { return nil }
+        var session = mbedtls_ssl_session()
+        mbedtls_ssl_session_init(&session)
+        defer { mbedtls_ssl_session_free(&session) }
+        guard mbedtls_ssl_get_session(ssl, &session) == 0, session.ticket != nil else { return nil }
+        var length = 0
+        guard mbedtls_ssl_session_save(&session, nil, 0, &length) == MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL else { return nil }
+        var saved = [UInt8](repeating: 0, count: length)
+        guard mbedtls_ssl_session_save(&session, &saved, saved.count, &length) == 0 else { return nil }
+        return saved
+    }
+
+    /// Client, before the handshake: offers the session `saved` holds (its ticket) to resume;
+    /// false, and a full handshake, when mbedTLS cannot load it.
+    final func offer(savedSession saved: [UInt8]) -> Bool {
+        guard case .notStarted = state, case .live(let ssl, _) = context else { return false }
+        var session = mbedtls_ssl_session()
+        mbedtls_ssl_session_init(&session)
+        defer { mbedtls_ssl_session_free(&session) }
+        let loaded = saved.withUnsafeBufferPointer { mbedtls_ssl_session_load(&session, $0.baseAddress, $0.count) }
+        return loaded == 0 && mbedtls_ssl_set_session(ssl, &session) == 0
     }
 
     /// Decrypts every record left in the datagram, delivering application data in order.

@@ -2,7 +2,7 @@ import CMbedTLS
 import CoAP
 
 /// One `mbedtls_ssl_config` and what it points to: the seeded random generator, the cipher
-/// suite list and, on a server, the cookie key and the PSK lookup.
+/// suite list and, on a server, the cookie key, the session ticket key and the PSK lookup.
 ///
 /// A class because mbedTLS keeps the config's address in every context set up from it, and the
 /// config keeps the addresses of the suite list, the generator, the cookie key and of this
@@ -22,6 +22,9 @@ final class MbedTLSConfiguration {
     /// Zero-terminated, as mbedTLS wants it; the config keeps only its address.
     private let cipherSuites: UnsafeMutableBufferPointer<Int32>
     private let cookieKey: UnsafeMutablePointer<mbedtls_ssl_cookie_ctx>?
+    /// A server's session ticket key (RFC 5077): a resumed session's state travels in the ticket
+    /// the client keeps, so the server keeps no session cache.
+    private let ticketKey: UnsafeMutablePointer<mbedtls_ssl_ticket_context>?
     let serverKeys: DTLSServerKeys?
 
     /// A server's config; throws when mbedTLS would refuse the parameters.
@@ -49,9 +52,11 @@ final class MbedTLSConfiguration {
         switch role {
         case .client:
             cookieKey = nil
+            ticketKey = nil
             serverKeys = nil
         case .server(let keys):
             cookieKey = .allocate(capacity: 1)
+            ticketKey = .allocate(capacity: 1)
             serverKeys = keys
         }
 
@@ -69,8 +74,9 @@ final class MbedTLSConfiguration {
 
         switch role {
         case .client(let key):
-            // No resumption yet, so no ticket to ask for and keep (a ticket is heap per device).
-            mbedtls_ssl_conf_session_tickets(config, MBEDTLS_SSL_SESSION_TICKETS_DISABLED)
+            // A ticket is heap per device, so only a client that will resume asks for one.
+            mbedtls_ssl_conf_session_tickets(
+                config, parameters.requestsSessionTicket ? MBEDTLS_SSL_SESSION_TICKETS_ENABLED : MBEDTLS_SSL_SESSION_TICKETS_DISABLED)
             let stored = key.key.withUnsafeBufferPointer { keyBytes in
                 key.identity.withUnsafeBufferPointer { identity in
                     mbedtls_ssl_conf_psk(config, keyBytes.baseAddress, keyBytes.count, identity.baseAddress, identity.count)
@@ -84,9 +90,20 @@ final class MbedTLSConfiguration {
             let setup = mbedtls_ssl_cookie_setup(cookieKey, fillWithSeededRandom, generator)
             precondition(setup == 0, "mbedtls_ssl_cookie_setup failed: \(setup)")
             mbedtls_ssl_conf_dtls_cookies(config, mbedtls_ssl_cookie_write, mbedtls_ssl_cookie_check, cookieKey)
+            guard let ticketKey else { preconditionFailure("a server configuration has a ticket key") }
+            mbedtls_ssl_ticket_init(ticketKey)
+            // The key comes from the seeded generator: a server configuration with another seed
+            // cannot read this one's tickets, and falls back to a full handshake.
+            let ticketSetup = mbedtls_ssl_ticket_setup(
+                ticketKey, fillWithSeededRandom, generator, MBEDTLS_CIPHER_AES_256_GCM, Self.ticketLifetimeSeconds)
+            precondition(ticketSetup == 0, "mbedtls_ssl_ticket_setup failed: \(ticketSetup)")
+            mbedtls_ssl_conf_session_tickets_cb(config, mbedtls_ssl_ticket_write, mbedtls_ssl_ticket_parse, ticketKey)
             mbedtls_ssl_conf_psk_cb(config, lookUpPreSharedKey, Unmanaged.passUnretained(self).toOpaque())
         }
     }
+
+    /// How long a ticket resumes its session, by mbedTLS's wall clock (its recommended day).
+    static let ticketLifetimeSeconds: UInt32 = 86_400
 
     deinit {
         mbedtls_ssl_config_free(config)
@@ -94,6 +111,10 @@ final class MbedTLSConfiguration {
         if let cookieKey {
             mbedtls_ssl_cookie_free(cookieKey)
             cookieKey.deallocate()
+        }
+        if let ticketKey {
+            mbedtls_ssl_ticket_free(ticketKey)
+            ticketKey.deallocate()
         }
         cipherSuites.deallocate()
         generator.deinitialize(count: 1)
