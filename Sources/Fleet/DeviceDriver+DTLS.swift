@@ -41,10 +41,14 @@ extension DeviceDriver {
         guard let key = written ?? factoryKey?(device, role) else {
             return dtlsConnectionFailed(role, of: device, uri: uri, reason: "no pre-shared key for \(uri)", now: now)
         }
+        let resumes = resumesSessions(of: device)
+        var parameters = dtlsParameters
+        parameters.requestsSessionTicket = resumes
         let session: DTLSClientSession
         do {
             session = try DTLSClientSession(
-                key: key, parameters: dtlsParameters, seed: dtlsSeed ^ (UInt64(devices[device].index) &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(now.nanoseconds))
+                key: key, parameters: parameters, seed: dtlsSeed ^ (UInt64(devices[device].index) &* 0x9E37_79B9_7F4A_7C15) ^ UInt64(now.nanoseconds),
+                resuming: resumes ? resumableDTLSSessions[Self.tag(of: device, role)] : nil)
         } catch {
             return dtlsConnectionFailed(role, of: device, uri: uri, reason: error.description, now: now)
         }
@@ -127,6 +131,11 @@ extension DeviceDriver {
         return handshakeStartedAt < startedAt
     }
 
+    /// Whether the device's group resumes its sessions (`resume: true`).
+    private func resumesSessions(of device: Int) -> Bool {
+        !devicesResumingSessions.isEmpty && devicesResumingSessions.contains(where: { $0.contains(device) })
+    }
+
     /// An operation of the device timed out: the session it went over becomes suspect.
     func exchangeTimedOut(_ operation: LwM2MOperation, of device: Int) {
         guard !dtlsLinks.isEmpty else { return }
@@ -169,8 +178,9 @@ extension DeviceDriver {
         for datagram in output.datagrams { transmit(datagram, role: role, device: device, now: now) }
         for event in output.events {
             switch event {
-            case .established:
-                observer?(device, .operationFinished(.handshake, .succeeded, code: nil, startedAt: link.handshakeStartedAt), now)
+            case .established(_, let resumed):
+                observer?(device, .operationFinished(resumed ? .handshakeResumed : .handshake, .succeeded, code: nil, startedAt: link.handshakeStartedAt), now)
+                if resumesSessions(of: device) { resumableDTLSSessions[Self.tag(of: device, role)] = link.session.resumableSession }
                 let waiting = link.waiting
                 link.waiting = []
                 var sealed = DTLSOutput()

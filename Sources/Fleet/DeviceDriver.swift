@@ -53,6 +53,12 @@ public final class DeviceDriver {
     public var factoryKey: ((_ device: Int, _ role: ServerRole) -> PreSharedKey?)?
     /// Device slots whose group handshakes anew before each Update (`handshake: every-update`).
     public var devicesHandshakingEveryUpdate: [Range<Int>] = []
+    /// Device slots whose group resumes its DTLS sessions (`resume: true`).
+    public var devicesResumingSessions: [Range<Int>] = []
+    /// The last session of each of their connections, by socket tag, saved when a handshake
+    /// ended (`DTLSClientSession.resumableSession`, a few hundred bytes): the next handshake of
+    /// that device and role resumes from it, across a closed connection and a churn too.
+    var resumableDTLSSessions: [UInt64: [UInt8]] = [:]
 
     /// UDP payload bytes devices sent and received.
     public private(set) var bytesSent = 0

@@ -58,6 +58,10 @@ public struct DeviceSecurity: Hashable, Sendable {
     public var mode: Mode
     /// `handshake:` of `security:`, `once` by default.
     public var handshake = HandshakePolicy.once
+    /// `resume:` of `security:`: a device's new handshake with a server it had a session with
+    /// resumes that session from its ticket (RFC 5077), an abbreviated handshake with no PSK
+    /// lookup, when the server can; false by default.
+    public var resume = false
     /// PREFIX{index:0N} as `endpoint:` writes it; the group's endpoint pattern unless the file gives one.
     public var identity: FleetSpec.EndpointPattern
     public var keySource: KeySource

@@ -6,7 +6,7 @@ import Yams
 // servers the group talks to.
 extension FleetFileReader {
     /// The keys of a `security:` mapping.
-    static var securityKeys: [String] { ["mode", "identity", "key", "key-file", "key-secret", "handshake"] }
+    static var securityKeys: [String] { ["mode", "identity", "key", "key-file", "key-secret", "handshake", "resume"] }
 
     static var keySources: String {
         "key: HEX (one key for every device), key-file: FILE.csv (a key per identity) or key-secret: TEXT (a key derived per device)"
@@ -41,9 +41,11 @@ extension FleetFileReader {
         let handshake = fields["handshake"].map {
             choice($0, at: fields.path("handshake"), DeviceSecurity.HandshakePolicy.allCases.map { ($0.rawValue, $0) })
         } ?? .once
-        guard problems.count == before, let mode, let identity, let keySource, let handshake else { return nil }
+        let resume = fields["resume"].map { boolean($0, at: fields.path("resume")) } ?? false
+        guard problems.count == before, let mode, let identity, let keySource, let handshake, let resume else { return nil }
         var security = DeviceSecurity(mode: mode, identity: identity, keySource: keySource)
         security.handshake = handshake
+        security.resume = resume
         return security
     }
 

@@ -97,6 +97,7 @@ public final class FleetRunner {
         if !plan.security.isEmpty {
             let groups = plan.security
             driver.devicesHandshakingEveryUpdate = groups.filter { $0.security.handshake == .everyUpdate }.map(\.devices)
+            driver.devicesResumingSessions = groups.filter(\.security.resume).map(\.devices)
             driver.factoryKey = { [unowned driver] device, _ in
                 guard let group = groups.first(where: { $0.devices.contains(device) }),
                       let credentials = group.security.credentials(forDevice: driver.devices[device].index)

@@ -73,6 +73,8 @@ import LwM2MClient
 ///       # key-secret: TEXT      #   or each device's key derived from TEXT and its identity (HMAC-SHA256, 16 bytes)
 ///       handshake: once         # optional: once (default; again only after a session was lost) or every-update
 ///                               #   (a new handshake before each Update: a handshake storm by design)
+///       resume: false           # optional: true resumes the device's last session with a server from its
+///                               #   ticket (an abbreviated handshake, "handshake-resumed" in the summary)
 /// stages:                       # required: open-model arrivals, k6 style; each stage has a duration and one of:
 ///   - { duration: 10s, rate: 100/s }     # a constant arrival rate
 ///   - { duration: 20s, target: 500/s }   # a linear ramp from the previous stage's final rate (0 after a hold)

@@ -7,7 +7,7 @@ public enum MetricCatalog {
     public static let operations = [
         "bootstrap", "bootstrap-fallback", "register", "update", "deregister",
         "read", "discover", "write", "write-attributes", "execute", "create", "delete", "observe", "cancel-observation", "notify",
-        "handshake",
+        "handshake", "handshake-resumed",
     ]
 
     /// Fields of an operation. Latencies are in nanoseconds in the result file; thresholds may

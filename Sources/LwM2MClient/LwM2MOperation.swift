@@ -27,6 +27,10 @@ public enum LwM2MOperation: String, Hashable, Sendable, CaseIterable {
     case notify
     /// A DTLS handshake of a `coaps://` connection, which the fleet's driver runs below CoAP.
     case handshake
+    /// A DTLS handshake that resumed the device's last session with the server (RFC 5077): the
+    /// abbreviated handshake, measured apart from the full ones. A resumption that fails or
+    /// falls back to a full handshake counts as `handshake`.
+    case handshakeResumed = "handshake-resumed"
 
     /// How a request from an LwM2M Server maps to an operation (TS Core 8.2.x, the CoAP column):
     /// GET with Accept link-format is Discover, GET with Observe 0/1 is Observe/Cancel, PUT

@@ -150,6 +150,33 @@ extension RunCommandTests {
         XCTAssertEqual(metrics.value(for: "handshake.succeeded"), 50 + updates, "one to register, one before each Update")
         XCTAssertEqual(metrics.embeddedServer?.handshakes, 50 + Int(updates))
     }
+
+    func testDevicesThatResumeBeforeEveryUpdateDoAFullHandshakeOnlyTheFirstTime() throws {
+        let run = try run("""
+            seed: 10
+            server: embedded
+            devices:
+              - count: 50
+                lifetime: 4s
+                security: { mode: psk, key-secret: storm, handshake: every-update, resume: true }
+            stages:
+              - { duration: 1s, rate: 50/s }
+              - { duration: 5s, hold: true }
+            end: { mode: deregister, grace: 10s }
+            thresholds:
+              - update.failed.rate == 0
+              - handshake-resumed.failed.rate == 0
+              - server.handshake_failures == 0
+            """, extraArguments: ["--workers", "1"])
+        XCTAssertEqual(run.status, 0, run.output)
+        let metrics = try XCTUnwrap(run.result?.metrics)
+        let updates = try XCTUnwrap(metrics.value(for: "update.succeeded"))
+        XCTAssertGreaterThanOrEqual(updates, 100, "an Update every 2 s: \(run.output)")
+        XCTAssertEqual(metrics.value(for: "handshake.succeeded"), 50, "one full handshake per device, to register")
+        XCTAssertEqual(metrics.value(for: "handshake-resumed.succeeded"), updates, "each Update's handshake resumed")
+        XCTAssertEqual(metrics.embeddedServer?.handshakes, 50 + Int(updates), "the server counts both kinds")
+        XCTAssertTrue(run.output.contains("handshake-resumed"), "the summary shows resumed handshakes apart: \(run.output)")
+    }
 }
 
 /// A `coaps://` server that answers in plain CoAP: a failure of its own, named, not a timeout.

@@ -74,6 +74,16 @@ final class SecuritySpecTests: XCTestCase {
         ])
     }
 
+    func testResumeIsOffByDefaultAndOnWithTrue() throws {
+        let once = try FleetSpec(yaml: Self.fleet(group: "    security: { mode: psk, key: 00 }\n"), source: "psk.yaml")
+        XCTAssertEqual(once.devices[0].security?.resume, false)
+        let resuming = try FleetSpec(yaml: Self.fleet(group: "    security: { mode: psk, key: 00, resume: true }\n"), source: "psk.yaml")
+        XCTAssertEqual(resuming.devices[0].security?.resume, true)
+        XCTAssertEqual(problems(Self.fleet(group: "    security: { mode: psk, key: 00, resume: yes }\n")), [
+            "broken.yaml:4:45: devices[0].security.resume: 'yes' is not valid; use true or false",
+        ])
+    }
+
     func testTheIdentityPatternTakesTheGlobalDeviceIndexAsEndpointDoes() throws {
         let spec = try FleetSpec(yaml: """
             server: embedded
@@ -149,7 +159,7 @@ final class SecuritySpecTests: XCTestCase {
         let sources = "give one of key: HEX (one key for every device), key-file: FILE.csv (a key per identity) or key-secret: TEXT (a key derived per device)"
         let cases: [(group: String, expected: String)] = [
             ("    security: { mode: psk, key: 00, identty: \"x-{index}\" }\n",
-             "broken.yaml:4:37: devices[0].security.identty: unknown key 'identty'; did you mean 'identity'? valid keys: mode, identity, key, key-file, key-secret, handshake"),
+             "broken.yaml:4:37: devices[0].security.identty: unknown key 'identty'; did you mean 'identity'? valid keys: mode, identity, key, key-file, key-secret, handshake, resume"),
             ("    security: { mode: psk, key: 00, key-secret: s }\n",
              "broken.yaml:4:49: devices[0].security.key-secret: cannot be combined with key; \(sources)"),
             ("    security: { mode: psk }\n",
