@@ -58,6 +58,10 @@ public struct DeviceSecurity: Hashable, Sendable {
     public var mode: Mode
     /// `handshake:` of `security:`, `once` by default.
     public var handshake = HandshakePolicy.once
+    /// `bootstrap-over: coap`: the group bootstraps over plain CoAP and the Bootstrap-Server
+    /// provisions its DTLS credentials, as in many labs; by default the bootstrap runs over DTLS
+    /// with the group's keys.
+    public var bootstrapsOverPlainCoAP = false
     /// `resume:` of `security:`: a device's new handshake with a server it had a session with
     /// resumes that session from its ticket (RFC 5077), an abbreviated handshake with no PSK
     /// lookup, when the server can; false by default.

@@ -6,7 +6,7 @@ import Yams
 // servers the group talks to.
 extension FleetFileReader {
     /// The keys of a `security:` mapping.
-    static var securityKeys: [String] { ["mode", "identity", "key", "key-file", "key-secret", "handshake", "resume"] }
+    static var securityKeys: [String] { ["mode", "identity", "key", "key-file", "key-secret", "handshake", "bootstrap-over", "resume"] }
 
     static var keySources: String {
         "key: HEX (one key for every device), key-file: FILE.csv (a key per identity) or key-secret: TEXT (a key derived per device)"
@@ -45,6 +45,9 @@ extension FleetFileReader {
         guard problems.count == before, let mode, let identity, let keySource, let handshake, let resume else { return nil }
         var security = DeviceSecurity(mode: mode, identity: identity, keySource: keySource)
         security.handshake = handshake
+        if let node = fields["bootstrap-over"] {
+            security.bootstrapsOverPlainCoAP = choice(node, at: fields.path("bootstrap-over"), [("coap", true), ("coaps", false)]) ?? false
+        }
         security.resume = resume
         return security
     }
@@ -118,14 +121,19 @@ extension FleetFileReader {
         for (index, (group, indices)) in zip(spec.devices, spec.deviceIndexRanges).enumerated() {
             let path = "devices[\(index)]"
             if case .external(let serverURI, let bootstrapURI) = spec.server {
-                // A bootstrapping group's first handshake is with the Bootstrap-Server.
+                // A bootstrapping group's first handshake is with the Bootstrap-Server, unless it
+                // bootstraps over plain CoAP.
                 let (key, uri) = group.bootstrap == .none ? ("server.server", serverURI) : ("server.bootstrap", bootstrapURI)
+                let wantsDTLS = group.security.map { !($0.bootstrapsOverPlainCoAP && group.bootstrap != .none) } ?? false
                 if let uri, let parsed = try? CoAPURI(uri) {
-                    if parsed.isSecure, group.security == nil {
+                    if parsed.isSecure, !wantsDTLS, group.security?.bootstrapsOverPlainCoAP == true {
+                        report(at: "\(path).security.bootstrap-over", orAt: path,
+                               "the group bootstraps over plain CoAP, and \(uri) (\(key)) is coaps://; use a coap:// URI or remove bootstrap-over")
+                    } else if parsed.isSecure, group.security == nil {
                         report(at: "\(path).security", orAt: path,
                                "the group talks to \(uri) (\(key)), which needs DTLS, and has no security; add security: "
                                    + "{ mode: psk, key: HEX } (or key-file: FILE.csv, key-secret: TEXT), or use a coap:// URI")
-                    } else if !parsed.isSecure, group.security != nil {
+                    } else if !parsed.isSecure, wantsDTLS {
                         report(at: "\(path).security", orAt: path,
                                "the group talks to \(uri) (\(key)), plain CoAP; use a coaps:// URI for DTLS, or remove security")
                     }

@@ -71,12 +71,13 @@ extension FleetSpec {
             let account: [LwM2MRecord]
             let secure = group.security != nil
             let groupServerURI = secure ? dtlsServerURI ?? serverURI : serverURI
-            let groupBootstrapURI = secure ? dtlsBootstrapURI ?? bootstrapURI : bootstrapURI
+            let bootstrapsSecurely = secure && group.security?.bootstrapsOverPlainCoAP != true
+            let groupBootstrapURI = bootstrapsSecurely ? dtlsBootstrapURI ?? bootstrapURI : bootstrapURI
             switch (group.bootstrap, groupServerURI, groupBootstrapURI) {
             case (.none, let uri?, _):
                 account = Self.serverAccount(uri: uri, group: group)
             case (.clientInitiated, _, let uri?), (.serverInitiated, _, let uri?):
-                account = Self.bootstrapAccount(uri: uri, holdOff: group.bootstrap == .serverInitiated, secure: secure)
+                account = Self.bootstrapAccount(uri: uri, holdOff: group.bootstrap == .serverInitiated, secure: bootstrapsSecurely)
             case (.none, nil, _):
                 problems.append(FleetSpecError.Problem(
                     line: nil, column: nil, keyPath: "devices[\(index)].bootstrap", message: "none needs a Server URI, and the run has none"))

@@ -71,6 +71,8 @@ import LwM2MClient
 ///       # key-file: keys.csv    #   a key per identity, lines IDENTITY,KEY-HEX (# comments), relative to the fleet file,
 ///                               #   with a line for every device of the group;
 ///       # key-secret: TEXT      #   or each device's key derived from TEXT and its identity (HMAC-SHA256, 16 bytes)
+///       bootstrap-over: coaps   # optional: coaps (default) or coap, a plain bootstrap that provisions the DTLS
+///                               #   credentials (the embedded Bootstrap-Server writes a PSK account over coap://)
 ///       handshake: once         # optional: once (default; again only after a session was lost) or every-update
 ///                               #   (a new handshake before each Update: a handshake storm by design)
 ///       resume: false           # optional: true resumes the device's last session with a server from its

@@ -245,3 +245,29 @@ extension RunCommandTests {
         XCTAssertTrue(run.output.contains("the server answered in plain CoAP, not DTLS"), run.output)
     }
 }
+
+/// A plain bootstrap that provisions DTLS credentials, as in many labs.
+extension RunCommandTests {
+    func testAPlainBootstrapProvisionsTheDTLSAccountTheDevicesRegisterWith() throws {
+        let run = try run("""
+            seed: 13
+            server: embedded
+            devices:
+              - count: 50
+                bootstrap: client-initiated
+                security: { mode: psk, key-secret: lab, bootstrap-over: coap }
+            stages:
+              - { duration: 1s, rate: 50/s }
+              - { duration: 1s, hold: true }
+            thresholds:
+              - devices.unfinished == 0
+              - server.handshake_failures == 0
+            """, extraArguments: ["--workers", "1"])
+        XCTAssertEqual(run.status, 0, run.output)
+        let metrics = try XCTUnwrap(run.result?.metrics)
+        XCTAssertEqual(metrics.value(for: "bootstrap.succeeded"), 50)
+        XCTAssertEqual(metrics.value(for: "handshake.succeeded"), 50, "one handshake each, with the LwM2M Server only: \(run.output)")
+        XCTAssertEqual(metrics.value(for: "register.succeeded"), 50)
+        XCTAssertEqual(metrics.embeddedServer?.handshakes, 50)
+    }
+}

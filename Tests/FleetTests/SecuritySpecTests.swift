@@ -64,6 +64,24 @@ final class SecuritySpecTests: XCTestCase {
         }
     }
 
+    func testAGroupMayBootstrapOverPlainCoAPAndThenSpeakDTLS() throws {
+        let yaml = """
+            server: { bootstrap: coap://10.0.0.5:5783 }
+            devices:
+              - count: 5
+                bootstrap: client-initiated
+                security: { mode: psk, key: 00, bootstrap-over: coap }
+            stages:
+              - { duration: 1s, rate: 5/s }
+            """
+        let spec = try FleetSpec(yaml: yaml, source: "lab.yaml")
+        XCTAssertEqual(spec.devices[0].security?.bootstrapsOverPlainCoAP, true)
+        XCTAssertEqual(problems(yaml.replacingOccurrences(of: "coap://10.0.0.5", with: "coaps://10.0.0.5")), [
+            "broken.yaml:5:53: devices[0].security.bootstrap-over: the group bootstraps over plain CoAP, and coaps://10.0.0.5:5783 "
+                + "(server.bootstrap) is coaps://; use a coap:// URI or remove bootstrap-over",
+        ])
+    }
+
     func testHandshakeIsOnceByDefaultOrBeforeEveryUpdate() throws {
         let once = try FleetSpec(yaml: Self.fleet(group: "    security: { mode: psk, key: 00 }\n"), source: "psk.yaml")
         XCTAssertEqual(once.devices[0].security?.handshake, .once)
@@ -159,7 +177,7 @@ final class SecuritySpecTests: XCTestCase {
         let sources = "give one of key: HEX (one key for every device), key-file: FILE.csv (a key per identity) or key-secret: TEXT (a key derived per device)"
         let cases: [(group: String, expected: String)] = [
             ("    security: { mode: psk, key: 00, identty: \"x-{index}\" }\n",
-             "broken.yaml:4:37: devices[0].security.identty: unknown key 'identty'; did you mean 'identity'? valid keys: mode, identity, key, key-file, key-secret, handshake, resume"),
+             "broken.yaml:4:37: devices[0].security.identty: unknown key 'identty'; did you mean 'identity'? valid keys: mode, identity, key, key-file, key-secret, handshake, bootstrap-over, resume"),
             ("    security: { mode: psk, key: 00, key-secret: s }\n",
              "broken.yaml:4:49: devices[0].security.key-secret: cannot be combined with key; \(sources)"),
             ("    security: { mode: psk }\n",
