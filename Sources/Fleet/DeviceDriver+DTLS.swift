@@ -34,14 +34,20 @@ extension DeviceDriver {
         dtlsLinks.isEmpty ? nil : dtlsLinks[Self.tag(of: device, role)]
     }
 
+    /// The `security:` of the device's group; nil for a group without it.
+    func security(of device: Int) -> DeviceSecurity? {
+        security.first { $0.devices.contains(device) }?.security
+    }
+
     /// Starts the handshake of a `coaps://` connection just opened: the key is what the
-    /// Bootstrap-Server wrote to the device, else the device's factory key (`factoryKey`).
+    /// Bootstrap-Server wrote to the device, else its group's (`security`).
     func startDTLS(_ role: ServerRole, of device: Int, uri: String, now: Timestamp) {
         let written = devices[device].preSharedKey(for: role).map { PreSharedKey(identity: $0.identity, key: $0.key) }
-        guard let key = written ?? factoryKey?(device, role) else {
+        let given = security(of: device)?.credentials(forDevice: devices[device].index)?.preSharedKey
+        guard let key = written ?? given else {
             return dtlsConnectionFailed(role, of: device, uri: uri, reason: "no pre-shared key for \(uri)", now: now)
         }
-        let resumes = resumesSessions(of: device)
+        let resumes = security(of: device)?.resume == true
         var parameters = dtlsParameters
         parameters.requestsSessionTicket = resumes
         let session: DTLSClientSession
@@ -124,16 +130,10 @@ extension DeviceDriver {
     /// Whether the device's next datagram to its server is an Update that its group handshakes
     /// anew for (`handshake: every-update`), and that session is older than the Update.
     private func handshakesAgain(before role: ServerRole, of device: Int, since handshakeStartedAt: Timestamp) -> Bool {
-        guard role == .server, !devicesHandshakingEveryUpdate.isEmpty,
-              devicesHandshakingEveryUpdate.contains(where: { $0.contains(device) }),
+        guard role == .server, security(of: device)?.handshake == .everyUpdate,
               let (operation, startedAt) = devices[device].operationInFlight, operation == .update
         else { return false }
         return handshakeStartedAt < startedAt
-    }
-
-    /// Whether the device's group resumes its sessions (`resume: true`).
-    private func resumesSessions(of device: Int) -> Bool {
-        !devicesResumingSessions.isEmpty && devicesResumingSessions.contains(where: { $0.contains(device) })
     }
 
     /// An operation of the device timed out: the session it went over becomes suspect.
@@ -180,7 +180,7 @@ extension DeviceDriver {
             switch event {
             case .established(_, let resumed):
                 observer?(device, .operationFinished(resumed ? .handshakeResumed : .handshake, .succeeded, code: nil, startedAt: link.handshakeStartedAt), now)
-                if resumesSessions(of: device) { resumableDTLSSessions[Self.tag(of: device, role)] = link.session.resumableSession }
+                if security(of: device)?.resume == true { resumableDTLSSessions[Self.tag(of: device, role)] = link.session.resumableSession }
                 let waiting = link.waiting
                 link.waiting = []
                 var sealed = DTLSOutput()

@@ -48,13 +48,10 @@ public final class DeviceDriver {
     public var dtlsParameters = DTLSParameters()
     /// Seeds the sessions' random bytes (the run's seed).
     public var dtlsSeed: UInt64 = 0
-    /// The key a device presents on a `coaps://` connection its Security object holds none for:
-    /// its group's `security:` (by device slot and role).
-    public var factoryKey: ((_ device: Int, _ role: ServerRole) -> PreSharedKey?)?
-    /// Device slots whose group handshakes anew before each Update (`handshake: every-update`).
-    public var devicesHandshakingEveryUpdate: [Range<Int>] = []
-    /// Device slots whose group resumes its DTLS sessions (`resume: true`).
-    public var devicesResumingSessions: [Range<Int>] = []
+    /// The `security:` of groups of device slots: the key a device presents on a `coaps://`
+    /// connection its Security object holds none for, whether it handshakes before each Update
+    /// and whether it resumes its sessions. Empty: plain CoAP.
+    public var security: [(devices: Range<Int>, security: DeviceSecurity)] = []
     /// The last session of each of their connections, by socket tag, saved when a handshake
     /// ended (`DTLSClientSession.resumableSession`, a few hundred bytes): the next handshake of
     /// that device and role resumes from it, across a closed connection and a churn too.

@@ -94,17 +94,7 @@ public final class FleetRunner {
         driver.sourceAddresses = plan.sourceAddresses
         driver.sourceAddressOfDevice = plan.sourceAddressOfDevice
         driver.dtlsSeed = plan.seed
-        if !plan.security.isEmpty {
-            let groups = plan.security
-            driver.devicesHandshakingEveryUpdate = groups.filter { $0.security.handshake == .everyUpdate }.map(\.devices)
-            driver.devicesResumingSessions = groups.filter(\.security.resume).map(\.devices)
-            driver.factoryKey = { [unowned driver] device, _ in
-                guard let group = groups.first(where: { $0.devices.contains(device) }),
-                      let credentials = group.security.credentials(forDevice: driver.devices[device].index)
-                else { return nil }
-                return credentials.preSharedKey
-            }
-        }
+        driver.security = plan.security
         intendedStart = Array(repeating: 0, count: deviceCount)
         if let control = plan.embeddedServerControl {
             let loopback = try SocketAddress(ipAddress: control.isIPv6 ? "::1" : "127.0.0.1", port: 0)

@@ -33,9 +33,9 @@ final class DeviceDTLSRestartTests: XCTestCase {
         let devices = (0..<count).map { LwM2MClient(configuration: configuration, profile: profile, index: UInt32($0), seed: 11) }
         let loop = try EventLoop()
         let driver = DeviceDriver(loop: loop, devices: devices, localAddress: try SocketAddress(ipAddress: "127.0.0.1", port: 0))
-        driver.factoryKey = { [unowned driver] device, _ in
-            PreSharedKey.derived(secret: Array(secret.utf8), identity: Array(driver.devices[device].endpointName.utf8))
-        }
+        // Each device's identity is its endpoint name, its key derived from the server's secret.
+        let identity = FleetSpec.EndpointPattern(prefix: configuration.endpointPrefix, indexWidth: configuration.indexWidth)
+        driver.security = [(0..<count, DeviceSecurity(identity: identity, keySource: .derived(secret: Array(secret.utf8))))]
         var handshakes = 0
         var registers = 0
         var timedOut = 0

@@ -56,9 +56,8 @@ enum FleetMemory {
         let driver = DeviceDriver(loop: loop, devices: devices, localAddress: try SocketAddress(ipAddress: "127.0.0.1", port: 0))
         if dtls {
             // The key the server derives for the identity the device presents: its endpoint name.
-            driver.factoryKey = { device, _ in
-                PreSharedKey.derived(secret: secret, identity: Array(configuration.endpointName(index: UInt32(device)).utf8))
-            }
+            let identity = FleetSpec.EndpointPattern(prefix: configuration.endpointPrefix, indexWidth: configuration.indexWidth)
+            driver.security = [(0..<count, DeviceSecurity(identity: identity, keySource: .derived(secret: secret)))]
         }
         var registered = 0
         driver.observer = { _, action, _ in
