@@ -78,8 +78,7 @@ public final class DeviceDriver {
     /// the timers whose tag is at least `firstOwnerTag`.
     public func install(ownerTimer: @escaping (_ tag: UInt64, _ now: UInt64) -> Void) {
         loop.datagramReceived = { [unowned self] socket, tag, bytes, _, now in
-            let device = Int(tag >> 1)
-            let role: ServerRole = tag & 1 == 0 ? .bootstrapServer : .server
+            let (device, role) = Self.slot(ofTag: tag)
             guard device < devices.count else { return }
             bytesReceived += bytes.count
             if role == .server { contacts[device].server.answered = true } else { contacts[device].bootstrap.answered = true }
@@ -174,6 +173,11 @@ public final class DeviceDriver {
         UInt64(device) << 1 | (role == .server ? 1 : 0)
     }
 
+    /// The device and role a socket's tag stands for (`tag(of:_:)` the other way).
+    static func slot(ofTag tag: UInt64) -> (device: Int, role: ServerRole) {
+        (Int(tag >> 1), tag & 1 == 0 ? .bootstrapServer : .server)
+    }
+
     /// Puts a datagram on the wire from the device's socket for `role` (through the faults), or
     /// holds it while the socket waits for a host name lookup.
     func transmit(_ datagram: [UInt8], role: ServerRole, device: Int, now: Timestamp) {
@@ -208,8 +212,7 @@ public final class DeviceDriver {
         loop.resolve(host: host, port: 0) { [unowned self] answer in
             let now = Timestamp(nanoseconds: loop.now)
             for (connection, held) in hostNames.record(answer, for: host) {
-                let device = Int(connection.tag >> 1)
-                let role: ServerRole = connection.tag & 1 == 0 ? .bootstrapServer : .server
+                let (device, role) = Self.slot(ofTag: connection.tag)
                 open(role, of: device, uri: connection.uri, now: now)
                 actions += held.map { .send(role, $0) }
                 carryOut(device: device, now: now)
