@@ -19,6 +19,9 @@ final class DeviceDTLSLink {
     /// Whether a datagram to send needs a new handshake first.
     var isUnusable: Bool { isSuspect || answeredInPlainCoAP || session.hasEnded }
     let handshakeStartedAt: Timestamp
+    /// Bytes of the handshake's datagrams so far, each way; nil once the handshake ended and
+    /// they were counted (`DeviceDriver.handshakeBytes`).
+    var handshakeBytes: (sent: UInt64, received: UInt64)? = (0, 0)
 
     init(session: DTLSClientSession, handshakeStartedAt: Timestamp) {
         self.session = session
@@ -100,6 +103,7 @@ extension DeviceDriver {
             // (20 to 25): the server speaks plain CoAP on this port.
             return plainCoAPAnswered(link, role, of: device, now: now)
         }
+        link.handshakeBytes?.received += UInt64(bytes.count)
         var output = DTLSOutput()
         link.session.receive(bytes, now: now, output: &output)
         handle(output, of: link, role, device: device, now: now)
@@ -108,6 +112,7 @@ extension DeviceDriver {
 
     /// The server answered the handshake in plain CoAP: a failure of its own kind, not a timeout.
     private func plainCoAPAnswered(_ link: DeviceDTLSLink, _ role: ServerRole, of device: Int, now: Timestamp) {
+        countHandshakeBytes(of: link, as: .handshake)
         observer?(device, .operationFinished(.handshake, .failed, code: nil, startedAt: link.handshakeStartedAt), now)
         connectionFailures.append((connectedURI(role, of: device) ?? "coaps://", "the server answered in plain CoAP, not DTLS"))
         link.answeredInPlainCoAP = true
@@ -169,6 +174,7 @@ extension DeviceDriver {
     func closeDTLS(_ role: ServerRole, of device: Int, now: Timestamp) {
         guard !dtlsLinks.isEmpty, let link = dtlsLinks.removeValue(forKey: Self.tag(of: device, role)) else { return }
         if case .handshaking = link.session.state, !link.answeredInPlainCoAP {
+            countHandshakeBytes(of: link, as: .handshake)
             observer?(device, .operationFinished(.handshake, .timedOut, code: nil, startedAt: link.handshakeStartedAt), now)
         }
     }
@@ -176,9 +182,11 @@ extension DeviceDriver {
     /// Sends what the session produced, gives the device what it opened, and ends the handshake.
     private func handle(_ output: DTLSOutput, of link: DeviceDTLSLink, _ role: ServerRole, device: Int, now: Timestamp) {
         for datagram in output.datagrams { transmit(datagram, role: role, device: device, now: now) }
+        link.handshakeBytes?.sent += UInt64(output.datagrams.reduce(0) { $0 + $1.count })
         for event in output.events {
             switch event {
             case .established(_, let resumed):
+                countHandshakeBytes(of: link, as: resumed ? .handshakeResumed : .handshake)
                 observer?(device, .operationFinished(resumed ? .handshakeResumed : .handshake, .succeeded, code: nil, startedAt: link.handshakeStartedAt), now)
                 if security(of: device)?.resume == true { resumableDTLSSessions[Self.tag(of: device, role)] = link.session.resumableSession }
                 let waiting = link.waiting
@@ -187,6 +195,7 @@ extension DeviceDriver {
                 for datagram in waiting { link.session.send(datagram, now: now, output: &sealed) }
                 for datagram in sealed.datagrams { transmit(datagram, role: role, device: device, now: now) }
             case .failed(let failure):
+                countHandshakeBytes(of: link, as: .handshake)
                 let outcome: OperationOutcome = failure == .timeout ? .timedOut : .failed
                 observer?(device, .operationFinished(.handshake, outcome, code: nil, startedAt: link.handshakeStartedAt), now)
                 // By server and alert in the summary and the result (`connectionFailures`).
@@ -201,6 +210,14 @@ extension DeviceDriver {
         for plaintext in output.applicationData {
             devices[device].receive(plaintext, from: role, now: now, actions: &actions)
         }
+    }
+
+    /// Adds the bytes of the link's handshake, which just ended, to those of `operation`.
+    private func countHandshakeBytes(of link: DeviceDTLSLink, as operation: LwM2MOperation) {
+        guard let bytes = link.handshakeBytes else { return }
+        link.handshakeBytes = nil
+        let counted = handshakeBytes[operation] ?? (0, 0)
+        handshakeBytes[operation] = (counted.sent + bytes.sent, counted.received + bytes.received)
     }
 
     private func dtlsConnectionFailed(_ role: ServerRole, of device: Int, uri: String, reason: String, now: Timestamp) {

@@ -56,6 +56,9 @@ public final class DeviceDriver {
     /// ended (`DTLSClientSession.resumableSession`, a few hundred bytes): the next handshake of
     /// that device and role resumes from it, across a closed connection and a churn too.
     var resumableDTLSSessions: [UInt64: [UInt8]] = [:]
+    /// Bytes the handshakes' datagrams carried, by operation (`handshake`, `handshake-resumed`),
+    /// counted when each handshake ends (`DeviceDTLSLink.handshakeBytes`).
+    public internal(set) var handshakeBytes: [LwM2MOperation: (sent: UInt64, received: UInt64)] = [:]
 
     /// UDP payload bytes devices sent and received.
     public private(set) var bytesSent = 0

@@ -30,8 +30,10 @@ public struct EmbeddedServerCounts: Sendable, Codable, Hashable {
     public var retransmissions: Int = 0
     /// Registrations the LwM2M Server held when it restarted (`server.embedded.restart`), and lost.
     public var registrationsLost: Int = 0
-    /// DTLS handshakes the servers' `coaps://` sockets completed, and the ones that failed.
+    /// DTLS handshakes the servers' `coaps://` sockets completed (full and resumed), those of
+    /// them that resumed a session (abbreviated, from a ticket), and the ones that failed.
     public var handshakes: Int = 0
+    public var handshakesResumed: Int = 0
     public var handshakeFailures: Int = 0
     /// The failed handshakes by reason (`bad_record_mac`, `timeout`, ...); nil without DTLS.
     public var handshakeFailureReasons: [String: Int]?
@@ -56,6 +58,7 @@ public struct EmbeddedServerCounts: Sendable, Codable, Hashable {
         ("retransmissions", "retransmissions", \.retransmissions),
         ("registrations_lost", "registrations-lost", \.registrationsLost),
         ("handshakes", "handshakes", \.handshakes),
+        ("handshakes_resumed", "handshakes-resumed", \.handshakesResumed),
         ("handshake_failures", "handshake-failures", \.handshakeFailures),
     ]
 

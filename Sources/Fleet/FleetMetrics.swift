@@ -270,6 +270,11 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
         bytesReceived += UInt64(received)
     }
 
+    /// Bytes the datagrams of one kind of operation carried (DTLS handshakes).
+    public mutating func recordBytes(of operation: LwM2MOperation, sent: UInt64, received: UInt64) {
+        operations[operation.rawValue, default: OperationMetrics()].recordBytes(sent: sent, received: received)
+    }
+
     public mutating func recordArrival() {
         arrivals += 1
         openInterval.arrivals += 1
@@ -373,7 +378,7 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
     static func operationAndField(of metric: String) -> (operation: String, field: String)? {
         for operation in MetricCatalog.operations where metric.hasPrefix(operation + ".") {
             let field = String(metric.dropFirst(operation.count + 1))
-            if MetricCatalog.operationFields.contains(field) { return (operation, field) }
+            if MetricCatalog.fields(of: operation).contains(field) { return (operation, field) }
         }
         return nil
     }

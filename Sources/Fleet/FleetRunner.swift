@@ -131,6 +131,9 @@ public final class FleetRunner {
         if !scheduler.isFinished { loop.run() }
         let elapsed = Double(loop.now - start) / 1e9
         metrics.recordBytes(sent: driver.bytesSent, received: driver.bytesReceived)
+        for (operation, bytes) in driver.handshakeBytes {
+            metrics.recordBytes(of: operation, sent: bytes.sent, received: bytes.received)
+        }
         if let faults = driver.faultCounts { metrics.recordFaults(faults) }
         metrics.closeInterval(elapsedNanoseconds: loop.now - start)
         progress.finish()

@@ -18,6 +18,16 @@ public enum MetricCatalog {
         "service.p50", "service.p90", "service.p99", "service.p999", "service.max", "service.mean",
     ]
 
+    /// Fields of the DTLS handshake operations only: the bytes of their datagrams, which the
+    /// driver sees apart from the CoAP ones, both ways and per handshake.
+    public static let handshakeOperations = ["handshake", "handshake-resumed"]
+    public static let handshakeFields = ["bytes.sent", "bytes.received", "bytes.mean"]
+
+    /// The fields `operation` has.
+    public static func fields(of operation: String) -> [String] {
+        handshakeOperations.contains(operation) ? operationFields + handshakeFields : operationFields
+    }
+
     /// Run-wide fields.
     public static let runFields = [
         "violations", "ignored_unproven", "dropped", "retransmissions", "arrivals", "returns", "devices.registered", "devices.failed", "devices.unfinished",
@@ -47,6 +57,6 @@ public enum MetricCatalog {
 
     /// Every valid metric name, for error messages that list what would be valid.
     public static var allNames: [String] {
-        operations.flatMap { operation in operationFields.map { "\(operation).\($0)" } } + runFields + embeddedServerFields
+        operations.flatMap { operation in fields(of: operation).map { "\(operation).\($0)" } } + runFields + embeddedServerFields
     }
 }

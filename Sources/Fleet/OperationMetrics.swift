@@ -23,6 +23,10 @@ public struct OperationMetrics: Sendable, Codable, Equatable {
     public private(set) var retransmissions: UInt64 = 0
     /// Responses by code as written in logs ("2.01").
     public private(set) var responseCodes: [String: UInt64] = [:]
+    /// Bytes of the operation's datagrams both ways, counted where the driver sees them apart:
+    /// DTLS handshakes (their flights and retransmissions); nil for the other operations.
+    public private(set) var bytesSent: UInt64?
+    public private(set) var bytesReceived: UInt64?
     /// From the intended start to the end, in nanoseconds.
     public private(set) var latency = LatencyHistogram()
     /// From the real start to the end, in nanoseconds.
@@ -59,6 +63,18 @@ public struct OperationMetrics: Sendable, Codable, Equatable {
         retransmissions += UInt64(count)
     }
 
+    /// Adds bytes the operation's datagrams carried, sent and received.
+    public mutating func recordBytes(sent: UInt64, received: UInt64) {
+        bytesSent = (bytesSent ?? 0) + sent
+        bytesReceived = (bytesReceived ?? 0) + received
+    }
+
+    /// Bytes both ways per operation that ended; nil when bytes are not counted or none ended.
+    public var meanBytes: Double? {
+        guard let bytesSent, let bytesReceived, count > 0 else { return nil }
+        return Double(bytesSent + bytesReceived) / Double(count)
+    }
+
     /// Failed and unfinished over all attempts and unfinished devices; nil with neither.
     public var failedRate: Double? {
         let attempts = count + unfinished
@@ -73,6 +89,7 @@ public struct OperationMetrics: Sendable, Codable, Equatable {
         timeouts += other.timeouts
         unfinished += other.unfinished
         retransmissions += other.retransmissions
+        if let sent = other.bytesSent, let received = other.bytesReceived { recordBytes(sent: sent, received: received) }
         responseCodes.merge(other.responseCodes, uniquingKeysWith: +)
         latency.merge(other.latency)
         service.merge(other.service)
@@ -89,6 +106,9 @@ public struct OperationMetrics: Sendable, Codable, Equatable {
         case "unfinished": Double(unfinished)
         case "retransmissions": Double(retransmissions)
         case "failed.rate": failedRate
+        case "bytes.sent": bytesSent.map { Double($0) }
+        case "bytes.received": bytesReceived.map { Double($0) }
+        case "bytes.mean": meanBytes
         default: Self.durationValue(for: field, latency: latency, service: service)
         }
     }

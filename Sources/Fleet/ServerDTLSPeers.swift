@@ -41,8 +41,10 @@ struct ServerDTLSPeers {
     private var used = Deque<(slot: Int, usedAt: Timestamp)>()
     /// How long an established session stays live after its last use.
     static let parkAfterIdleNanoseconds: UInt64 = 1_000_000_000
-    /// Handshakes completed, and failed by reason (`DTLSFailure.countName`).
+    /// Handshakes completed (resumed ones too), those of them that resumed a session from its
+    /// ticket, and the failed ones by reason (`DTLSFailure.countName`).
     private(set) var handshakes = 0
+    private(set) var resumedHandshakes = 0
     private(set) var handshakeFailures: [String: Int] = [:]
 
     init(configuration: DTLSServerConfiguration) {
@@ -82,7 +84,9 @@ struct ServerDTLSPeers {
     mutating func settle(_ slot: Int, events: [DTLSEvent], now: Timestamp) {
         for event in events {
             switch event {
-            case .established: handshakes += 1
+            case .established(_, let resumed):
+                handshakes += 1
+                if resumed { resumedHandshakes += 1 }
             case .failed(let failure): handshakeFailures[failure.countName, default: 0] += 1
             case .closedByPeer, .restartedByPeer: break
             }

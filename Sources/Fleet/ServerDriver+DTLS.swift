@@ -10,6 +10,9 @@ extension ServerDriver {
     /// DTLS handshakes the `coaps://` sockets completed so far.
     public var handshakesCompleted: Int { dtlsPeers?.handshakes ?? 0 }
 
+    /// Of `handshakesCompleted`, those that resumed a session from its ticket (abbreviated).
+    public var handshakesResumed: Int { dtlsPeers?.resumedHandshakes ?? 0 }
+
     /// DTLS handshakes that failed so far, by reason (`bad_record_mac`, `timeout`, ...).
     public var handshakeFailures: [String: Int] { dtlsPeers?.handshakeFailures ?? [:] }
 

@@ -41,6 +41,9 @@ public enum SummaryTable {
             var why = operation.responseCodes.sorted { $0.key < $1.key }.map { "\($0.key) x\($0.value)" }
             if operation.timeouts > 0 { why.append("no response x\(operation.timeouts)") }
             if operation.unfinished > 0 { why.append("unfinished x\(operation.unfinished)") }
+            if let bytes = operation.meanBytes, let sent = operation.bytesSent, let received = operation.bytesReceived {
+                why.append("\(fixed(bytes, decimals: 0)) bytes each (\(sent) sent, \(received) received in all)")
+            }
             if !why.isEmpty { codes.append(pad(name, nameWidth, left: true) + "  " + why.joined(separator: ", ")) }
         }
         if names.isEmpty { lines.append("(no operations)") }

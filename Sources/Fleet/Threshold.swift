@@ -154,6 +154,7 @@ public struct Threshold: Hashable, Sendable, CustomStringConvertible {
         let suggestion = MetricCatalog.allNames.suggestion(for: metric)
         return "unknown metric '\(metric)'; \(suggestion)a metric is OPERATION.FIELD with OPERATION one of "
             + MetricCatalog.operations.joined(separator: ", ") + " and FIELD one of " + MetricCatalog.operationFields.joined(separator: ", ")
+            + " (for handshake and handshake-resumed also " + MetricCatalog.handshakeFields.joined(separator: ", ") + ")"
             + ", or one of " + MetricCatalog.runFields.joined(separator: ", ")
             + "; with server: embedded also " + MetricCatalog.embeddedServerFields.joined(separator: ", ")
     }

@@ -248,6 +248,7 @@ struct ServeCommand: ParsableCommand {
         status.devicesViolated = violatedEndpoints.count
         status.faults = driver.faultCounts
         status.handshakes = driver.handshakesCompleted
+        status.handshakesResumed = driver.handshakesResumed
         if configuration.dtls != nil {
             status.handshakeFailures = driver.handshakeFailures.values.reduce(0, +)
             status.handshakeFailureReasons = driver.handshakeFailures

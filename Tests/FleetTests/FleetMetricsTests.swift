@@ -251,6 +251,8 @@ final class FleetMetricsTests: XCTestCase {
         // A run against the embedded servers has their counts as well.
         metrics.embeddedServer = EmbeddedServerCounts()
         metrics.recordScheduledArrival(intendedStage: 0, startedStage: 0, latenessNanoseconds: 1_000)
+        metrics.recordBytes(of: .handshake, sent: 400, received: 500)
+        metrics.recordBytes(of: .handshakeResumed, sent: 300, received: 400)
         for name in MetricCatalog.allNames {
             XCTAssertNotNil(metrics.value(for: name), name)
         }
@@ -260,6 +262,8 @@ final class FleetMetricsTests: XCTestCase {
         XCTAssertEqual(metrics.value(for: "dropped"), 18)
         XCTAssertEqual(metrics.value(for: "register.latency.p50"), Double(metrics.operations["register"]!.latency.value(atPercentile: 50)))
         XCTAssertEqual(metrics.value(for: "notify.service.max"), Double(metrics.operations["notify"]!.service.max))
+        XCTAssertEqual(metrics.value(for: "handshake.bytes.sent"), 400)
+        XCTAssertNil(metrics.value(for: "register.bytes.sent"), "bytes are counted for handshakes only")
         for name in ["register.latency.p75", "loop_lag.mean", "loop_lag.p90", "bootstrap-write.count", "register", "registered.count", "", "violations.rate"] {
             XCTAssertNil(metrics.value(for: name), name)
         }
@@ -561,7 +565,7 @@ final class FleetMetricsTests: XCTestCase {
         (counts.bootstraps, counts.bootstrapFailures, counts.refused, counts.violationsSent, counts.retransmissions) = (9, 2, 5, 0, 6)
         XCTAssertEqual(counts.summaryLine, "registrations=3 registered=10 updated=4 deregistered=7 expired=1 bootstraps=9 "
             + "bootstrap-failures=2 refused=5 requests-unanswered=0 violations-sent=0 devices-violated=0 retransmissions=6 registrations-lost=0 "
-            + "handshakes=0 handshake-failures=0", "the line `serve` and `run` print")
+            + "handshakes=0 handshakes-resumed=0 handshake-failures=0", "the line `serve` and `run` print")
 
         var metrics = FleetMetrics()
         XCTAssertNil(metrics.value(for: "server.bootstrap_failures"), "no embedded server, no value")

@@ -149,6 +149,7 @@ extension RunCommandTests {
         XCTAssertGreaterThanOrEqual(updates, 100, "an Update every 2 s: \(run.output)")
         XCTAssertEqual(metrics.value(for: "handshake.succeeded"), 50 + updates, "one to register, one before each Update")
         XCTAssertEqual(metrics.embeddedServer?.handshakes, 50 + Int(updates))
+        XCTAssertEqual(metrics.embeddedServer?.handshakesResumed, 0)
     }
 
     func testDevicesThatResumeBeforeEveryUpdateDoAFullHandshakeOnlyTheFirstTime() throws {
@@ -175,6 +176,7 @@ extension RunCommandTests {
         XCTAssertEqual(metrics.value(for: "handshake.succeeded"), 50, "one full handshake per device, to register")
         XCTAssertEqual(metrics.value(for: "handshake-resumed.succeeded"), updates, "each Update's handshake resumed")
         XCTAssertEqual(metrics.embeddedServer?.handshakes, 50 + Int(updates), "the server counts both kinds")
+        XCTAssertEqual(metrics.embeddedServer?.handshakesResumed, Int(updates), "and the resumed ones apart")
         XCTAssertTrue(run.output.contains("handshake-resumed"), "the summary shows resumed handshakes apart: \(run.output)")
     }
 }
@@ -269,5 +271,61 @@ extension RunCommandTests {
         XCTAssertEqual(metrics.value(for: "handshake.succeeded"), 50, "one handshake each, with the LwM2M Server only: \(run.output)")
         XCTAssertEqual(metrics.value(for: "register.succeeded"), 50)
         XCTAssertEqual(metrics.embeddedServer?.handshakes, 50)
+    }
+}
+
+/// Devices that wake: a device that leaves and comes back (churn) opens a new connection and
+/// handshakes again, resuming its last session when its group says `resume: true`.
+extension RunCommandTests {
+    static func churningFleet(security: String) -> String {
+        """
+        seed: 12
+        server: embedded
+        devices:
+          - count: 40
+            security: { mode: psk, key-secret: wake\(security) }
+        stages:
+          - { duration: 1s, rate: 40/s }
+          - { duration: 4s, hold: true, churn: 25%/s }
+        end: { mode: deregister, grace: 10s }
+        thresholds:
+          - register.failed.rate == 0
+          - server.handshake_failures == 0
+        """
+    }
+
+    func testADeviceThatComesBackHandshakesAgainInFull() throws {
+        let run = try run(Self.churningFleet(security: ""), extraArguments: ["--workers", "1"])
+        XCTAssertEqual(run.status, 0, run.output)
+        let metrics = try XCTUnwrap(run.result?.metrics)
+        XCTAssertGreaterThan(metrics.returns, 10, run.output)
+        XCTAssertEqual(metrics.value(for: "handshake.succeeded"), 40 + Double(metrics.returns), "one at arrival, one per return")
+        XCTAssertNil(metrics.operations["handshake-resumed"])
+        XCTAssertEqual(metrics.embeddedServer?.handshakesResumed, 0)
+    }
+
+    func testADeviceThatComesBackResumesItsSessionAndEachKindOfHandshakeCountsItsBytes() throws {
+        let run = try run(Self.churningFleet(security: ", resume: true"), extraArguments: ["--workers", "1"])
+        XCTAssertEqual(run.status, 0, run.output)
+        let metrics = try XCTUnwrap(run.result?.metrics)
+        XCTAssertGreaterThan(metrics.returns, 10, run.output)
+        XCTAssertEqual(metrics.value(for: "handshake.succeeded"), 40, "a full handshake at arrival only")
+        XCTAssertEqual(metrics.value(for: "handshake-resumed.succeeded"), Double(metrics.returns), "every return resumed")
+        XCTAssertEqual(metrics.embeddedServer?.handshakesResumed, Int(metrics.returns))
+        // A full PSK handshake with a cookie: ClientHello twice, HelloVerifyRequest, the server's
+        // flight, the client's and the server's Finished and a ticket: several hundred bytes. A
+        // resumed one skips the key exchange but carries the ticket in both ClientHellos and gets
+        // a new one, so it is no smaller in bytes (it saves CPU and the PSK lookup, not bytes).
+        let full = try XCTUnwrap(metrics.value(for: "handshake.bytes.mean"))
+        let resumed = try XCTUnwrap(metrics.value(for: "handshake-resumed.bytes.mean"))
+        XCTAssertGreaterThan(full, 300, run.output)
+        XCTAssertLessThan(full, 2_000, run.output)
+        XCTAssertGreaterThan(resumed, 300, run.output)
+        XCTAssertLessThan(resumed, 2_000, run.output)
+        XCTAssertNotEqual(resumed, full, "counted apart")
+        let sent = try XCTUnwrap(metrics.value(for: "handshake.bytes.sent"))
+        let received = try XCTUnwrap(metrics.value(for: "handshake.bytes.received"))
+        XCTAssertEqual((sent + received) / 40, full, accuracy: 0.001)
+        XCTAssertTrue(run.output.contains("bytes each"), "the summary shows bytes per handshake: \(run.output)")
     }
 }

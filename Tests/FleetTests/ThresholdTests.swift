@@ -78,7 +78,7 @@ final class ThresholdTests: XCTestCase {
         XCTAssertTrue(nothingClose.message.hasSuffix("with server: embedded also server.registrations_held, server.registered, server.updated, "
             + "server.deregistered, server.expired, server.bootstraps, server.bootstrap_failures, server.refused, "
             + "server.requests_unanswered, server.violations_sent, server.devices_violated, server.retransmissions, server.registrations_lost, "
-            + "server.handshakes, server.handshake_failures"), nothingClose.message)
+            + "server.handshakes, server.handshakes_resumed, server.handshake_failures"), nothingClose.message)
     }
 
     func testEvaluationComparesTheRunsValueWithTheLimit() throws {
