@@ -28,7 +28,11 @@ struct LwM2MFleet: ParsableCommand {
             Foundation.exit(1)
         } catch {
             if exitCode(for: error) == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                // The error alone: a usage block after a message about a file's line 12 buries it.
+                // A mistake in the command line itself gets a pointer to the help.
+                var text = "Error: " + message(for: error)
+                if !(error is ValidationError) { text += "\nSee 'lwm2m-fleet help' and 'lwm2m-fleet help <subcommand>'." }
+                FileHandle.standardError.write(Data((text + "\n").utf8))
                 Foundation.exit(invalidInputStatus)
             }
             exit(withError: error)

@@ -40,7 +40,8 @@ struct RunCommand: ParsableCommand {
         transform: { text in try ShardStripe(parsing: text) })
     var shard: ShardStripe = .whole
 
-    @Option(name: .long, help: "Worker processes, each one event loop with a stripe of the devices; their results are merged exactly. Default: the number of cores (one for fleets under 200 devices).")
+    // Unconditional: `--workers -1` is a bad count to name, not a missing value.
+    @Option(name: .long, parsing: .unconditional, help: "Worker processes, each one event loop with a stripe of the devices; their results are merged exactly. Default: the number of cores (one for fleets under 200 devices).")
     var workers: Int?
 
     @Option(name: .customLong("server-uri"), help: .hidden)

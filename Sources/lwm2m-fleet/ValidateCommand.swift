@@ -23,7 +23,7 @@ struct ValidateCommand: ParsableCommand {
         for file in files {
             do {
                 let spec = try FleetSpec(contentsOfFile: file)
-                print("\(file): ok (\(spec.deviceCount) devices, \(spec.stages.count) stages, \(spec.thresholds.count) thresholds)")
+                print("\(file): ok (\(counted(spec.deviceCount, "device")), \(counted(spec.stages.count, "stage")), \(counted(spec.thresholds.count, "threshold")))")
                 if spec.durationLimitCutsStages, let limit = spec.durationLimitSeconds {
                     // Valid, but such a run always ends early (exit 105) with devices unfinished.
                     FileHandle.standardError.write(Data((
@@ -37,4 +37,9 @@ struct ValidateCommand: ParsableCommand {
         }
         guard valid else { throw ExitCode(LwM2MFleet.invalidInputStatus) }
     }
+}
+
+/// `1 stage`, `2 stages`: a count with its noun.
+func counted(_ count: Int, _ noun: String) -> String {
+    "\(count) \(noun)\(count == 1 ? "" : "s")"
 }
