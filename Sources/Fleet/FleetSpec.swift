@@ -290,6 +290,9 @@ public struct FleetSpec: Sendable {
     /// How long the end waits for answers after the last De-register is sent.
     public var endGraceSeconds: Double = 15
     public var thresholds: [Threshold]
+    /// What reading the file passed over without refusing it, for the user to see
+    /// (`ddf: FILE skipped: ...`); not part of what runs.
+    public var notes: [String] = []
 
     public init(
         source: String, text: String = "", seed: UInt64? = nil, durationLimitSeconds: Double? = nil, server: ServerTarget,

@@ -118,7 +118,9 @@ struct DecodeCommand: ParsableCommand {
         var model = LwM2MModel.core
         if let ddf {
             do {
-                model.add(try LwM2MModel.loadingDirectory(URL(fileURLWithPath: ddf)))
+                model.add(try LwM2MModel.loadingDirectory(URL(fileURLWithPath: ddf)) { file, reason in
+                    FileHandle.standardError.write(Data("note: --ddf: skipped \(file): \(reason)\n".utf8))
+                })
             } catch {
                 throw ValidationError("--ddf: \(error)")
             }

@@ -81,6 +81,10 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
+        // Workers read the same file: the parent alone says what it skipped.
+        if !progressToStdout {
+            for note in spec.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+        }
         var options = FleetRun.Options(outputPath: out, executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath())
         options.seed = seed
         options.stripe = shard

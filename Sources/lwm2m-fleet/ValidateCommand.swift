@@ -23,6 +23,7 @@ struct ValidateCommand: ParsableCommand {
         for file in files {
             do {
                 let spec = try FleetSpec(contentsOfFile: file)
+                for note in spec.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
                 print("\(file): ok (\(counted(spec.deviceCount, "device")), \(counted(spec.stages.count, "stage")), \(counted(spec.thresholds.count, "threshold")))")
                 if spec.durationLimitCutsStages, let limit = spec.durationLimitSeconds {
                     // Valid, but such a run always ends early (exit 105) with devices unfinished.

@@ -1,4 +1,5 @@
 import Foundation
+import SharedTestData
 import XCTest
 
 /// What a new user sees when they get the command line or a file name wrong (issue 17): the
@@ -50,5 +51,26 @@ final class CommandLineErrorTests: XCTestCase {
         let run = try BinaryRun.run(["validate", file.path])
         XCTAssertEqual(run.status, 0, run.errors)
         XCTAssertEqual(run.output, "\(file.path): ok (1 device, 1 stage, 1 threshold)\n")
+    }
+
+    func testAFleetMayPointDDFAtTheOMARegistryFolderItself() throws {
+        let registry = try SharedVectors.registryDirectory().path
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("registry-\(UUID().uuidString).yaml")
+        try """
+            server: embedded
+            devices:
+              - count: 2
+                ddf: \(registry)
+                objects:
+                  - { id: 3303, values: { "5700": 21.5 } }
+            stages:
+              - { duration: 1s, rate: 2/s }
+            """.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let run = try BinaryRun.run(["validate", file.path])
+        XCTAssertEqual(run.status, 0, run.errors)
+        let notes = run.errors.split(separator: "\n")
+        XCTAssertEqual(notes.count, 3, run.errors)
+        XCTAssertTrue(notes.allSatisfy { $0.hasPrefix("note: \(file.path): devices[0].ddf: skipped \(registry)/") }, run.errors)
     }
 }
