@@ -191,10 +191,10 @@ private struct FleetReader: FleetFileReader {
     /// A coap:// or coaps:// URI the devices can reach without a name lookup; which groups may
     /// use a coaps:// one is checked with their security (`checkSecurity`).
     mutating func uri(_ node: Node, at path: String) -> String? {
-        let what = "a coap:// or coaps:// URI with an IP address, such as coap://10.0.0.5:5683"
+        let what = "a coap:// or coaps:// URI with an IP address or localhost, such as coap://10.0.0.5:5683 or coap://localhost:5683"
         guard let (text, uri) = coapURI(node, at: path, what: what, noSecurity: nil) else { return nil }
         guard uri.host == "localhost" || (try? SocketAddress(ipAddress: uri.host, port: uri.port)) != nil else {
-            report(node, path, "'\(text)' names host '\(uri.host)'; use \(what) (or localhost): thousands of devices do not look names up")
+            report(node, path, "'\(text)' names host '\(uri.host)'; use \(what): thousands of devices do not look names up")
             return nil
         }
         guard uri.path.isEmpty, uri.query.isEmpty else {

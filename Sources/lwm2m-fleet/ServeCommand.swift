@@ -260,7 +260,7 @@ struct ServeCommand: ParsableCommand {
 extension EmbeddedServerCounts {
     /// Serve's status line: what changed in the last second, since `last`.
     func statusLine(since last: EmbeddedServerCounts, registrations: Int) -> String {
-        "registrations=\(registrations) registered/s=\(registered - last.registered) updates/s=\(updated - last.updated) "
+        "held-now=\(registrations) registered/s=\(registered - last.registered) updates/s=\(updated - last.updated) "
             + "bootstraps/s=\(bootstraps - last.bootstraps) errors=\(refused + bootstrapFailures)"
     }
 }
