@@ -159,3 +159,18 @@ final class BootstrapConfigurationFileTests: XCTestCase {
         }
     }
 }
+
+/// The `serve --config` format is documented by an example file with every key.
+extension BootstrapConfigurationFileTests {
+    func testTheDocumentedExampleLoadsAndShowsEveryKey() throws {
+        let example = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("fleets/serve/bootstrap-config.yaml")
+        let configuration = try BootstrapServerConfiguration(contentsOfFile: example.path)
+        XCTAssertEqual(configuration.endpointRules.count, 2)
+        let text = try String(contentsOf: example, encoding: .utf8)
+        for key in BootstrapServerConfiguration.fileKeys {
+            XCTAssertTrue(text.contains("\n\(key): ") || text.contains(" \(key): "), "the example documents \(key)")
+        }
+    }
+}
