@@ -47,6 +47,13 @@ public enum ComparisonMetric: String, CaseIterable, Hashable, Sendable {
 
     public var isLatency: Bool { percentile != nil }
 
+    /// Samples each side needs for the metric to be judged: below 1/(1 - q) samples a q-th
+    /// percentile is just the largest sample (10 for p90, 100 for p99, 1,000 for p999).
+    public var minimumSamples: UInt64 {
+        guard let percentile else { return 0 }
+        return UInt64((100 / (100 - percentile)).rounded())
+    }
+
     /// Whether a side where the operation is missing counts as zero for the verdict: what was never
     /// done ran at no rate, failed never and sent nothing again. A latency of nothing is not 0.
     var countsAbsentAsZero: Bool { !isLatency }
@@ -74,7 +81,7 @@ public enum ComparisonMetric: String, CaseIterable, Hashable, Sendable {
     }
 
     /// The metric's value for one operation of a result; nil when it has no samples (a percentile
-    /// of nothing), or for a rate when the result tells no duration.
+    /// of nothing), for a rate when the result tells no duration, and for the run-wide `violations`.
     func value(of operation: String, _ metrics: OperationMetrics, in result: ResultFile) -> Double? {
         switch self {
         case .rate:
@@ -90,7 +97,7 @@ public enum ComparisonMetric: String, CaseIterable, Hashable, Sendable {
             let attempts = metrics.count + metrics.unfinished
             return attempts == 0 ? nil : Double(metrics.retransmissions) / Double(attempts)
         case .violations:
-            return Double(result.metrics.violations)
+            return nil
         }
     }
 

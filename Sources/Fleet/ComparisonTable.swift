@@ -55,9 +55,8 @@ public enum ComparisonTable {
         }
         let better = comparison.rows.filter { $0.verdict == .better }.count
         let same = comparison.rows.filter { $0.verdict == .same }.count
-        let alone = comparison.rows.count - better - same
-        return "no regression: \(better) better, \(same) the same within tolerance"
-            + (alone > 0 ? ", \(alone) with a value on one side only" : "")
+        let unjudged = comparison.rows.count - better - same
+        return "no regression: \(better) better, \(same) the same within tolerance" + (unjudged > 0 ? ", \(unjudged) not judged" : "")
     }
 
     private static func presenceLines(_ comparison: ResultComparison) -> [String] {
@@ -101,6 +100,7 @@ public enum ComparisonTable {
         case .better, .same, .worse: verdict.rawValue
         case .onlyA: "only A"
         case .onlyB: "only B"
+        case .fewSamples: "few samples"
         }
     }
 

@@ -6,7 +6,8 @@
 /// only one result has counts in the other as never done: no rate, no failures, no
 /// retransmissions; so one that disappears is worse in rate, and one that appears is judged on
 /// its failures and retransmissions. Its latencies, and any other value only one side has, are
-/// shown but not judged ("only A", "only B"): a percentile of nothing is not 0.
+/// shown but not judged ("only A", "only B"): a percentile of nothing is not 0; nor is a
+/// percentile of too few samples to be more than the largest one ("few samples").
 public struct ResultComparison: Sendable {
     /// One of the results compared, with the path it was read from (for messages).
     public struct Side: Sendable {
@@ -26,6 +27,9 @@ public struct ResultComparison: Sendable {
         case onlyA = "only-a"
         /// Only B has a value, which alone cannot be judged.
         case onlyB = "only-b"
+        /// A side has too few samples for the percentile to be more than its largest one
+        /// (`ComparisonMetric.minimumSamples`): shown, not judged.
+        case fewSamples = "few-samples"
     }
 
     /// Which results have an operation (one that ended, or that devices were left needing).
@@ -80,7 +84,7 @@ public struct ResultComparison: Sendable {
         for (label, side) in [("A", a), ("B", b)] {
             if let refusal = Self.incompleteness(of: side) {
                 guard allowPartial else { throw refusal }
-                warnings.append("\(label) \(side.path) does not cover a whole run, compared anyway (--allow-partial): \(refusal)")
+                warnings.append("\(label) (\(side.path)) is \(refusal.reason), compared anyway (--allow-partial): its counts and rates are not a whole run's")
             }
         }
         warnings += Self.differences(a, b)
@@ -95,11 +99,14 @@ public struct ResultComparison: Sendable {
         var rows: [Row] = []
         for operation in operations {
             for metric in ComparisonMetric.perOperation {
-                let row = Self.row(
+                guard var row = Self.row(
                     metric, of: operation.name, tolerance: tolerances.bounds(for: metric, operation: operation.name),
                     a: operation.a.flatMap { metric.value(of: operation.name, $0, in: a.result) }, presentInA: operation.a != nil,
                     b: operation.b.flatMap { metric.value(of: operation.name, $0, in: b.result) }, presentInB: operation.b != nil)
-                if let row { rows.append(row) }
+                else { continue }
+                let samples = [operation.a, operation.b].map { $0?.latency.count ?? 0 }
+                if row.difference != nil, samples.contains(where: { $0 < metric.minimumSamples }) { row.verdict = .fewSamples }
+                rows.append(row)
             }
         }
         let violations = Self.row(

@@ -7,14 +7,27 @@ public enum ResultComparisonError: Error, Equatable, Sendable, CustomStringConve
     /// `duration-limit`, or `unknown` when the result does not say).
     case endedEarly(path: String, reason: String)
 
-    public var description: String {
+    public var path: String {
         switch self {
-        case .partial(let path, let missing):
-            return "\(path) is a PARTIAL merge (missing shards \(missing.map(\.description).joined(separator: ", "))): its counts "
-                + "and rates are not a whole run's; merge every part, or pass --allow-partial to compare it anyway"
-        case .endedEarly(let path, let reason):
-            return "\(path) is a run that ended before its stages were done (\(reason)): its counts and rates are not a whole "
-                + "run's; run it to the end, or pass --allow-partial to compare it anyway"
+        case .partial(let path, _), .endedEarly(let path, _): path
         }
+    }
+
+    /// What the result is: "a PARTIAL merge (missing shards 1/2)".
+    public var reason: String {
+        switch self {
+        case .partial(_, let missing):
+            "a PARTIAL merge (missing shards \(missing.map(\.description).joined(separator: ", ")))"
+        case .endedEarly(_, let reason):
+            "a run that ended before its stages were done (\(reason))"
+        }
+    }
+
+    public var description: String {
+        let remedy = switch self {
+        case .partial: "merge every part"
+        case .endedEarly: "run it to the end"
+        }
+        return "\(path) is \(reason): its counts and rates are not a whole run's; \(remedy), or pass --allow-partial to compare it anyway"
     }
 }

@@ -13,7 +13,8 @@ struct CompareCommand: ParsableCommand {
             higher is better), latency p50, p90, p99 and p999 (from the operation's histogram; lower is better), failure \
             rate (failed and unfinished over attempts; lower is better) and retransmissions per attempt (lower is better); \
             run-wide: violations (lower is better). Each is better, the same (within its tolerance) or worse; a value only \
-            one side has is shown as "only A" or "only B" and not judged, and `-` stands for no samples.
+            one side has is shown as "only A" or "only B" and not judged, and so is a percentile of too few samples to be more \
+            than the largest one ("few samples": under 10 for p90, 100 for p99, 1,000 for p999); `-` stands for no samples.
 
             An operation only one result has counts in the other as never done (rate 0, no failures, no retransmissions): \
             one that disappears is worse in rate (better for bootstrap-fallback, which only happens when something went \

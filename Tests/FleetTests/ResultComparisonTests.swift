@@ -54,6 +54,18 @@ final class ResultComparisonTests: XCTestCase {
         XCTAssertEqual(try row(try compare(a, a), "register", .rate).a, 20)
     }
 
+    func testAPercentileOfTooFewSamplesToBeMoreThanTheLargestIsShownNotJudged() throws {
+        let thousand = ComparedResults.registrations(1000, milliseconds: 1)
+        let slower = try compare(thousand, ComparedResults.registrations(999, milliseconds: 2))
+        let p999 = try row(slower, "register", .p999)
+        XCTAssertEqual(p999.b, 2_000_000, "shown")
+        XCTAssertEqual(p999.verdict, .fewSamples, "999 samples: p999 is the largest one")
+        XCTAssertEqual(try row(slower, "register", .p99).verdict, .worse)
+        XCTAssertEqual(try row(try compare(thousand, ComparedResults.registrations(1000, milliseconds: 2)), "register", .p999).verdict, .worse)
+        XCTAssertEqual(try row(try compare(thousand, ComparedResults.registrations(99, milliseconds: 2)), "register", .p99).verdict, .fewSamples)
+        XCTAssertEqual(ComparisonMetric.allCases.map(\.minimumSamples), [0, 2, 10, 100, 1000, 0, 0, 0])
+    }
+
     // MARK: Directions and tolerances
 
     func testLowerLatencyIsBetterAndHigherRateIsBetter() throws {
@@ -204,7 +216,7 @@ final class ResultComparisonTests: XCTestCase {
             XCTAssertEqual(error as? ResultComparisonError, .endedEarly(path: "a.json", reason: "interrupted"))
         }
         let allowed = try compare(whole, partial, allowPartial: true)
-        XCTAssertTrue(allowed.warnings.contains { $0.hasPrefix("B b.json does not cover a whole run") }, "\(allowed.warnings)")
+        XCTAssertTrue(allowed.warnings.contains { $0.hasPrefix("B (b.json) is a PARTIAL merge (missing shards 1/2), compared anyway") }, "\(allowed.warnings)")
         XCTAssertEqual(try row(allowed, "register", .rate).b, 5)
     }
 
