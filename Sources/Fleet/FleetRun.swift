@@ -140,7 +140,7 @@ public struct FleetRun {
         metrics.embeddedServer = embedded?.stop()
         let formatter = ISO8601DateFormatter()
         let result = ResultFile(
-            toolVersion: ToolVersion.current, seed: seed, spec: ResultFile.Spec(path: path, text: spec.text),
+            toolVersion: ToolVersion.current, seed: seed, spec: ResultFile.Spec(path: path, text: spec.text, fleet: ParsedFleet(spec)),
             startedAt: formatter.string(from: startedAt), finishedAt: formatter.string(from: Date()),
             interrupted: outcome.endReason == .interrupted, metrics: metrics, thresholds: spec.thresholdResults(for: metrics),
             workers: 1, shard: stripe == .whole ? nil : stripe)

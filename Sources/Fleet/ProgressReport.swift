@@ -38,7 +38,7 @@ public struct ProgressReport: Sendable, Codable, Equatable {
         interval = metrics.timeSeries.count
         elapsedNanoseconds = closed.elapsedNanoseconds
         arrivals = metrics.arrivals
-        arrivalsByStage = metrics.stageArrivals.map(\.started)
+        arrivalsByStage = metrics.stages.map(\.arrivalsStarted)
         registeredDevices = metrics.registeredDevices
         bootstrappingDevices = metrics.devicesByState[DeviceState.bootstrapping.name, default: 0]
         waitingDevices = metrics.failedDevices
@@ -46,7 +46,9 @@ public struct ProgressReport: Sendable, Codable, Equatable {
         operationsFailed = metrics.operations.values.reduce(0) { $0 + $1.failed }
         violations = metrics.violations
         retransmissions = metrics.retransmissions
-        intervalRegisterLatency = closed.registerLatency
+        intervalRegisterLatency = closed.window(of: LwM2MOperation.register.rawValue)?.latency ?? Self.noLatencies
         loopLagP99Nanoseconds = metrics.loopLag.value(atPercentile: 99)
     }
+
+    private static let noLatencies = LatencyHistogram(significantDigits: FleetMetrics.intervalSignificantDigits).sparse
 }

@@ -45,7 +45,7 @@ final class RunCommandTests: XCTestCase {
         }
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        let result = try? ResultFile.read(from: out)
+        let result = ResultSchema.read(out)
         try? FileManager.default.removeItem(atPath: out)
         let progress = (try? String(contentsOfFile: errors, encoding: .utf8))?.split(separator: "\n").map(String.init) ?? []
         try? FileManager.default.removeItem(atPath: errors)
@@ -327,6 +327,7 @@ final class RunCommandTests: XCTestCase {
             try process.run()
             process.waitUntilExit()
             XCTAssertEqual(process.terminationStatus, 0)
+            ResultSchema.assertValid(file: out)
             parts.append(out)
         }
         let merged = file + ".merged.json"
@@ -337,6 +338,7 @@ final class RunCommandTests: XCTestCase {
         try process.run()
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 0)
+        ResultSchema.assertValid(file: merged)
         let result = try ResultFile.read(from: merged)
         XCTAssertEqual(result.metrics.value(for: "register.succeeded"), 60)
         XCTAssertEqual(result.thresholds.first?.passed, true)
@@ -466,7 +468,17 @@ final class RunCommandTests: XCTestCase {
         let third = try XCTUnwrap(metrics.timeSeries.dropFirst(2).first, "\(metrics.timeSeries.count) points")
         XCTAssertEqual(third.registeredDevices, 0)
         XCTAssertEqual(third.devicesByState["stopped"], 400)
-        XCTAssertEqual(metrics.stageArrivals.first?.intended, 400)
+        XCTAssertEqual(metrics.stages.first?.arrivalsIntended, 400)
+        // Per stage and per second, every operation adds up to the run's totals: the end (stage
+        // 2, after the stages) is listed though nothing ended in it.
+        XCTAssertEqual(metrics.stages.map(\.index), [0, 1, 2])
+        XCTAssertEqual(metrics.stages.reduce(0) { $0 + ($1.operations["register"]?.count ?? 0) }, 400)
+        XCTAssertEqual(metrics.stages.reduce(0) { $0 + ($1.operations["deregister"]?.count ?? 0) }, 400)
+        XCTAssertGreaterThan(metrics.stages[0].operations["register"]?.count ?? 0, 300, "registered while arriving")
+        XCTAssertGreaterThan(metrics.stages[1].operations["deregister"]?.count ?? 0, 0, "the last arrivals' sessions end in the hold")
+        XCTAssertEqual(metrics.timeSeries.reduce(0) { $0 + $1.completed("deregister") }, 400)
+        XCTAssertEqual(metrics.timeSeries.reduce(0) { $0 + ($1.window(of: "register")?.latency.count ?? 0) }, 400)
+        XCTAssertEqual(metrics.timeSeries.reduce(0) { $0 + $1.loopLag.count }, metrics.loopLag.count)
         XCTAssertLessThan(metrics.value(for: "arrival_lateness.p99") ?? .infinity, 1e9)
     }
 
