@@ -86,7 +86,7 @@ public enum ComparisonMetric: String, CaseIterable, Hashable, Sendable {
         switch self {
         case .rate:
             guard metrics.count > 0 else { return 0 }
-            let seconds = Self.activeSeconds(of: operation, in: result.metrics) ?? result.elapsedSeconds
+            let seconds = result.metrics.activeSeconds(of: operation) ?? result.elapsedSeconds
             return seconds > 0 ? Double(metrics.count) / seconds : nil
         case .p50, .p90, .p99, .p999:
             guard let percentile, !metrics.latency.isEmpty else { return nil }
@@ -99,14 +99,5 @@ public enum ComparisonMetric: String, CaseIterable, Hashable, Sendable {
         case .violations:
             return nil
         }
-    }
-
-    /// Seconds from the first to the last one-second interval in which `operation` completed; nil
-    /// without a time series. The summary's "per s" counts the same seconds.
-    private static func activeSeconds(of operation: String, in metrics: FleetMetrics) -> Double? {
-        guard let first = metrics.timeSeries.firstIndex(where: { $0.counts.completed(operation) > 0 }),
-              let last = metrics.timeSeries.lastIndex(where: { $0.counts.completed(operation) > 0 })
-        else { return nil }
-        return Double(last - first + 1)
     }
 }

@@ -388,3 +388,15 @@ extension FleetMetrics: Codable {
         case endReason, endOfRun, endOfRunDeregisters, timeSeries, embeddedServer, faults, restartStorm
     }
 }
+
+extension FleetMetrics {
+    /// Seconds from the first to the last one-second interval in which `operation` completed; nil
+    /// without a time series. "per s" of the summary and `compare`'s rate count over them, not
+    /// over the holds around them.
+    public func activeSeconds(of operation: String) -> Double? {
+        guard let first = timeSeries.firstIndex(where: { $0.completed(operation) > 0 }),
+              let last = timeSeries.lastIndex(where: { $0.completed(operation) > 0 })
+        else { return nil }
+        return Double(last - first + 1)
+    }
+}

@@ -34,6 +34,8 @@ public struct FleetRun {
         /// Set by the parent for a worker: the `coaps://` ports of the parent's embedded servers.
         public var dtlsServerURIOverride: String?
         public var dtlsBootstrapURIOverride: String?
+        /// What `--metrics-port` serves: fed by this process's progress, its workers' included.
+        public var liveMetrics: LiveMetrics?
 
         public init(outputPath: String, executable: URL) {
             self.outputPath = outputPath
@@ -217,7 +219,7 @@ public struct FleetRun {
     private func progressPrinter(workers: Int) -> ProgressPrinter {
         ProgressPrinter(
             progress: FleetProgress(workers: workers, schedule: spec.arrivalSchedule, share: 1 / Double(stripe.count)),
-            enabled: !options.quiet)
+            enabled: !options.quiet, live: options.liveMetrics)
     }
 
     /// Which operation each local device of the stripe starts with, from its group.

@@ -9,21 +9,26 @@ import Synchronization
 public final class MetricsEndpoint: Sendable {
     /// Where it listens, with the port the kernel picked for port 0.
     public let address: SocketAddress
-    private let stopRequested: Atomic<Bool>
+    private let stopFlag: StopFlag
     private let stopped: DispatchSemaphore
+
+    /// Set by `stop()` on any thread, read by the endpoint's loop.
+    private final class StopFlag: Sendable {
+        let requested = Atomic(false)
+    }
     /// How often the endpoint's loop looks whether it should stop.
     private static let stopCheckNanoseconds: UInt64 = 50_000_000
 
     /// Starts listening on `host:port`; throws when the address cannot be bound.
     public init(host: String = "127.0.0.1", port: UInt16, metrics: LiveMetrics) throws {
         let requested = try SocketAddress(ipAddress: host, port: port)
-        let stopRequested = Atomic(false)
+        let stopFlag = StopFlag()
         let stopped = DispatchSemaphore(value: 0)
         let ready = DispatchSemaphore(value: 0)
         /// What the thread reports back once it listens (or could not).
         final class Outcome: @unchecked Sendable { var result: Result<SocketAddress, any Error> = .failure(CancellationError()) }
         let outcome = Outcome()
-        let thread = Thread { [stopRequested] in
+        let thread = Thread {
             defer { stopped.signal() }
             let loop: EventLoop
             do {
@@ -39,7 +44,7 @@ public final class MetricsEndpoint: Sendable {
             ready.signal()
             // The listener keeps no loop alive: this timer does, until `stop()`.
             loop.timerFired = { _, now in
-                if stopRequested.load(ordering: .acquiring) { return loop.stop() }
+                if stopFlag.requested.load(ordering: .acquiring) { return loop.stop() }
                 _ = loop.schedule(at: now + Self.stopCheckNanoseconds, tag: 0)
             }
             _ = loop.schedule(at: loop.now + Self.stopCheckNanoseconds, tag: 0)
@@ -49,13 +54,13 @@ public final class MetricsEndpoint: Sendable {
         thread.start()
         ready.wait()
         address = try outcome.result.get()
-        self.stopRequested = stopRequested
+        self.stopFlag = stopFlag
         self.stopped = stopped
     }
 
     /// Stops listening and waits for the endpoint's thread to end.
     public func stop() {
-        guard !stopRequested.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        guard !stopFlag.requested.exchange(true, ordering: .acquiringAndReleasing) else { return }
         stopped.wait()
     }
 

@@ -33,7 +33,7 @@ public enum SummaryTable {
             let latency = operation.latency
             let durations = LatencyHistogram.namedPercentiles.map { latency.value(atPercentile: $0.percentile) } + [latency.max]
             lines.append(row(name, [
-                "\(operation.count)", fixed(rate(operation.count, activeSeconds(of: name, in: metrics) ?? elapsedSeconds), decimals: 1),
+                "\(operation.count)", fixed(rate(operation.count, metrics.activeSeconds(of: name) ?? elapsedSeconds), decimals: 1),
                 metrics.timeSeries.isEmpty ? "-" : "\(metrics.timeSeries.lazy.map { $0.completed(name) }.max() ?? 0)",
                 "\(operation.succeeded)",
                 "\(operation.failed)", "\(operation.timeouts)", "\(operation.retransmissions)",
@@ -86,13 +86,6 @@ public enum SummaryTable {
             }
         }
         return lines.joined(separator: "\n") + "\n"
-    }
-
-    /// Seconds from the first to the last interval in which `operation` completed; nil without a time series.
-    private static func activeSeconds(of operation: String, in metrics: FleetMetrics) -> Double? {
-        let active = metrics.timeSeries.indices.filter { metrics.timeSeries[$0].completed(operation) > 0 }
-        guard let first = active.first, let last = active.last else { return nil }
-        return Double(last - first + 1)
     }
 
     /// Where devices that did not get where their profile aims stopped, servers that never
