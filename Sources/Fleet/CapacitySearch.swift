@@ -130,19 +130,12 @@ public struct CapacitySearch: Sendable {
     }
 
     /// The answer so far, for a search stopped before it finished (`reason`: `interrupted`,
-    /// `max-duration`); the answer itself once finished.
+    /// `max-duration`); `next` gives the answer of a search that finished.
     public func answer(stoppedBy reason: String) -> CapacityAnswer {
-        if case .finished(let answer) = state { return answer }
         var answer = answer(confirmedAt: nil)
         answer.stoppedBy = reason
         if answer.lowestFailing == nil, answer.generatorLimitedAt == nil { answer.kind = .incomplete }
         return answer
-    }
-
-    /// Whether the search has its answer.
-    public var isFinished: Bool {
-        if case .finished = state { return true }
-        return false
     }
 
     // MARK: Deciding

@@ -34,6 +34,9 @@ public struct FleetRun {
         /// Set by the parent for a worker: the `coaps://` ports of the parent's embedded servers.
         public var dtlsServerURIOverride: String?
         public var dtlsBootstrapURIOverride: String?
+        /// Passed on to every worker, which reads the fleet file again: `--step LOAD` makes it run
+        /// the same step of the search as the parent.
+        public var workerArguments: [String] = []
 
         public init(outputPath: String, executable: URL) {
             self.outputPath = outputPath
@@ -254,7 +257,7 @@ public struct FleetRun {
             var arguments = [
                 "run", path, "--shard", workerStripe, "--out", part, "--seed", "\(seed)", "--workers", "1", "--quiet", "--progress-to-stdout",
                 "--run-started-at", "\(runStartedAt)",
-            ]
+            ] + options.workerArguments
             if let embedded {
                 if let serverURI { arguments += ["--server-uri", serverURI] }
                 if let bootstrapURI { arguments += ["--bootstrap-uri", bootstrapURI] }

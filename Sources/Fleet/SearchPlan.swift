@@ -24,6 +24,10 @@ public struct SearchPlan: Hashable, Sendable, Codable {
     /// busiest stage's 500/s)`).
     public var defaultsUsed: [String]
 
+    /// What a step must meet when the fleet file has no thresholds: Registers answered within a
+    /// second, none failing (a step also fails when devices do not finish).
+    public static let defaultThresholds = ["register.latency.p99 < 1s", "register.failed.rate == 0"]
+
     /// The text of a load: `500/s` or `2000 devices`.
     public func text(ofLoad load: Double) -> String {
         switch self.load {
@@ -123,12 +127,14 @@ extension FleetSpec {
         if written.holdSeconds == nil { defaults.append("hold: 10s") }
         if written.loopLagLimitNanoseconds == nil { defaults.append("generator.loop-lag: 5ms") }
         if written.arrivalRateErrorLimit == nil { defaults.append("generator.rate-error: 1%") }
+        if thresholds.isEmpty { defaults.append("thresholds: \(SearchPlan.defaultThresholds.joined(separator: ", ")) (the file has none)") }
         plan.defaultsUsed = defaults
         return plan
     }
 
     /// The fleet as one step of its search runs it at `load`: the file's groups (scaled to the
-    /// step's device count, each keeping its share), server, security, faults, end and thresholds,
+    /// step's device count, each keeping its share), server, security, faults, end and thresholds
+    /// (`SearchPlan.defaultThresholds` when it has none),
     /// with the stages replaced by the step's arrivals and hold. The step has no duration limit (the
     /// search bounds itself), and against external servers it ends by De-registering, so the next
     /// step starts from an empty registry.
@@ -141,6 +147,10 @@ extension FleetSpec {
         step.stages = [Stage(durationSeconds: arrivalSeconds, arrivals: .constant(perSecond: rate))]
         if plan.holdSeconds > 0 { step.stages.append(Stage(durationSeconds: plan.holdSeconds, arrivals: .hold)) }
         step.durationLimitSeconds = nil
+        if thresholds.isEmpty {
+            // Constants that parse: a failure here is a mistake in this file, not the user's.
+            step.thresholds = SearchPlan.defaultThresholds.map { try! Threshold($0) }
+        }
         if case .external = server { step.end = .deregister }
         return step
     }

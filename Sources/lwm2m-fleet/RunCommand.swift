@@ -43,6 +43,11 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Worker processes, each one event loop with a stripe of the devices; their results are merged exactly. Default: the number of cores (one for fleets under 200 devices).")
     var workers: Int?
 
+    @Option(
+        name: .long,
+        help: "Run the fleet as one step of its search (`lwm2m-fleet search`) at this load: a rate such as 500/s (load: arrival-rate) or a device count (load: devices-held). Replays a step with the search's --seed.")
+    var step: String?
+
     @Option(name: .customLong("server-uri"), help: .hidden)
     var serverURIOverride: String?
 
@@ -74,11 +79,22 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        let spec: FleetSpec
+        var spec: FleetSpec
         do {
             spec = try FleetSpec(contentsOfFile: fleet)
         } catch {
             throw ValidationError("\(error)")
+        }
+        if let step {
+            let plan = spec.searchPlan
+            guard let load = SearchPlan.load(parsing: step, as: plan.load) else {
+                let valid = plan.load == .arrivalRate ? "a rate such as 500/s" : "a whole number of devices such as 2000"
+                throw ValidationError("--step '\(step)' is not valid for load: \(plan.load.rawValue); give \(valid)")
+            }
+            if let problem = spec.searchProblemsOfGroups.first {
+                throw ValidationError("\(fleet): devices[\(problem.group)].security.key-file: \(problem.problem)")
+            }
+            spec = spec.searchStep(atLoad: load, plan: plan)
         }
         var options = FleetRun.Options(outputPath: out, executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath())
         options.seed = seed
@@ -92,6 +108,7 @@ struct RunCommand: ParsableCommand {
         options.dtlsServerURIOverride = dtlsServerURIOverride
         options.dtlsBootstrapURIOverride = dtlsBootstrapURIOverride
         options.runStartedAt = runStartedAt
+        if let step { options.workerArguments = ["--step", step] }
         let run = FleetRun(spec: spec, path: fleet, options: options)
         do {
             try run.checkBeforeStart()
