@@ -31,7 +31,7 @@ extension FleetFileReader {
         }
         if let node = fields["rate"] {
             if load == .devicesHeld {
-                search.fillRate = searchLoad(node, at: "search.rate", load: .arrivalRate)
+                search.fillRate = searchLoad(node, at: "search.rate", load: .arrivalRate, what: "a rate above 0 such as 500/s")
             } else {
                 report(node, "search.rate", "belongs to load: devices-held (the rate that fills the registry); an arrival-rate search steps the rate itself")
             }
@@ -50,8 +50,8 @@ extension FleetFileReader {
     }
 
     /// A rate such as `500/s` (arrival-rate) or a whole number of devices (devices-held).
-    mutating func searchLoad(_ node: Node, at path: String, load: SearchSpec.Load) -> Double? {
-        let what = load == .arrivalRate ? "a rate above 0 such as 500/s (load: arrival-rate)" : "a whole number of devices above 0 such as 2000 (load: devices-held)"
+    mutating func searchLoad(_ node: Node, at path: String, load: SearchSpec.Load, what: String? = nil) -> Double? {
+        let what = what ?? (load == .arrivalRate ? "a rate above 0 such as 500/s (load: arrival-rate)" : "a whole number of devices above 0 such as 2000 (load: devices-held)")
         guard let text = text(node, at: path, expected: what) else { return nil }
         guard let value = SearchPlan.load(parsing: text, as: load) else {
             report(node, path, "'\(text)' is not valid; use \(what)")
