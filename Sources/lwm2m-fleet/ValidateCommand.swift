@@ -8,7 +8,8 @@ struct ValidateCommand: ParsableCommand {
         commandName: "validate",
         abstract: "Check fleet files without running them.",
         discussion: """
-            Prints 'FILE: ok (N devices, M stages, K thresholds)' for each valid file, and a warning on \
+            Prints 'FILE: ok (N devices, M stages, K thresholds)' for each valid file (and the search it \
+            asks for, with a search: section), and a warning on \
             standard error when duration-limit stops the run before its stages end. For an invalid one \
             it prints every problem on standard error as FILE:LINE:COLUMN: KEY: what is wrong and what \
             would be valid, and the exit status is 104.
@@ -23,7 +24,8 @@ struct ValidateCommand: ParsableCommand {
         for file in files {
             do {
                 let spec = try FleetSpec(contentsOfFile: file)
-                print("\(file): ok (\(spec.deviceCount) devices, \(spec.stages.count) stages, \(spec.thresholds.count) thresholds)")
+                let search = spec.search == nil ? "" : "; search: \(spec.searchPlan.summary)"
+                print("\(file): ok (\(spec.deviceCount) devices, \(spec.stages.count) stages, \(spec.thresholds.count) thresholds)\(search)")
                 if spec.durationLimitCutsStages, let limit = spec.durationLimitSeconds {
                     // Valid, but such a run always ends early (exit 105) with devices unfinished.
                     FileHandle.standardError.write(Data((
