@@ -67,7 +67,8 @@ public enum SearchSummaryTable {
         case .unconfirmed:
             sentence = "no load passed its repeat: the server's results are not stable (highest single pass \(text(answer.highestPassing)))"
         case .incomplete:
-            sentence = "no step failed before the search stopped: the server sustains at least \(text(answer.highestPassing))"
+            sentence = answer.highestPassing.map { "no step failed before the search stopped: the server sustains at least \(plan.text(ofLoad: $0))" }
+                ?? "the search stopped before any step ended"
         }
         if let reason = answer.stoppedBy { sentence = "PARTIAL (\(reason)): " + sentence }
         if let failure = result.toolFailure { sentence += "; the search stopped: \(failure)" }

@@ -105,6 +105,23 @@ final class SearchCommandTests: XCTestCase {
         XCTAssertTrue(run.output.contains("answer: PARTIAL (interrupted)"), run.output)
     }
 
+    func testMaxDurationStartsNoStepThatWouldNotEndInTimeAndTheAnswerIsPartial() throws {
+        let run = try search("""
+            server: embedded
+            devices:
+              - count: 10
+            stages:
+              - { duration: 1s, rate: 10/s }
+            search: { from: 20/s, to: 2000/s, step-duration: 5s }
+            """, arguments: ["--max-duration", "2s"])
+        XCTAssertEqual(run.status, 105, "\(run.output)\n\(run.errors)")
+        let result = try XCTUnwrap(run.result, run.errors)
+        XCTAssertEqual(result.answer.stoppedBy, "max-duration")
+        XCTAssertTrue(result.steps.isEmpty, "a 5 s step does not fit in 2 s")
+        XCTAssertEqual(result.maxDurationSeconds, 2)
+        XCTAssertTrue(run.errors.contains("would end after --max-duration"), run.errors)
+    }
+
     func testAMistakeInTheSearchSectionExits104NamingTheLine() throws {
         let run = try search("""
             server: embedded
