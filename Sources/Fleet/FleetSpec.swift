@@ -296,6 +296,9 @@ public struct FleetSpec: Sendable {
     public var thresholds: [Threshold]
     /// The `search:` section as written; nil without one (`searchPlan` then derives every setting).
     public var search: SearchSpec?
+    /// What reading the file passed over without refusing it, for the user to see
+    /// (`ddf: FILE skipped: ...`); not part of what runs.
+    public var notes: [String] = []
 
     public init(
         source: String, text: String = "", seed: UInt64? = nil, durationLimitSeconds: Double? = nil, server: ServerTarget,

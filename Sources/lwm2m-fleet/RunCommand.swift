@@ -40,7 +40,8 @@ struct RunCommand: ParsableCommand {
         transform: { text in try ShardStripe(parsing: text) })
     var shard: ShardStripe = .whole
 
-    @Option(name: .long, help: "Worker processes, each one event loop with a stripe of the devices; their results are merged exactly. Default: the number of cores (one for fleets under 200 devices).")
+    // Unconditional: `--workers -1` is a bad count to name, not a missing value.
+    @Option(name: .long, parsing: .unconditional, help: "Worker processes, each one event loop with a stripe of the devices; their results are merged exactly. Default: the number of cores (one for fleets under 200 devices).")
     var workers: Int?
 
     @Option(
@@ -84,6 +85,10 @@ struct RunCommand: ParsableCommand {
             spec = try FleetSpec(contentsOfFile: fleet)
         } catch {
             throw ValidationError("\(error)")
+        }
+        // Workers read the same file: the parent alone says what it skipped.
+        if !progressToStdout {
+            for note in spec.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
         }
         if let step {
             let plan = spec.searchPlan

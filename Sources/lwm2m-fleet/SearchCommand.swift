@@ -35,7 +35,8 @@ struct SearchCommand: ParsableCommand {
     @Option(name: .long, help: "Seed of every step (overrides the file's); `run FILE --step LOAD --seed SEED` replays a step.")
     var seed: UInt64?
 
-    @Option(name: .long, help: "Worker processes of each step, as `run --workers`. Default: as run decides.")
+    // Unconditional: `--workers -1` is a bad count to name, not a missing value.
+    @Option(name: .long, parsing: .unconditional, help: "Worker processes of each step, as `run --workers`. Default: as run decides.")
     var workers: Int?
 
     @Option(
@@ -83,6 +84,7 @@ struct SearchCommand: ParsableCommand {
         let note = { (line: String) in
             if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         }
+        for fileNote in spec.notes { note("note: \(fileNote)") }
         note("lwm2m-fleet search \(fleet): \(search.plan.summary), seed \(search.seed)")
         if !search.plan.defaultsUsed.isEmpty { note("search: defaults used: " + search.plan.defaultsUsed.joined(separator: "; ")) }
         note("search: each step passes on " + search.thresholds.joined(separator: ", ") + ", every device finished and the generator healthy")

@@ -57,7 +57,7 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("psk-secret"), help: "With DTLS: every identity's key is derived from this secret (HMAC-SHA256, 16 bytes).")
     var pskSecret: String?
 
-    @Option(name: .long, help: "Bootstrap-Server configuration (YAML): server URI, lifetime, steps per endpoint pattern.")
+    @Option(name: .long, help: "Bootstrap-Server configuration (YAML): server URI, lifetime, binding, the bootstrap steps, per endpoint pattern; fleets/serve/bootstrap-config.yaml documents every key.")
     var config: String?
 
     @Option(name: .long, help: "Break the rules on purpose: \(Violation.allCases.map(\.rawValue).joined(separator: " or ")).")
@@ -260,7 +260,7 @@ struct ServeCommand: ParsableCommand {
 extension EmbeddedServerCounts {
     /// Serve's status line: what changed in the last second, since `last`.
     func statusLine(since last: EmbeddedServerCounts, registrations: Int) -> String {
-        "registrations=\(registrations) registered/s=\(registered - last.registered) updates/s=\(updated - last.updated) "
+        "held-now=\(registrations) registered/s=\(registered - last.registered) updates/s=\(updated - last.updated) "
             + "bootstraps/s=\(bootstraps - last.bootstraps) errors=\(refused + bootstrapFailures)"
     }
 }

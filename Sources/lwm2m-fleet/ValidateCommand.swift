@@ -24,8 +24,9 @@ struct ValidateCommand: ParsableCommand {
         for file in files {
             do {
                 let spec = try FleetSpec(contentsOfFile: file)
+                for note in spec.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
                 let search = spec.search == nil ? "" : "; search: \(spec.searchPlan.summary)"
-                print("\(file): ok (\(spec.deviceCount) devices, \(spec.stages.count) stages, \(spec.thresholds.count) thresholds)\(search)")
+                print("\(file): ok (\(counted(spec.deviceCount, "device")), \(counted(spec.stages.count, "stage")), \(counted(spec.thresholds.count, "threshold")))\(search)")
                 if spec.durationLimitCutsStages, let limit = spec.durationLimitSeconds {
                     // Valid, but such a run always ends early (exit 105) with devices unfinished.
                     FileHandle.standardError.write(Data((
@@ -39,4 +40,9 @@ struct ValidateCommand: ParsableCommand {
         }
         guard valid else { throw ExitCode(LwM2MFleet.invalidInputStatus) }
     }
+}
+
+/// `1 stage`, `2 stages`: a count with its noun.
+func counted(_ count: Int, _ noun: String) -> String {
+    "\(count) \(noun)\(count == 1 ? "" : "s")"
 }

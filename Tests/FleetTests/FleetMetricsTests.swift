@@ -563,7 +563,7 @@ final class FleetMetricsTests: XCTestCase {
         var counts = EmbeddedServerCounts()
         (counts.registrationsHeld, counts.registered, counts.updated, counts.deregistered, counts.expired) = (3, 10, 4, 7, 1)
         (counts.bootstraps, counts.bootstrapFailures, counts.refused, counts.violationsSent, counts.retransmissions) = (9, 2, 5, 0, 6)
-        XCTAssertEqual(counts.summaryLine, "registrations=3 registered=10 updated=4 deregistered=7 expired=1 bootstraps=9 "
+        XCTAssertEqual(counts.summaryLine, "held-now=3 registered-total=10 updated=4 deregistered=7 expired=1 bootstraps=9 "
             + "bootstrap-failures=2 refused=5 requests-unanswered=0 violations-sent=0 devices-violated=0 retransmissions=6 registrations-lost=0 "
             + "handshakes=0 handshakes-resumed=0 handshake-failures=0", "the line `serve` and `run` print")
 

@@ -47,9 +47,9 @@ final class ServeCommandTests: XCTestCase {
         XCTAssertTrue(again.contains("c:4.04"), "the registration is gone: \(again)")
 
         let summary = serve.stop()
-        XCTAssertTrue(summary.contains("registered=1 "), summary)
+        XCTAssertTrue(summary.contains("registered-total=1 "), summary)
         XCTAssertTrue(summary.contains("deregistered=1 "), summary)
-        XCTAssertTrue(summary.contains("registrations=0 "), summary)
+        XCTAssertTrue(summary.contains("held-now=0 "), summary)
     }
 
     func testBadConfigFileIsRefusedWithFileLineColumnAndTheKeyItMeant() throws {

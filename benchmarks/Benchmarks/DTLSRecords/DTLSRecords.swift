@@ -80,4 +80,29 @@ let benchmarks: @Sendable () -> Void = {
         },
         setup: { EstablishedSessions() }
     )
+
+    // Both sides of one handshake together, session creation included: against mbedTLS's own
+    // handshake measured in isolation (DESIGN.md), what the sessions add around it.
+
+    Benchmark(
+        "Full handshake, client and server (cookie, CCM_8)",
+        configuration: .init(scalingFactor: .one),
+        closure: { benchmark, pair in
+            var failures = 0
+            for _ in benchmark.scaledIterations where pair.handshake() == nil { failures += 1 }
+            if failures > 0 { benchmark.error("\(failures) handshakes did not establish") }
+        },
+        setup: { HandshakePair(resuming: false) }
+    )
+
+    Benchmark(
+        "Resumed handshake, client and server (ticket, cookie)",
+        configuration: .init(scalingFactor: .one),
+        closure: { benchmark, pair in
+            var failures = 0
+            for _ in benchmark.scaledIterations where pair.handshake() == nil { failures += 1 }
+            if failures > 0 { benchmark.error("\(failures) handshakes did not establish") }
+        },
+        setup: { HandshakePair(resuming: true) }
+    )
 }
