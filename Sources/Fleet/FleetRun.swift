@@ -36,6 +36,9 @@ public struct FleetRun {
         public var dtlsBootstrapURIOverride: String?
         /// What `--metrics-port` serves: fed by this process's progress, its workers' included.
         public var liveMetrics: LiveMetrics?
+        /// Passed on to every worker, which reads the fleet file again: `--step LOAD` makes it run
+        /// the same step of the search as the parent.
+        public var workerArguments: [String] = []
 
         public init(outputPath: String, executable: URL) {
             self.outputPath = outputPath
@@ -256,7 +259,7 @@ public struct FleetRun {
             var arguments = [
                 "run", path, "--shard", workerStripe, "--out", part, "--seed", "\(seed)", "--workers", "1", "--quiet", "--progress-to-stdout",
                 "--run-started-at", "\(runStartedAt)",
-            ]
+            ] + options.workerArguments
             if let embedded {
                 if let serverURI { arguments += ["--server-uri", serverURI] }
                 if let bootstrapURI { arguments += ["--bootstrap-uri", bootstrapURI] }

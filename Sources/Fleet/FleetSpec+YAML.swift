@@ -49,7 +49,7 @@ private struct FleetReader: FleetFileReader {
         self.baseDirectory = baseDirectory
     }
 
-    static let topKeys = ["seed", "duration-limit", "server", "in-flight-limit", "devices", "stages", "end", "thresholds"]
+    static let topKeys = ["seed", "duration-limit", "server", "in-flight-limit", "devices", "stages", "end", "thresholds", "search"]
     static let groupKeys = [
         "name", "count", "endpoint", "bootstrap", "lwm2m-version", "preferred-content-format", "lifetime", "binding",
         "objects", "generators", "ddf", "local-addresses", "session", "session-repeat", "faults", "security",
@@ -81,6 +81,7 @@ private struct FleetReader: FleetFileReader {
         let stages = fields["stages"].flatMap { self.stages($0) }
         let end = fields["end"].flatMap { self.end($0) }
         let thresholds = fields["thresholds"].flatMap { self.thresholds($0) } ?? []
+        let search = fields["search"].flatMap { self.search($0) }
         guard problems.isEmpty, let server, let groups, let stages else { return nil }
         var spec = FleetSpec(
             source: source, text: yaml, seed: seed, durationLimitSeconds: durationLimit, server: server,
@@ -88,12 +89,14 @@ private struct FleetReader: FleetFileReader {
             thresholds: thresholds)
         spec.endDeregistersPerSecond = end?.rate
         spec.endGraceSeconds = end?.grace ?? spec.endGraceSeconds
+        spec.search = search
         checkServers(spec)
         checkSecurity(spec)
         checkEmbeddedServerThresholds(spec)
         checkEndpointNames(spec)
         checkCapacity(spec)
         checkRestart(spec)
+        if spec.search != nil { checkSearch(spec) }
         return spec
     }
 

@@ -49,6 +49,10 @@ struct RunCommand: ParsableCommand {
 
     @Option(name: .long, help: "The address --metrics-port listens on (0.0.0.0 for every interface).")
     var metricsAddress = "127.0.0.1"
+    @Option(
+        name: .long,
+        help: "Run the fleet as one step of its search (`lwm2m-fleet search`) at this load: a rate such as 500/s (load: arrival-rate) or a device count (load: devices-held). Replays a step with the search's --seed.")
+    var step: String?
 
     @Option(name: .customLong("server-uri"), help: .hidden)
     var serverURIOverride: String?
@@ -81,7 +85,7 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        let spec: FleetSpec
+        var spec: FleetSpec
         do {
             spec = try FleetSpec(contentsOfFile: fleet)
         } catch {
@@ -90,6 +94,17 @@ struct RunCommand: ParsableCommand {
         // Workers read the same file: the parent alone says what it skipped.
         if !progressToStdout {
             for note in spec.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+        }
+        if let step {
+            let plan = spec.searchPlan
+            guard let load = SearchPlan.load(parsing: step, as: plan.load) else {
+                let valid = plan.load == .arrivalRate ? "a rate such as 500/s" : "a whole number of devices such as 2000"
+                throw ValidationError("--step '\(step)' is not valid for load: \(plan.load.rawValue); give \(valid)")
+            }
+            if let problem = spec.searchProblemsOfGroups.first {
+                throw ValidationError("\(fleet): devices[\(problem.group)].security.key-file: \(problem.problem)")
+            }
+            spec = spec.searchStep(atLoad: load, plan: plan)
         }
         var options = FleetRun.Options(outputPath: out, executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath())
         options.seed = seed
@@ -115,6 +130,7 @@ struct RunCommand: ParsableCommand {
             FileHandle.standardError.write(Data("metrics: http://\(endpoint!.address)/metrics\n".utf8))
         }
         defer { endpoint?.stop() }
+        if let step { options.workerArguments = ["--step", step] }
         let run = FleetRun(spec: spec, path: fleet, options: options)
         do {
             try run.checkBeforeStart()

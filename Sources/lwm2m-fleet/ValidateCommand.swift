@@ -8,7 +8,8 @@ struct ValidateCommand: ParsableCommand {
         commandName: "validate",
         abstract: "Check fleet files without running them.",
         discussion: """
-            Prints 'FILE: ok (N devices, M stages, K thresholds)' for each valid file, and a warning on \
+            Prints 'FILE: ok (N devices, M stages, K thresholds)' for each valid file (and the search it \
+            asks for, with a search: section), and a warning on \
             standard error when duration-limit stops the run before its stages end. For an invalid one \
             it prints every problem on standard error as FILE:LINE:COLUMN: KEY: what is wrong and what \
             would be valid, and the exit status is 104.
@@ -24,7 +25,8 @@ struct ValidateCommand: ParsableCommand {
             do {
                 let spec = try FleetSpec(contentsOfFile: file)
                 for note in spec.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
-                print("\(file): ok (\(counted(spec.deviceCount, "device")), \(counted(spec.stages.count, "stage")), \(counted(spec.thresholds.count, "threshold")))")
+                let search = spec.search == nil ? "" : "; search: \(spec.searchPlan.summary)"
+                print("\(file): ok (\(counted(spec.deviceCount, "device")), \(counted(spec.stages.count, "stage")), \(counted(spec.thresholds.count, "threshold")))\(search)")
                 if spec.durationLimitCutsStages, let limit = spec.durationLimitSeconds {
                     // Valid, but such a run always ends early (exit 105) with devices unfinished.
                     FileHandle.standardError.write(Data((

@@ -162,7 +162,7 @@ final class FleetSpecTests: XCTestCase {
                 + "faults, security",
         ])
         XCTAssertEqual(problems(Self.fleet(rest: "colour: blue\n")), [
-            "broken.yaml:6:1: colour: unknown key 'colour'; valid keys: seed, duration-limit, server, in-flight-limit, devices, stages, end, thresholds",
+            "broken.yaml:6:1: colour: unknown key 'colour'; valid keys: seed, duration-limit, server, in-flight-limit, devices, stages, end, thresholds, search",
         ])
     }
 
