@@ -5,7 +5,7 @@
 
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := libuv1-dev libmbedtls-dev libcoap3-bin pkg-config
+APT_PACKAGES := libuv1-dev libmbedtls-dev libcoap3-bin pkg-config zlib1g-dev chromium
 
 .PHONY: run test build deps bench clean
 
@@ -15,6 +15,8 @@ deps:
 	pkg-config --exists libuv 2>/dev/null || missing="$$missing libuv1-dev"; \
 	[ -f /usr/include/mbedtls/ssl.h ] || missing="$$missing libmbedtls-dev"; \
 	command -v coap-server-notls >/dev/null 2>&1 || command -v coap-server >/dev/null 2>&1 || missing="$$missing libcoap3-bin"; \
+	[ -f /usr/include/zlib.h ] || missing="$$missing zlib1g-dev"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \

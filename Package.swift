@@ -86,7 +86,11 @@ let package = Package(
                 .product(name: "HeapModule", package: "swift-collections"),
             ]),
         .testTarget(name: "LwM2MFleetCLITests", dependencies: ["lwm2m-fleet"]),
-        .testTarget(name: "FleetTests", dependencies: ["Fleet", "EventLoop", "CoAP", "DTLS", "LwM2M", "LwM2MClient", "LwM2MServer", "SharedTestData", "lwm2m-fleet"]),
+        .testTarget(
+            name: "FleetTests",
+            dependencies: ["Fleet", "EventLoop", "CoAP", "DTLS", "LwM2M", "LwM2MClient", "LwM2MServer", "SharedTestData", "lwm2m-fleet", "CZlib"]),
+        // zlib, to decode the PNG screenshots the report tests take with Chromium.
+        .systemLibrary(name: "CZlib", path: "Tests/CZlib"),
         .testTarget(name: "InteropTests", dependencies: ["CoAP", "EventLoop", "DTLS"]),
         // Exposes glibc's mallinfo2 to the tests that measure a session's heap.
         .systemLibrary(name: "CMallocInfo", path: "Tests/CMallocInfo"),

@@ -13,7 +13,7 @@ struct LwM2MFleet: ParsableCommand {
             ended before its stages were done; 1 undecodable input (decode) or a failure of the tool itself.
             """,
         version: ToolVersion.current,
-        subcommands: [RunCommand.self, SearchCommand.self, ValidateCommand.self, ServeCommand.self, MergeCommand.self, CompareCommand.self, DecodeCommand.self]
+        subcommands: [RunCommand.self, SearchCommand.self, ValidateCommand.self, ServeCommand.self, MergeCommand.self, CompareCommand.self, ReportCommand.self, DecodeCommand.self]
     )
 
     /// Exit status for a fleet file or arguments that are invalid (DESIGN.md, "Exit codes").
