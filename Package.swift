@@ -84,7 +84,7 @@ let package = Package(
                 .product(name: "HeapModule", package: "swift-collections"),
             ]),
         .testTarget(name: "LwM2MFleetCLITests", dependencies: ["lwm2m-fleet"]),
-        .testTarget(name: "FleetTests", dependencies: ["Fleet", "EventLoop", "CoAP", "DTLS", "LwM2M", "LwM2MClient", "LwM2MServer", "SharedTestData", "lwm2m-fleet"]),
+        .testTarget(name: "FleetTests", dependencies: ["Fleet", "EventLoop", "CoAP", "DTLS", "LwM2M", "LwM2MClient", "LwM2MServer", "SharedTestData", "lwm2m-fleet", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "InteropTests", dependencies: ["CoAP", "EventLoop", "DTLS"]),
         // Exposes glibc's mallinfo2 to the tests that measure a session's heap.
         .systemLibrary(name: "CMallocInfo", path: "Tests/CMallocInfo"),
