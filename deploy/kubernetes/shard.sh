@@ -23,5 +23,7 @@ if [ -n "${WORKERS:-}" ]; then
     set -- --workers "$WORKERS" "$@"
 fi
 
+# exec: the binary becomes the container's first process and gets the SIGTERM of an eviction
+# itself (a shell there would not pass it on).
 exec "${LWM2M_FLEET:-lwm2m-fleet}" run "$fleet" --seed "$seed" \
     --shard "$index/$shards" --out "$results/part-$index.json" "$@"
