@@ -168,8 +168,12 @@ if lateness and lateness.get("count"):
 print(f"retransmissions {metrics['retransmissions']}, violations {metrics['violations']}, devices at the end {metrics['devicesByState']}")
 
 # Seconds with failures or late registrations, to see which phase they belong to.
-bad = [(p["elapsedNanoseconds"] / 1e9, p["counts"]["failures"], p["registerLatencyP99Nanoseconds"] / 1e6) for p in series
-       if p["counts"]["failures"] or p["registerLatencyP99Nanoseconds"] > 50e6]
+def failures(p):
+    return sum(window["failed"] for window in p["operations"].values())
+def register_p99(p):
+    return ((p["operations"].get("register") or {}).get("latency", {}).get("percentiles", {}).get("p99") or 0)
+bad = [(p["elapsedNanoseconds"] / 1e9, failures(p), register_p99(p) / 1e6) for p in series
+       if failures(p) or register_p99(p) > 50e6]
 if bad:
     print("seconds with failures or register p99 over 50 ms (s, failures, register p99 ms):",
           ", ".join(f"{s:.0f}:{f}:{l:.0f}" for s, f, l in bad[:40]) + (" ..." if len(bad) > 40 else ""))

@@ -63,7 +63,7 @@ def percentile(h, fraction):
 
 faults = m.get("faults") or {}
 print("injected:", json.dumps(faults, sort_keys=True))
-peak = max((p["counts"]["completed"].get("register", 0) for p in m["timeSeries"]), default=0)
+peak = max(((p["operations"].get("register") or {}).get("count", 0) for p in m["timeSeries"]), default=0)
 print(f"registrations: peak {peak}/s")
 for name in ["bootstrap", "register", "deregister"]:
     op = m["operations"].get(name)

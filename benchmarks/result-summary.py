@@ -38,11 +38,11 @@ def main():
     metrics = result["metrics"]
     print(f"result {arguments.result}: {result.get('workers', 1)} worker(s), interrupted {result['interrupted']}")
     if arguments.arrivals:
-        stages = metrics.get("stageArrivals", [])
+        stages = metrics.get("stages", [])
         print("| stage | arrivals intended | started in the stage | achieved / target |")
         print("|---:|---:|---:|---:|")
         for index, stage in enumerate(stages):
-            intended, started = stage["intended"], stage["started"]
+            intended, started = stage["arrivalsIntended"], stage["arrivalsStarted"]
             ratio = f"{started / intended:.4f}" if intended else "-"
             print(f"| {index + 1} | {intended} | {started} | {ratio} |")
         lateness = metrics["arrivalLateness"]

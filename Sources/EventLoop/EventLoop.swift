@@ -47,6 +47,11 @@ public final class EventLoop {
     var timerWakeups = 0
     var sockets = UDPSocketTable()
     var signalWatchers: [UnsafeMutablePointer<uv_signal_t>] = []
+    /// The scrape endpoint (`EventLoop+HTTP.swift`): its listener, what answers it, and the
+    /// bytes of requests not yet complete, by connection.
+    var httpListener: UnsafeMutablePointer<uv_tcp_t>?
+    var httpResponder: ((_ method: String, _ path: String) -> HTTPResponse)?
+    var httpRequests: [UnsafeMutableRawPointer: [UInt8]] = [:]
     // Set by deinit: callbacks run while closing must not call the owner's handlers.
     var isTearingDown = false
     private var isRunning = false

@@ -47,6 +47,9 @@ extension BootstrapServerConfiguration {
     public init(contentsOfFile path: String) throws(FleetSpecError) {
         try self.init(yaml: BootstrapConfigurationReader.text(ofFile: path), source: path)
     }
+
+    /// Every key the file may hold (fleets/serve-config.yaml documents each).
+    public static var fileKeys: [String] { BootstrapConfigurationReader.settingKeys + ["endpoints", "match"] }
 }
 
 /// Turns YAML nodes into a `BootstrapServerConfiguration`, collecting every problem with its place.

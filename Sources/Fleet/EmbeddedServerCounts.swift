@@ -44,8 +44,8 @@ public struct EmbeddedServerCounts: Sendable, Codable, Hashable {
 
     /// Per count: its metric name after `server.`, its key in the summary line, and where it is kept.
     static let fields: [(name: String, key: String, field: WritableKeyPath<EmbeddedServerCounts, Int> & Sendable)] = [
-        ("registrations_held", "registrations", \.registrationsHeld),
-        ("registered", "registered", \.registered),
+        ("registrations_held", "held-now", \.registrationsHeld),
+        ("registered", "registered-total", \.registered),
         ("updated", "updated", \.updated),
         ("deregistered", "deregistered", \.deregistered),
         ("expired", "expired", \.expired),
@@ -62,7 +62,8 @@ public struct EmbeddedServerCounts: Sendable, Codable, Hashable {
         ("handshake_failures", "handshake-failures", \.handshakeFailures),
     ]
 
-    /// The counts for people, as `serve` and `run` print them: `registrations=0 registered=100 ... registrations-lost=0`.
+    /// The counts for people, as `serve` and `run` print them: `held-now=0 registered-total=100 ... handshake-failures=0`: what the
+    /// server holds at the end, then what it counted over the run.
     public var summaryLine: String {
         Self.fields.map { "\($0.key)=\(self[keyPath: $0.field])" }.joined(separator: " ")
     }

@@ -40,9 +40,9 @@ struct EmbeddedServerKeys: Sendable {
     private static func readKeyFile(_ path: String) throws(EmbeddedServerKeysError) -> PreSharedKeyTable {
         let text: String
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            text = try TextFile.read(path)
         } catch {
-            throw EmbeddedServerKeysError(reason: "the key file \(path) cannot be read as UTF-8 text (\(error.localizedDescription))")
+            throw EmbeddedServerKeysError(reason: "the key file \(path): \(error.reason)")
         }
         do {
             return try PreSharedKeyTable(csv: text, source: path)

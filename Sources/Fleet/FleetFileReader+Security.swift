@@ -97,9 +97,9 @@ extension FleetFileReader {
         }
         let text: String
         do {
-            text = try String(contentsOfFile: file, encoding: .utf8)
+            text = try TextFile.read(file)
         } catch {
-            report(node, path, "'\(name)' cannot be read as UTF-8 text (\(error.localizedDescription))")
+            report(node, path, "'\(name)': \(error.reason)")
             return nil
         }
         do {

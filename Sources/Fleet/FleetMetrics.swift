@@ -2,14 +2,14 @@ import CoAP
 import LwM2MClient
 
 /// Everything a fleet run measures: per operation outcomes and latency histograms, run-wide
-/// counters, the generator's own health (loop lag, dropped arrivals), devices by state, and a
-/// time series of intervals.
+/// counters, the generator's own health (loop lag, dropped arrivals), devices by state, what
+/// happened in each stage, and a time series of intervals with every operation in each.
 ///
-/// Merging is exact (histograms bucket by bucket, counters added, intervals by index), so the
-/// metrics of worker processes and shards combine into the metrics one process would have had.
-public struct FleetMetrics: Sendable, Codable, Equatable {
-    /// Precision of the per-interval register latency histograms: 1 % is enough for a plotted
-    /// line and keeps an hour of one-second points to a few MB.
+/// Merging is exact (histograms bucket by bucket, counters added, stages and intervals by index),
+/// so the metrics of worker processes and shards combine into the metrics one process would have had.
+public struct FleetMetrics: Sendable, Equatable {
+    /// Precision of the per-interval and per-stage latency histograms: 1 % is enough for a
+    /// plotted line and keeps an hour of one-second points of every operation to a few MB.
     public static let intervalSignificantDigits = 2
 
     /// By operation name (`MetricCatalog.operations`, and the bootstrap interface's requests).
@@ -44,9 +44,9 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
     public private(set) var loopLag = LatencyHistogram()
     /// How long after its intended arrival time each scheduled device started, in nanoseconds.
     public private(set) var arrivalLateness = LatencyHistogram()
-    /// By stage (the index of the fleet file's stage; one past the last for starts after the
-    /// stages ended): scheduled arrivals intended in it and scheduled arrivals that started in it.
-    public private(set) var stageArrivals: [StageArrivals] = []
+    /// By stage (the index of the fleet file's stage; one past the last for the time after the
+    /// stages): scheduled arrivals intended in it and started in it, and the operations that ended in it.
+    public private(set) var stages: [StageResult] = []
     /// Devices in each state now (`DeviceState.name`); states with none are left out.
     public private(set) var devicesByState: [String: Int] = [:]
     /// Devices that did not get where their profile aims when the run ended, by the state they
@@ -72,131 +72,34 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
     public private(set) var faults: FaultCounts?
     /// The embedded LwM2M Server's restart as the devices lived it; nil without one.
     public private(set) var restartStorm: RestartStormReport?
-    /// Counts since the last closed interval.
-    public private(set) var openInterval = IntervalCounts()
-    /// Register latencies since the last closed interval.
-    public private(set) var openIntervalRegisterLatency = LatencyHistogram(significantDigits: intervalSignificantDigits)
+    /// What happened since the last closed interval; not written: a run closes its last
+    /// interval before its result is.
+    private(set) var openInterval = OpenInterval()
 
     public init() {}
-
-    /// What happened in one interval.
-    public struct IntervalCounts: Sendable, Codable, Equatable {
-        public fileprivate(set) var arrivals: UInt64 = 0
-        public fileprivate(set) var droppedArrivals: UInt64 = 0
-        /// Operations that ended or requests answered, by operation.
-        public var completed: [String: UInt64] { completedByOperation.dictionary }
-
-        /// Of `completed`, one operation's count, without building the dictionary.
-        public func completed(_ operation: String) -> UInt64 { completedByOperation.count(of: operation) }
-        /// Of those, the ones that failed.
-        public fileprivate(set) var failures: UInt64 = 0
-        public fileprivate(set) var violations: UInt64 = 0
-        fileprivate var completedByOperation = NamedCounts<UInt64>()
-
-        private enum CodingKeys: String, CodingKey {
-            case arrivals, droppedArrivals, completedByOperation = "completed", failures, violations
-        }
-
-        public init() {}
-
-        fileprivate mutating func merge(_ other: IntervalCounts) {
-            arrivals += other.arrivals
-            droppedArrivals += other.droppedArrivals
-            completedByOperation.add(other.completedByOperation)
-            failures += other.failures
-            violations += other.violations
-        }
-    }
-
-    /// Scheduled arrivals of one stage: what the schedule asked for and what the generator did.
-    public struct StageArrivals: Sendable, Codable, Equatable {
-        /// Arrivals whose intended time lies in the stage.
-        public fileprivate(set) var intended: UInt64 = 0
-        /// Arrivals that actually started during the stage, whenever they were intended.
-        public fileprivate(set) var started: UInt64 = 0
-
-        public init() {}
-
-        /// How far the stage's achieved arrival rate is from its target, as a fraction of the target.
-        public var rateError: Double {
-            intended == 0 ? 0 : abs(Double(started) - Double(intended)) / Double(intended)
-        }
-    }
-
-    /// One closed interval of the time series.
-    ///
-    /// Register latency percentiles come from the interval's own histogram (two significant
-    /// digits), kept sparse so merging intervals of workers stays exact.
-    public struct TimeSeriesPoint: Sendable, Codable, Equatable {
-        /// From the start of the run to the end of the interval, by the worker's clock (the latest
-        /// of them after a merge).
-        public fileprivate(set) var elapsedNanoseconds: UInt64
-        public fileprivate(set) var counts: IntervalCounts
-        /// Registered devices when the interval closed (`registered` and `updating`).
-        public fileprivate(set) var registeredDevices: Int
-        /// Devices in each state when the interval closed; states with none are left out.
-        public var devicesByState: [String: Int] { deviceCountsByState.dictionary }
-        public fileprivate(set) var registerLatency: LatencyHistogram.Sparse
-        public fileprivate(set) var registerLatencyP50Nanoseconds: UInt64
-        public fileprivate(set) var registerLatencyP99Nanoseconds: UInt64
-        private var deviceCountsByState: NamedCounts<Int>
-
-        private enum CodingKeys: String, CodingKey {
-            case elapsedNanoseconds, counts, registeredDevices, deviceCountsByState = "devicesByState", registerLatency
-            case registerLatencyP50Nanoseconds, registerLatencyP99Nanoseconds
-        }
-
-        fileprivate init(
-            elapsedNanoseconds: UInt64, counts: IntervalCounts, registeredDevices: Int, devicesByState: [String: Int],
-            registerLatency: LatencyHistogram
-        ) {
-            self.elapsedNanoseconds = elapsedNanoseconds
-            self.counts = counts
-            self.registeredDevices = registeredDevices
-            deviceCountsByState = NamedCounts(devicesByState)
-            self.registerLatency = registerLatency.sparse
-            registerLatencyP50Nanoseconds = registerLatency.value(atPercentile: 50)
-            registerLatencyP99Nanoseconds = registerLatency.value(atPercentile: 99)
-        }
-
-        fileprivate mutating func merge(_ other: TimeSeriesPoint) {
-            var latency = LatencyHistogram(registerLatency)
-            latency.merge(LatencyHistogram(other.registerLatency))
-            var mergedCounts = counts
-            mergedCounts.merge(other.counts)
-            self = TimeSeriesPoint(
-                elapsedNanoseconds: max(elapsedNanoseconds, other.elapsedNanoseconds), counts: mergedCounts,
-                registeredDevices: registeredDevices + other.registeredDevices,
-                devicesByState: FleetMetrics.adding(devicesByState, other.devicesByState), registerLatency: latency)
-        }
-
-        /// Adds the devices of a worker whose series ended before this point: they stay in the
-        /// states its last point saw, and add nothing to the interval's counts.
-        fileprivate mutating func addDevices(of ended: TimeSeriesPoint) {
-            registeredDevices += ended.registeredDevices
-            deviceCountsByState.add(ended.deviceCountsByState)
-        }
-    }
 
     // MARK: Recording
 
     /// Records an operation a device started (a `MetricCatalog.operations` name, such as
-    /// `LwM2MOperation.rawValue`): latency from its intended start, service time from its real start.
+    /// `LwM2MOperation.rawValue`) that ended during `stage`: latency from its intended start,
+    /// service time from its real start.
     public mutating func recordOperation(
-        _ operation: String, outcome: OperationOutcome, code: CoAPCode?, latencyNanoseconds: UInt64, serviceNanoseconds: UInt64
+        _ operation: String, outcome: OperationOutcome, code: CoAPCode?, latencyNanoseconds: UInt64, serviceNanoseconds: UInt64,
+        stage: Int = 0
     ) {
         operations[operation, default: OperationMetrics()]
             .record(outcome: outcome, code: code, latencyNanoseconds: latencyNanoseconds, serviceNanoseconds: serviceNanoseconds)
-        openInterval.completedByOperation.add(1, to: operation)
-        if outcome != .succeeded { openInterval.failures += 1 }
-        if operation == LwM2MOperation.register.rawValue { openIntervalRegisterLatency.record(latencyNanoseconds) }
+        openInterval.operations[operation, default: OperationWindow()].record(outcome: outcome, latencyNanoseconds: latencyNanoseconds)
+        beginStage(stage)
+        stages[stage].operations[operation, default: OperationWindow()].record(outcome: outcome, latencyNanoseconds: latencyNanoseconds)
     }
 
-    /// Records a request from a server (read, write, execute, observe...) the device answered.
-    public mutating func recordRequestHandled(_ operation: String, code: CoAPCode) {
+    /// Records a request from a server (read, write, execute, observe...) the device answered during `stage`.
+    public mutating func recordRequestHandled(_ operation: String, code: CoAPCode, stage: Int = 0) {
         operations[operation, default: OperationMetrics()].recordAnswer(code: code)
-        openInterval.completedByOperation.add(1, to: operation)
-        if !code.isSuccess { openInterval.failures += 1 }
+        openInterval.operations[operation, default: OperationWindow()].recordAnswer(succeeded: code.isSuccess)
+        beginStage(stage)
+        stages[stage].operations[operation, default: OperationWindow()].recordAnswer(succeeded: code.isSuccess)
     }
 
     /// A request a device ignored under the rule: a violation when proven, otherwise counted apart.
@@ -217,10 +120,20 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
         devicesWithViolations += 1
     }
 
-    /// CON messages of `operation` sent again.
-    public mutating func recordRetransmissions(_ count: Int, of operation: String) {
+    /// CON messages of `operation` sent again during `stage`.
+    public mutating func recordRetransmissions(_ count: Int, of operation: String, stage: Int = 0) {
         retransmissions += UInt64(count)
         operations[operation, default: OperationMetrics()].recordRetransmissions(count)
+        openInterval.operations[operation, default: OperationWindow()].recordRetransmissions(count)
+        beginStage(stage)
+        stages[stage].operations[operation, default: OperationWindow()].recordRetransmissions(count)
+    }
+
+    /// Lists stage `index` (one past the last stage: the time after the stages) and every one
+    /// before it, with or without anything in them. The runner calls it as its clock crosses into
+    /// each stage, so a stage in which nothing ended is there too.
+    public mutating func beginStage(_ index: Int) {
+        while stages.count <= index { stages.append(StageResult(index: stages.count)) }
     }
 
     /// A device that did not get where its profile aims, in `state`; `pendingOperation` is the
@@ -285,16 +198,16 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
     public mutating func recordScheduledArrival(intendedStage: Int, startedStage: Int, latenessNanoseconds: UInt64, atNanoseconds: UInt64 = 0) {
         recordArrival()
         lastArrivalNanoseconds = max(lastArrivalNanoseconds, atNanoseconds)
-        let needed = max(intendedStage, startedStage) + 1
-        if stageArrivals.count < needed { stageArrivals += Array(repeating: StageArrivals(), count: needed - stageArrivals.count) }
-        stageArrivals[intendedStage].intended += 1
-        stageArrivals[startedStage].started += 1
+        beginStage(max(intendedStage, startedStage))
+        stages[intendedStage].arrivalsIntended += 1
+        stages[startedStage].arrivalsStarted += 1
         arrivalLateness.record(latenessNanoseconds)
+        openInterval.arrivalLateness.record(latenessNanoseconds)
     }
 
-    /// The largest `rateError` of any stage with scheduled arrivals: 0.01 means some stage's
-    /// achieved arrival rate was 1 % off its target.
-    public var arrivalRateError: Double { stageArrivals.map(\.rateError).max() ?? 0 }
+    /// The largest `arrivalRateError` of any stage with scheduled arrivals: 0.01 means some
+    /// stage's achieved arrival rate was 1 % off its target.
+    public var arrivalRateError: Double { stages.map(\.arrivalRateError).max() ?? 0 }
 
     /// A churned device started again.
     public mutating func recordReturn() {
@@ -308,6 +221,7 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
 
     public mutating func recordLoopLag(nanoseconds: UInt64) {
         loopLag.record(nanoseconds)
+        openInterval.loopLag.record(nanoseconds)
     }
 
     /// Moves a device from one state to another. A device enters the counts with its first
@@ -317,14 +231,13 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
         devicesByState[to.name, default: 0] += 1
     }
 
-    /// Ends the current interval: appends its counts, the devices by state now, and its register
-    /// latency percentiles to `timeSeries`, and starts the next.
+    /// Ends the current interval: appends what happened in it and the devices by state now to
+    /// `timeSeries`, and starts the next.
     public mutating func closeInterval(elapsedNanoseconds: UInt64) {
         timeSeries.append(TimeSeriesPoint(
-            elapsedNanoseconds: elapsedNanoseconds, counts: openInterval, registeredDevices: registeredDevices,
-            devicesByState: devicesByState, registerLatency: openIntervalRegisterLatency))
-        openInterval = IntervalCounts()
-        openIntervalRegisterLatency.reset()
+            elapsedNanoseconds: elapsedNanoseconds, interval: openInterval, registeredDevices: registeredDevices,
+            devicesByState: devicesByState))
+        openInterval = OpenInterval()
     }
 
     // MARK: Reading
@@ -407,10 +320,9 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
         lastArrivalNanoseconds = max(lastArrivalNanoseconds, other.lastArrivalNanoseconds)
         loopLag.merge(other.loopLag)
         arrivalLateness.merge(other.arrivalLateness)
-        for (stage, counts) in other.stageArrivals.enumerated() {
-            if stage == stageArrivals.count { stageArrivals.append(StageArrivals()) }
-            stageArrivals[stage].intended += counts.intended
-            stageArrivals[stage].started += counts.started
+        for stage in other.stages {
+            beginStage(stage.index)
+            stages[stage.index].merge(stage)
         }
         devicesByState = Self.adding(devicesByState, other.devicesByState)
         unfinishedDevices.merge(other.unfinishedDevices, uniquingKeysWith: +)
@@ -446,7 +358,6 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
             for index in other.timeSeries.count..<timeSeries.count { timeSeries[index].addDevices(of: theirLast) }
         }
         openInterval.merge(other.openInterval)
-        openIntervalRegisterLatency.merge(other.openIntervalRegisterLatency)
         if let theirs = other.embeddedServer {
             // Shards on several machines each ran their own embedded server.
             var counts = embeddedServer ?? EmbeddedServerCounts()
@@ -463,7 +374,29 @@ public struct FleetMetrics: Sendable, Codable, Equatable {
     }
 
     /// Device counts added state by state, leaving out states with none.
-    fileprivate static func adding(_ counts: [String: Int], _ others: [String: Int]) -> [String: Int] {
+    static func adding(_ counts: [String: Int], _ others: [String: Int]) -> [String: Int] {
         counts.merging(others, uniquingKeysWith: +).filter { $0.value != 0 }
+    }
+}
+
+/// What a run measured, without the interval still open: a run closes it before writing.
+extension FleetMetrics: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case operations, violations, violationsByKind, devicesWithViolations, ignoredUnproven, ignoredUnprovenByKind
+        case retransmissions, bytesSent, bytesReceived, arrivals, returns, droppedArrivals, lastArrivalNanoseconds
+        case loopLag, arrivalLateness, stages, devicesByState, unfinishedDevices, unansweredDevicesByServer, connectionFailures
+        case endReason, endOfRun, endOfRunDeregisters, timeSeries, embeddedServer, faults, restartStorm
+    }
+}
+
+extension FleetMetrics {
+    /// Seconds from the first to the last one-second interval in which `operation` completed; nil
+    /// without a time series. "per s" of the summary and `compare`'s rate count over them, not
+    /// over the holds around them.
+    public func activeSeconds(of operation: String) -> Double? {
+        guard let first = timeSeries.firstIndex(where: { $0.completed(operation) > 0 }),
+              let last = timeSeries.lastIndex(where: { $0.completed(operation) > 0 })
+        else { return nil }
+        return Double(last - first + 1)
     }
 }

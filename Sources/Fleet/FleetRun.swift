@@ -34,6 +34,11 @@ public struct FleetRun {
         /// Set by the parent for a worker: the `coaps://` ports of the parent's embedded servers.
         public var dtlsServerURIOverride: String?
         public var dtlsBootstrapURIOverride: String?
+        /// What `--metrics-port` serves: fed by this process's progress, its workers' included.
+        public var liveMetrics: LiveMetrics?
+        /// Passed on to every worker, which reads the fleet file again: `--step LOAD` makes it run
+        /// the same step of the search as the parent.
+        public var workerArguments: [String] = []
 
         public init(outputPath: String, executable: URL) {
             self.outputPath = outputPath
@@ -140,7 +145,7 @@ public struct FleetRun {
         metrics.embeddedServer = embedded?.stop()
         let formatter = ISO8601DateFormatter()
         let result = ResultFile(
-            toolVersion: ToolVersion.current, seed: seed, spec: ResultFile.Spec(path: path, text: spec.text),
+            toolVersion: ToolVersion.current, seed: seed, spec: ResultFile.Spec(path: path, text: spec.text, fleet: ParsedFleet(spec)),
             startedAt: formatter.string(from: startedAt), finishedAt: formatter.string(from: Date()),
             interrupted: outcome.endReason == .interrupted, metrics: metrics, thresholds: spec.thresholdResults(for: metrics),
             workers: 1, shard: stripe == .whole ? nil : stripe)
@@ -217,7 +222,7 @@ public struct FleetRun {
     private func progressPrinter(workers: Int) -> ProgressPrinter {
         ProgressPrinter(
             progress: FleetProgress(workers: workers, schedule: spec.arrivalSchedule, share: 1 / Double(stripe.count)),
-            enabled: !options.quiet)
+            enabled: !options.quiet, live: options.liveMetrics)
     }
 
     /// Which operation each local device of the stripe starts with, from its group.
@@ -254,7 +259,7 @@ public struct FleetRun {
             var arguments = [
                 "run", path, "--shard", workerStripe, "--out", part, "--seed", "\(seed)", "--workers", "1", "--quiet", "--progress-to-stdout",
                 "--run-started-at", "\(runStartedAt)",
-            ]
+            ] + options.workerArguments
             if let embedded {
                 if let serverURI { arguments += ["--server-uri", serverURI] }
                 if let bootstrapURI { arguments += ["--bootstrap-uri", bootstrapURI] }

@@ -70,6 +70,10 @@ public final class FleetRunner {
     private var serverControlSocket: UDPSocketID?
     /// The embedded server's restart, followed from its instant on; nil without one.
     private var storm: RestartStormTracker?
+    /// When each stage of the schedule ends, from the start; the stage operations count in now
+    /// (one past the last after the stages).
+    private let stageEndNanoseconds: [UInt64]
+    private var stage = 0
 
     private static let schedulerTag = DeviceDriver.firstOwnerTag
     private static let tickTag = DeviceDriver.firstOwnerTag + 1
@@ -91,6 +95,11 @@ public final class FleetRunner {
         plan.scheduling.deviceCount = deviceCount
         self.plan = plan
         scheduler = RunScheduler(configuration: plan.scheduling)
+        var stageEnd = 0.0
+        stageEndNanoseconds = plan.scheduling.schedule.segments.map { segment in
+            stageEnd += segment.durationSeconds
+            return UInt64(stageEnd * 1e9)
+        }
         driver.sourceAddresses = plan.sourceAddresses
         driver.sourceAddressOfDevice = plan.sourceAddressOfDevice
         driver.dtlsSeed = plan.seed
@@ -113,6 +122,7 @@ public final class FleetRunner {
             carryOut(actions, now: loop.now)
         }
         start = loop.now
+        metrics.beginStage(0)
         if !plan.faults.isEmpty {
             driver.injectFaults(DeviceFaults(
                 groups: plan.faults, deviceCount: driver.devices.count, seed: plan.seed, origin: Timestamp(nanoseconds: start)))
@@ -196,6 +206,7 @@ public final class FleetRunner {
 
     private func ownerTimer(tag: UInt64, now: UInt64) {
         guard !scheduler.isFinished else { return }
+        followStage(now: now)
         switch tag {
         case Self.schedulerTag:
             schedulerDeadline = .max
@@ -217,6 +228,15 @@ public final class FleetRunner {
         }
     }
 
+    /// Moves the metrics on to the stage `now` falls in (one past the last after the stages), as
+    /// the scheduler places arrivals.
+    private func followStage(now: UInt64) {
+        let elapsed = now - start
+        guard stage < stageEndNanoseconds.count, elapsed >= stageEndNanoseconds[stage] else { return }
+        while stage < stageEndNanoseconds.count, elapsed >= stageEndNanoseconds[stage] { stage += 1 }
+        metrics.beginStage(stage)
+    }
+
     /// Once a second: closes the metrics' interval and reports it.
     private func tick(now: UInt64) {
         metrics.closeInterval(elapsedNanoseconds: now - start)
@@ -226,6 +246,7 @@ public final class FleetRunner {
     // MARK: The end
 
     private func finish(now: UInt64) {
+        followStage(now: now)
         recordOperationsCutOff(now: now)
         for unfinished in scheduler.unfinishedDevices() {
             metrics.recordUnfinishedDevice(state: unfinished.state, pendingOperation: unfinished.pendingOperation?.rawValue)
@@ -266,7 +287,7 @@ public final class FleetRunner {
         let latency = now.nanoseconds - min(from, now.nanoseconds)
         metrics.recordOperation(
             operation.rawValue, outcome: outcome, code: code, latencyNanoseconds: latency,
-            serviceNanoseconds: now.nanoseconds - min(startedAt.nanoseconds, now.nanoseconds))
+            serviceNanoseconds: now.nanoseconds - min(startedAt.nanoseconds, now.nanoseconds), stage: stage)
         if operation == .deregister, scheduler.isEnding {
             metrics.recordEndOfRunDeregister(outcome: outcome, code: code, latencyNanoseconds: latency)
         }
@@ -292,23 +313,24 @@ public final class FleetRunner {
         // The loop stops at the end of its turn: an answer in that turn comes after the accounts
         // were closed (its operation is already counted as cut off), and must not count twice.
         guard !scheduler.isFinished else { return }
+        followStage(now: now.nanoseconds)
         switch action {
         case .operationFinished(let operation, let outcome, let code, let startedAt):
             recordOutcome(of: device, operation, outcome, code: code, startedAt: startedAt, now: now)
         case .requestHandled(let operation?, _, let code):
-            metrics.recordRequestHandled(operation.rawValue, code: code)
+            metrics.recordRequestHandled(operation.rawValue, code: code, stage: stage)
         case .violation(let violation):
             metrics.recordViolation(violation)
             if violation.isProven, devicesWithViolations.insert(device).inserted { metrics.recordDeviceWithViolation() }
         case .retransmissions(let count, let operation):
-            metrics.recordRetransmissions(count, of: operation.rawValue)
+            metrics.recordRetransmissions(count, of: operation.rawValue, stage: stage)
             if operation == .deregister, scheduler.isEnding { metrics.recordEndOfRunRetransmissions(count) }
         case .stateChanged(let from, let to):
             if to == .holdingOff { announceWaiting(device) }
             if to == .bootstrapping { storm?.startedBootstrap(device) }
             deviceChanged(device, from: from, to: to, now: now.nanoseconds)
         case .notificationSent:
-            metrics.recordRequestHandled(LwM2MOperation.notify.rawValue, code: .content)
+            metrics.recordRequestHandled(LwM2MOperation.notify.rawValue, code: .content, stage: stage)
         default:
             break
         }

@@ -26,7 +26,8 @@ extension FleetSpec {
             throw FleetSpecError(source: source, problems: [FleetSpecError.Problem(
                 line: 1, column: 1, keyPath: nil, message: "the file is empty; a fleet file needs at least server, devices and stages")])
         }
-        guard let spec = reader.spec(document, text: yaml), reader.problems.isEmpty else { throw reader.error }
+        guard var spec = reader.spec(document, text: yaml), reader.problems.isEmpty else { throw reader.error }
+        spec.notes = reader.notes
         self = spec
     }
 }
@@ -37,6 +38,8 @@ private struct FleetReader: FleetFileReader {
     let baseDirectory: String
     var problems: [FleetSpecError.Problem] = []
     var marks: [String: Place] = [:]
+    /// Files a `ddf` directory holds that define no object, skipped (`FleetSpec.notes`).
+    var notes: [String] = []
     /// Models by resolved `ddf` directory; nil for a directory that failed to load.
     var models: [String: LwM2MModel?] = [:]
     var keyFiles: [String: PreSharedKeyTable?] = [:]
@@ -46,7 +49,7 @@ private struct FleetReader: FleetFileReader {
         self.baseDirectory = baseDirectory
     }
 
-    static let topKeys = ["seed", "duration-limit", "server", "in-flight-limit", "devices", "stages", "end", "thresholds"]
+    static let topKeys = ["seed", "duration-limit", "server", "in-flight-limit", "devices", "stages", "end", "thresholds", "search"]
     static let groupKeys = [
         "name", "count", "endpoint", "bootstrap", "lwm2m-version", "preferred-content-format", "lifetime", "binding",
         "objects", "generators", "ddf", "local-addresses", "session", "session-repeat", "faults", "security",
@@ -78,6 +81,7 @@ private struct FleetReader: FleetFileReader {
         let stages = fields["stages"].flatMap { self.stages($0) }
         let end = fields["end"].flatMap { self.end($0) }
         let thresholds = fields["thresholds"].flatMap { self.thresholds($0) } ?? []
+        let search = fields["search"].flatMap { self.search($0) }
         guard problems.isEmpty, let server, let groups, let stages else { return nil }
         var spec = FleetSpec(
             source: source, text: yaml, seed: seed, durationLimitSeconds: durationLimit, server: server,
@@ -85,12 +89,14 @@ private struct FleetReader: FleetFileReader {
             thresholds: thresholds)
         spec.endDeregistersPerSecond = end?.rate
         spec.endGraceSeconds = end?.grace ?? spec.endGraceSeconds
+        spec.search = search
         checkServers(spec)
         checkSecurity(spec)
         checkEmbeddedServerThresholds(spec)
         checkEndpointNames(spec)
         checkCapacity(spec)
         checkRestart(spec)
+        if spec.search != nil { checkSearch(spec) }
         return spec
     }
 
@@ -188,10 +194,10 @@ private struct FleetReader: FleetFileReader {
     /// A coap:// or coaps:// URI the devices can reach without a name lookup; which groups may
     /// use a coaps:// one is checked with their security (`checkSecurity`).
     mutating func uri(_ node: Node, at path: String) -> String? {
-        let what = "a coap:// or coaps:// URI with an IP address, such as coap://10.0.0.5:5683"
+        let what = "a coap:// or coaps:// URI with an IP address or localhost, such as coap://10.0.0.5:5683 or coap://localhost:5683"
         guard let (text, uri) = coapURI(node, at: path, what: what, noSecurity: nil) else { return nil }
         guard uri.host == "localhost" || (try? SocketAddress(ipAddress: uri.host, port: uri.port)) != nil else {
-            report(node, path, "'\(text)' names host '\(uri.host)'; use \(what) (or localhost): thousands of devices do not look names up")
+            report(node, path, "'\(text)' names host '\(uri.host)'; use \(what): thousands of devices do not look names up")
             return nil
         }
         guard uri.path.isEmpty, uri.query.isEmpty else {
@@ -321,7 +327,12 @@ private struct FleetReader: FleetFileReader {
             .standardizedFileURL.path
         if models[directory] == nil {
             do {
-                models[directory] = LwM2MModel.withCore(adding: try LwM2MModel.loadingDirectory(URL(fileURLWithPath: directory)))
+                var skipped: [String] = []
+                let objects = try LwM2MModel.loadingDirectory(URL(fileURLWithPath: directory)) { file, reason in
+                    skipped.append("\(source): \(path): skipped \(file): \(reason)")
+                }
+                models[directory] = LwM2MModel.withCore(adding: objects)
+                notes += skipped
             } catch {
                 report(node, path, "'\(text)' does not load: \(error)")
                 models[directory] = .some(nil)

@@ -91,6 +91,10 @@ import LwM2MClient
 ///   - register.latency.p99 < 200ms
 ///   - bootstrap.failed.rate < 0.001
 ///   - violations == 0
+/// search:                       # optional: how `lwm2m-fleet search` steps the load up (`SearchSpec` lists the keys);
+///   load: arrival-rate          #   `run` ignores it. Without it, search derives every setting from the busiest stage.
+///   from: 100/s
+///   to: 20000/s
 /// ```
 ///
 /// Units: durations `500ms`, `30s`, `2m`, `1h` (also `ns`, `us`, `min`); rates `100/s`, `6000/min`,
@@ -290,6 +294,11 @@ public struct FleetSpec: Sendable {
     /// How long the end waits for answers after the last De-register is sent.
     public var endGraceSeconds: Double = 15
     public var thresholds: [Threshold]
+    /// The `search:` section as written; nil without one (`searchPlan` then derives every setting).
+    public var search: SearchSpec?
+    /// What reading the file passed over without refusing it, for the user to see
+    /// (`ddf: FILE skipped: ...`); not part of what runs.
+    public var notes: [String] = []
 
     public init(
         source: String, text: String = "", seed: UInt64? = nil, durationLimitSeconds: Double? = nil, server: ServerTarget,

@@ -252,16 +252,20 @@ extension LatencyHistogram: Codable {
     }
 
     public func encode(to encoder: any Encoder) throws {
-        try sparse.encode(to: encoder)
+        try sparse.encode(to: encoder, percentiles: LatencyPercentiles(self))
     }
+
+    /// The percentiles written beside the buckets.
+    public var percentiles: LatencyPercentiles { LatencyPercentiles(self) }
 }
 
 /// Decoding checks what replaying the buckets relies on, so a damaged file fails to decode
-/// instead of yielding other numbers.
+/// instead of yielding other numbers. The percentiles are written for readers and not read back:
+/// the buckets give them again.
 extension LatencyHistogram.Sparse: Codable {
     private enum CodingKeys: String, CodingKey {
         case significantDigits, lowestDiscernibleNanoseconds, highestTrackableNanoseconds
-        case count, minNonZeroNanoseconds, maxNanoseconds, buckets
+        case count, minNonZeroNanoseconds, maxNanoseconds, percentiles, buckets
     }
 
     public init(from decoder: any Decoder) throws {
@@ -303,6 +307,11 @@ extension LatencyHistogram.Sparse: Codable {
     }
 
     public func encode(to encoder: any Encoder) throws {
+        try encode(to: encoder, percentiles: LatencyPercentiles(LatencyHistogram(self)))
+    }
+
+    /// Writes the histogram with `percentiles`, which must be its own.
+    func encode(to encoder: any Encoder, percentiles: LatencyPercentiles) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(significantDigits, forKey: .significantDigits)
         try container.encode(LatencyHistogram.lowestDiscernibleNanoseconds, forKey: .lowestDiscernibleNanoseconds)
@@ -310,6 +319,7 @@ extension LatencyHistogram.Sparse: Codable {
         try container.encode(count, forKey: .count)
         try container.encodeIfPresent(minNonZeroNanoseconds, forKey: .minNonZeroNanoseconds)
         try container.encode(maxNanoseconds, forKey: .maxNanoseconds)
+        try container.encode(percentiles, forKey: .percentiles)
         try container.encode(buckets, forKey: .buckets)
     }
 }

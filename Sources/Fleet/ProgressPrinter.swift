@@ -9,9 +9,12 @@ public final class ProgressPrinter: ProgressSink, Sendable {
     private let enabled: Bool
     /// Also keeps lines of several threads from interleaving: they are written under it.
     private let progress: Mutex<FleetProgress>
+    /// Fed every report and line, shown or not (`--metrics-port`).
+    private let live: LiveMetrics?
 
-    public init(progress: FleetProgress, enabled: Bool = true) {
+    public init(progress: FleetProgress, enabled: Bool = true, live: LiveMetrics? = nil) {
         self.enabled = enabled
+        self.live = live
         self.progress = Mutex(progress)
         isTerminal = isatty(FileHandle.standardError.fileDescriptor) != 0
     }
@@ -23,6 +26,7 @@ public final class ProgressPrinter: ProgressSink, Sendable {
 
     /// Takes a worker's report and shows the lines it completes.
     public func receive(_ report: ProgressReport, from worker: Int) {
+        live?.record(report, from: worker)
         progress.withLock { progress in
             for line in progress.receive(report, from: worker) { show(line) }
         }
@@ -49,6 +53,7 @@ public final class ProgressPrinter: ProgressSink, Sendable {
     }
 
     private func show(_ line: ProgressLine) {
+        live?.record(line)
         guard enabled else { return }
         write(isTerminal ? "\r\u{1B}[2K" + line.text : line.text + "\n")
     }

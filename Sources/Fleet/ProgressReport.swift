@@ -31,6 +31,10 @@ public struct ProgressReport: Sendable, Codable, Equatable {
     public let intervalRegisterLatency: LatencyHistogram.Sparse
     /// The event loop's lag p99 over the run so far; 0 before the first sample.
     public let loopLagP99Nanoseconds: UInt64
+    /// What each operation did in this interval (live metrics, `LiveMetrics`).
+    public let intervalOperations: [String: OperationWindow.Packed]
+    /// Devices by state now (`DeviceState.name`).
+    public let devicesByState: [String: Int]
 
     /// The report of the interval `metrics` just closed (`FleetMetrics.closeInterval`).
     public init(closedIntervalOf metrics: FleetMetrics) {
@@ -38,7 +42,7 @@ public struct ProgressReport: Sendable, Codable, Equatable {
         interval = metrics.timeSeries.count
         elapsedNanoseconds = closed.elapsedNanoseconds
         arrivals = metrics.arrivals
-        arrivalsByStage = metrics.stageArrivals.map(\.started)
+        arrivalsByStage = metrics.stages.map(\.arrivalsStarted)
         registeredDevices = metrics.registeredDevices
         bootstrappingDevices = metrics.devicesByState[DeviceState.bootstrapping.name, default: 0]
         waitingDevices = metrics.failedDevices
@@ -46,7 +50,11 @@ public struct ProgressReport: Sendable, Codable, Equatable {
         operationsFailed = metrics.operations.values.reduce(0) { $0 + $1.failed }
         violations = metrics.violations
         retransmissions = metrics.retransmissions
-        intervalRegisterLatency = closed.registerLatency
+        intervalRegisterLatency = closed.window(of: LwM2MOperation.register.rawValue)?.latency ?? Self.noLatencies
         loopLagP99Nanoseconds = metrics.loopLag.value(atPercentile: 99)
+        intervalOperations = closed.operations
+        devicesByState = metrics.devicesByState
     }
+
+    private static let noLatencies = LatencyHistogram(significantDigits: FleetMetrics.intervalSignificantDigits).sparse
 }

@@ -19,23 +19,42 @@ public struct ThresholdResult: Sendable, Codable, Equatable {
 }
 
 /// The result of a run as one JSON document (DESIGN.md "The result file"): what ran, with which
-/// seed, when, the metrics with their histograms, and the threshold outcomes.
+/// seed, when, the metrics with their histograms and percentiles, per stage and per second, and
+/// the threshold outcomes. `schemas/result.schema.json` describes every key.
 ///
-/// Keys are sorted and the output is indented, so two result files diff well.
+/// Keys are sorted and the output is indented, so two result files diff well. Naming: every key
+/// the schema defines is lowerCamelCase, with its unit in its name where it has one
+/// (`elapsedNanoseconds`, `durationSeconds`); the keys of a map are names of things, written as
+/// the tool writes them everywhere else (operations as in thresholds, `write-attributes`; device
+/// states, `waiting-to-register`; response codes, `2.04`). Metric names (`loop_lag.p99`) are values
+/// (a threshold's `metric`), never keys. An optional value is left out when absent, except a
+/// histogram's `percentiles`, whose keys are always there and null when it is empty.
 public struct ResultFile: Sendable, Codable, Equatable {
-    /// The schema this tool writes and reads; a reader refuses a newer one.
+    /// The schema this tool writes and reads; a reader refuses any other.
     /// Version 2: typed device states (`waiting-to-bootstrap`, `waiting-to-register`), unfinished
     /// devices, how the run ended, retransmissions and unfinished devices per operation.
-    public static let currentSchemaVersion = 2
+    /// Version 3: percentiles beside every histogram; every operation in every time series point
+    /// (count, failures, timeouts, retransmissions, latencies) with the loop's lag and the arrivals'
+    /// lateness; per-stage results (`metrics.stages`, which replace `stageArrivals`); the parsed
+    /// fleet (`spec.fleet`); the interval still open is no longer written.
+    public static let currentSchemaVersion = 3
 
-    /// The fleet file the run used, as it was then.
+    /// The fleet file the run used, as it was then, and as data.
     public struct Spec: Sendable, Codable, Equatable {
         public var path: String
         public var text: String
+        /// `text` parsed; nil only when it does not parse (a result made by hand).
+        public var fleet: ParsedFleet?
 
-        public init(path: String, text: String) {
+        public init(path: String, text: String, fleet: ParsedFleet?) {
             self.path = path
             self.text = text
+            self.fleet = fleet
+        }
+
+        /// Parses `text` for `fleet` as a fleet file at `path` would be.
+        public init(path: String, text: String) {
+            self.init(path: path, text: text, fleet: (try? FleetSpec(yaml: text, source: path)).map(ParsedFleet.init))
         }
     }
 
@@ -91,20 +110,26 @@ public struct ResultFile: Sendable, Codable, Equatable {
         return finished.timeIntervalSince(started)
     }
 
-    /// Writes the document to `path` atomically: a reader sees the old file or the whole new one.
-    public func write(to path: String) throws {
+    /// The document as `write(to:)` writes it.
+    public func jsonData() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let floats = Self.nonConformingFloats
         encoder.nonConformingFloatEncodingStrategy = .convertToString(
             positiveInfinity: floats.positiveInfinity, negativeInfinity: floats.negativeInfinity, nan: floats.nan)
-        var data: Data
+        var data = try encoder.encode(self)
+        data.append(UInt8(ascii: "\n"))
+        return data
+    }
+
+    /// Writes the document to `path` atomically: a reader sees the old file or the whole new one.
+    public func write(to path: String) throws {
+        let data: Data
         do {
-            data = try encoder.encode(self)
+            data = try jsonData()
         } catch {
             throw ResultFileError(path: path, message: "cannot encode the result (\(error))")
         }
-        data.append(UInt8(ascii: "\n"))
         do {
             // Foundation writes a temporary file next to `path` and renames it over `path`.
             try data.write(to: URL(fileURLWithPath: path), options: .atomic)
@@ -150,8 +175,11 @@ public struct ResultFile: Sendable, Codable, Equatable {
             throw ResultFileError(path: path, message: "not an lwm2m-fleet result file (\(describe(error)))")
         }
         guard version == currentSchemaVersion else {
+            let which = version < currentSchemaVersion ? "an earlier" : "a later"
             throw ResultFileError(
-                path: path, message: "schema version \(version); this lwm2m-fleet reads version \(currentSchemaVersion): use the version that wrote it")
+                path: path,
+                message: "schema version \(version), written by \(which) lwm2m-fleet; this one reads version \(currentSchemaVersion) only: "
+                    + "use the version that wrote it, or run the fleet again with this one")
         }
         do {
             return try decoder.decode(ResultFile.self, from: data)

@@ -33,7 +33,8 @@ public enum ResultMerge {
         let started = parts.compactMap { formatter.date(from: $0.result.startedAt) }.min()
         let finished = parts.compactMap { formatter.date(from: $0.result.finishedAt) }.max()
         return ResultFile(
-            toolVersion: first.result.toolVersion, seed: first.result.seed, spec: first.result.spec,
+            toolVersion: first.result.toolVersion, seed: first.result.seed,
+            spec: ResultFile.Spec(path: first.result.spec.path, text: first.result.spec.text, fleet: ParsedFleet(spec)),
             startedAt: started.map(formatter.string(from:)) ?? first.result.startedAt,
             finishedAt: finished.map(formatter.string(from:)) ?? first.result.finishedAt,
             interrupted: parts.contains { $0.result.interrupted }, metrics: metrics,

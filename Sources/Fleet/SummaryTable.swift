@@ -33,8 +33,8 @@ public enum SummaryTable {
             let latency = operation.latency
             let durations = LatencyHistogram.namedPercentiles.map { latency.value(atPercentile: $0.percentile) } + [latency.max]
             lines.append(row(name, [
-                "\(operation.count)", fixed(rate(operation.count, activeSeconds(of: name, in: metrics) ?? elapsedSeconds), decimals: 1),
-                metrics.timeSeries.isEmpty ? "-" : "\(metrics.timeSeries.lazy.map { $0.counts.completed(name) }.max() ?? 0)",
+                "\(operation.count)", fixed(rate(operation.count, metrics.activeSeconds(of: name) ?? elapsedSeconds), decimals: 1),
+                metrics.timeSeries.isEmpty ? "-" : "\(metrics.timeSeries.lazy.map { $0.completed(name) }.max() ?? 0)",
                 "\(operation.succeeded)",
                 "\(operation.failed)", "\(operation.timeouts)", "\(operation.retransmissions)",
             ] + durations.map { latency.isEmpty ? "-" : milliseconds($0) }))
@@ -86,13 +86,6 @@ public enum SummaryTable {
             }
         }
         return lines.joined(separator: "\n") + "\n"
-    }
-
-    /// Seconds from the first to the last interval in which `operation` completed; nil without a time series.
-    private static func activeSeconds(of operation: String, in metrics: FleetMetrics) -> Double? {
-        let active = metrics.timeSeries.indices.filter { metrics.timeSeries[$0].counts.completed(operation) > 0 }
-        guard let first = active.first, let last = active.last else { return nil }
-        return Double(last - first + 1)
     }
 
     /// Where devices that did not get where their profile aims stopped, servers that never
@@ -149,11 +142,12 @@ public enum SummaryTable {
     }
 
     /// Catalog operations in catalog order, then any other (bootstrap interface requests) by name.
-    private static func orderedOperations(_ names: Dictionary<String, OperationMetrics>.Keys) -> [String] {
+    static func orderedOperations(_ names: some Collection<String>) -> [String] {
         MetricCatalog.operations.filter(names.contains) + names.filter { !MetricCatalog.operations.contains($0) }.sorted()
     }
 
-    private static func observed(_ threshold: ThresholdResult) -> String {
+    /// A threshold's observed value in the metric's unit: milliseconds for durations, `no samples`.
+    static func observed(_ threshold: ThresholdResult) -> String {
         if threshold.observed.isNaN { return "no samples" }
         let field = FleetMetrics.operationAndField(of: threshold.metric)?.field ?? threshold.metric
         if MetricCatalog.isDuration(field), threshold.observed.isFinite { return milliseconds(threshold.observed) + " ms" }

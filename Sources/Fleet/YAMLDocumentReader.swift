@@ -27,10 +27,9 @@ extension YAMLDocumentReader {
     /// The text of the file at `path`; an unreadable file is refused naming `path` as given.
     static func text(ofFile path: String) throws(FleetSpecError) -> String {
         do {
-            return try String(contentsOfFile: path, encoding: .utf8)
+            return try TextFile.read(path)
         } catch {
-            throw FleetSpecError(source: path, problems: [FleetSpecError.Problem(
-                line: nil, column: nil, keyPath: nil, message: "cannot be read as UTF-8 text (\(error.localizedDescription))")])
+            throw FleetSpecError(source: path, problems: [FleetSpecError.Problem(line: nil, column: nil, keyPath: nil, message: error.reason)])
         }
     }
 

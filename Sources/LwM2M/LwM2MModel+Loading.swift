@@ -23,9 +23,14 @@ extension LwM2MModel {
 
     /// Every object defined by the `*.xml` files in `directory` (a user's `--ddf DIR`), ordered by id.
     ///
-    /// Throws naming the file for an unreadable or invalid file, and naming both files when two
-    /// define the same object id (keep one version of each object in the directory).
-    public static func loadingDirectory(_ directory: URL) throws(DDFError) -> [LwM2MObjectDefinition] {
+    /// XML files that define no object, as the OMA registry keeps beside its objects
+    /// (`Common.xml`'s reusable resources, the `DDF.xml` index, `LWM2M_senml_units.xml`), are
+    /// passed to `skipped` with the reason, so the registry's own directory loads as it is.
+    /// Throws naming the file for an unreadable or invalid object file, and naming both files when
+    /// two define the same object id (keep one version of each object in the directory).
+    public static func loadingDirectory(
+        _ directory: URL, skipped: (_ file: String, _ reason: String) -> Void = { _, _ in }
+    ) throws(DDFError) -> [LwM2MObjectDefinition] {
         let files: [URL]
         do {
             files = try FileManager.default
@@ -44,6 +49,10 @@ extension LwM2MModel {
             } catch {
                 throw DDFError(source: file.path, line: nil, reason: "cannot be read: \(error.localizedDescription)")
             }
+            if let reason = notAnObjectFile(data) {
+                skipped(file.path, reason)
+                continue
+            }
             for definition in try LwM2MObjectDefinition.parseDDF(data, source: file.path) {
                 if let earlier = fileOfObject[definition.id] {
                     throw DDFError(
@@ -55,5 +64,26 @@ extension LwM2MModel {
             }
         }
         return definitions.sorted { $0.id < $1.id }
+    }
+
+    /// Why `data` is not an object definition file, or nil when it is one: its root element is
+    /// not `<LWM2M>`, or it defines no `<ObjectID>` (the registry's reusable resources).
+    static func notAnObjectFile(_ data: Data) -> String? {
+        let text = String(decoding: data.prefix(65_536), as: UTF8.self)
+        var rest = text[...]
+        // The root is the first element: past the declaration (<?), comments and doctype (<!).
+        while let open = rest.firstIndex(of: "<") {
+            let after = rest[rest.index(after: open)...]
+            if after.hasPrefix("?") || after.hasPrefix("!") {
+                let end = after.hasPrefix("!--") ? after.range(of: "-->")?.upperBound : after.firstIndex(of: ">").map { after.index(after: $0) }
+                guard let end else { return "no root element" }
+                rest = after[end...]
+                continue
+            }
+            let name = after.prefix { !$0.isWhitespace && $0 != ">" && $0 != "/" }
+            guard name == "LWM2M" else { return "its root element is <\(name)>, not <LWM2M>" }
+            return text.contains("<ObjectID>") ? nil : "it defines no object (no <ObjectID>)"
+        }
+        return "no root element"
     }
 }

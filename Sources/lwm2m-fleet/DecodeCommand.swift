@@ -12,7 +12,8 @@ struct DecodeCommand: ParsableCommand {
             INPUT is hex (spaces allowed) or '-' to read raw bytes from standard input. \
             LwM2M formats print {"records": [{"path", "type", "value"}]}, typed by the object \
             definitions (built-in core objects plus --ddf); link prints {"links": [...]}; \
-            coap prints the message fields. Undecodable input exits with status 1 and one line \
+            coap prints the message fields, the code and option names and option values read by \
+            their format (the payload also as text when it is text). Undecodable input exits with status 1 and one line \
             on standard error saying what is wrong and where.
             """
     )
@@ -83,16 +84,21 @@ struct DecodeCommand: ParsableCommand {
         case .failure(let error):
             throw DecodeFailure("not a CoAP message: \(error)")
         case .success(let message):
-            return .object([
+            var fields: [(String, JSONOutput)] = [
                 ("type", .string("\(message.type)")),
                 ("code", .string("\(message.code)")),
+                ("code_name", message.code.name.map(JSONOutput.string) ?? .null),
                 ("message_id", .integer(message.messageID)),
                 ("token", .string(message.token.description)),
-                ("options", .array(message.options.map { option in
-                    .object([("number", .integer(option.number.rawValue)), ("value", .string(hex(option.value)))])
-                })),
+                ("options", .array(message.options.map { describe($0.number, $0.value) })),
                 ("payload", .string(hex(message.payload))),
-            ])
+            ]
+            // A payload people can read (link-format, SenML JSON, plain text) also as text.
+            if !message.payload.isEmpty, let text = String(validating: message.payload, as: UTF8.self),
+               text.unicodeScalars.allSatisfy({ $0.value >= 0x20 || $0 == "\n" || $0 == "\r" || $0 == "\t" }) {
+                fields.append(("payload_text", .string(text)))
+            }
+            return .object(fields)
         }
     }
 
@@ -118,7 +124,9 @@ struct DecodeCommand: ParsableCommand {
         var model = LwM2MModel.core
         if let ddf {
             do {
-                model.add(try LwM2MModel.loadingDirectory(URL(fileURLWithPath: ddf)))
+                model.add(try LwM2MModel.loadingDirectory(URL(fileURLWithPath: ddf)) { file, reason in
+                    FileHandle.standardError.write(Data("note: --ddf: skipped \(file): \(reason)\n".utf8))
+                })
             } catch {
                 throw ValidationError("--ddf: \(error)")
             }
@@ -157,6 +165,36 @@ struct DecodeCommand: ParsableCommand {
         ]
         if let time = record.time { members.append(("time", .float(time))) }
         return .object(members)
+    }
+
+    /// An option with its name and its value as its format reads (RFC 7252 3.2): a string, a
+    /// number (with the media type of a Content-Format or Accept, the parts of a Block option),
+    /// hex for opaque bytes and for options this tool does not know.
+    private func describe(_ number: CoAPOptionNumber, _ value: some Collection<UInt8>) -> JSONOutput {
+        var fields: [(String, JSONOutput)] = [("number", .integer(number.rawValue)), ("name", .string(number.description))]
+        switch number.definition?.format {
+        case .string?:
+            if let text = String(validating: Array(value), as: UTF8.self) {
+                fields.append(("value", .string(text)))
+            } else {
+                fields.append(("value_hex", .string(hex(value))))
+            }
+        case .uint? where value.count <= 8:
+            let number64 = value.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            fields.append(("value", .number(String(number64))))
+            if number == .contentFormat || number == .accept {
+                fields.append(("format", .string(LwM2MContentFormat(rawValue: UInt16(truncatingIfNeeded: number64)).description)))
+            } else if number == .block1 || number == .block2, let block = CoAPBlockOption(value: number64) {
+                fields.append(("block", .object([
+                    ("num", .number(String(block.number))), ("more", .bool(block.more)), ("size", .integer(block.size)),
+                ])))
+            }
+        case .empty? where value.isEmpty:
+            fields.append(("value", .null))
+        default:
+            fields.append(("value_hex", .string(hex(value))))
+        }
+        return .object(fields)
     }
 
     private func hex(_ bytes: some Collection<UInt8>) -> String {

@@ -9,11 +9,11 @@ struct LwM2MFleet: ParsableCommand {
         commandName: "lwm2m-fleet",
         abstract: "Simulate thousands of LwM2M devices against an LwM2M Bootstrap-Server and Server.",
         discussion: """
-            Exit status: 0 success; 99 a threshold failed; 104 invalid arguments or fleet file; 105 a run \
+            Exit status: 0 success; 99 a threshold failed (compare: B regressed beyond a tolerance); 104 invalid arguments or fleet file; 105 a run \
             ended before its stages were done; 1 undecodable input (decode) or a failure of the tool itself.
             """,
         version: ToolVersion.current,
-        subcommands: [RunCommand.self, ValidateCommand.self, ServeCommand.self, MergeCommand.self, DecodeCommand.self]
+        subcommands: [RunCommand.self, SearchCommand.self, ValidateCommand.self, ServeCommand.self, MergeCommand.self, CompareCommand.self, DecodeCommand.self]
     )
 
     /// Exit status for a fleet file or arguments that are invalid (DESIGN.md, "Exit codes").
@@ -28,7 +28,11 @@ struct LwM2MFleet: ParsableCommand {
             Foundation.exit(1)
         } catch {
             if exitCode(for: error) == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                // The error alone: a usage block after a message about a file's line 12 buries it.
+                // A mistake in the command line itself gets a pointer to the help.
+                var text = "Error: " + message(for: error)
+                if !(error is ValidationError) { text += "\nSee 'lwm2m-fleet help' and 'lwm2m-fleet help <subcommand>'." }
+                FileHandle.standardError.write(Data((text + "\n").utf8))
                 Foundation.exit(invalidInputStatus)
             }
             exit(withError: error)

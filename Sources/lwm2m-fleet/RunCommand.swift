@@ -40,8 +40,19 @@ struct RunCommand: ParsableCommand {
         transform: { text in try ShardStripe(parsing: text) })
     var shard: ShardStripe = .whole
 
-    @Option(name: .long, help: "Worker processes, each one event loop with a stripe of the devices; their results are merged exactly. Default: the number of cores (one for fleets under 200 devices).")
+    // Unconditional: `--workers -1` is a bad count to name, not a missing value.
+    @Option(name: .long, parsing: .unconditional, help: "Worker processes, each one event loop with a stripe of the devices; their results are merged exactly. Default: the number of cores (one for fleets under 200 devices).")
     var workers: Int?
+
+    @Option(name: .long, help: "Serve live metrics (Prometheus text) at http://ADDRESS:PORT/metrics during the run, for the whole fleet; 0 picks a free port, printed at the start.")
+    var metricsPort: UInt16?
+
+    @Option(name: .long, help: "The address --metrics-port listens on (0.0.0.0 for every interface).")
+    var metricsAddress = "127.0.0.1"
+    @Option(
+        name: .long,
+        help: "Run the fleet as one step of its search (`lwm2m-fleet search`) at this load: a rate such as 500/s (load: arrival-rate) or a device count (load: devices-held). Replays a step with the search's --seed.")
+    var step: String?
 
     @Option(name: .customLong("server-uri"), help: .hidden)
     var serverURIOverride: String?
@@ -74,11 +85,26 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        let spec: FleetSpec
+        var spec: FleetSpec
         do {
             spec = try FleetSpec(contentsOfFile: fleet)
         } catch {
             throw ValidationError("\(error)")
+        }
+        // Workers read the same file: the parent alone says what it skipped.
+        if !progressToStdout {
+            for note in spec.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+        }
+        if let step {
+            let plan = spec.searchPlan
+            guard let load = SearchPlan.load(parsing: step, as: plan.load) else {
+                let valid = plan.load == .arrivalRate ? "a rate such as 500/s" : "a whole number of devices such as 2000"
+                throw ValidationError("--step '\(step)' is not valid for load: \(plan.load.rawValue); give \(valid)")
+            }
+            if let problem = spec.searchProblemsOfGroups.first {
+                throw ValidationError("\(fleet): devices[\(problem.group)].security.key-file: \(problem.problem)")
+            }
+            spec = spec.searchStep(atLoad: load, plan: plan)
         }
         var options = FleetRun.Options(outputPath: out, executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath())
         options.seed = seed
@@ -92,6 +118,19 @@ struct RunCommand: ParsableCommand {
         options.dtlsServerURIOverride = dtlsServerURIOverride
         options.dtlsBootstrapURIOverride = dtlsBootstrapURIOverride
         options.runStartedAt = runStartedAt
+        var endpoint: MetricsEndpoint?
+        if let metricsPort, !progressToStdout {
+            let live = LiveMetrics()
+            do {
+                endpoint = try MetricsEndpoint(host: metricsAddress, port: metricsPort, metrics: live)
+            } catch {
+                throw ValidationError("--metrics-port \(metricsPort): cannot listen on \(metricsAddress): \(error)")
+            }
+            options.liveMetrics = live
+            FileHandle.standardError.write(Data("metrics: http://\(endpoint!.address)/metrics\n".utf8))
+        }
+        defer { endpoint?.stop() }
+        if let step { options.workerArguments = ["--step", step] }
         let run = FleetRun(spec: spec, path: fleet, options: options)
         do {
             try run.checkBeforeStart()

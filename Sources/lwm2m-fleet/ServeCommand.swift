@@ -57,7 +57,13 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("psk-secret"), help: "With DTLS: every identity's key is derived from this secret (HMAC-SHA256, 16 bytes).")
     var pskSecret: String?
 
-    @Option(name: .long, help: "Bootstrap-Server configuration (YAML): server URI, lifetime, steps per endpoint pattern.")
+    @Option(name: .long, help: "Serve live metrics (Prometheus text) at http://ADDRESS:PORT/metrics; 0 picks a free port, printed on stderr at the start.")
+    var metricsPort: UInt16?
+
+    @Option(name: .long, help: "The address --metrics-port listens on (0.0.0.0 for every interface).")
+    var metricsAddress = "127.0.0.1"
+
+    @Option(name: .long, help: "Bootstrap-Server configuration (YAML): server URI, lifetime, binding, the bootstrap steps, per endpoint pattern; fleets/serve/bootstrap-config.yaml documents every key.")
     var config: String?
 
     @Option(name: .long, help: "Break the rules on purpose: \(Violation.allCases.map(\.rawValue).joined(separator: " or ")).")
@@ -223,6 +229,33 @@ struct ServeCommand: ParsableCommand {
             status.count(event)
             if case .violationSent(_, let endpoint) = event { violatedEndpoints.insert(endpoint) }
         }
+        /// The counts so far with what only the driver knows, as the summary gives them at the end.
+        func snapshot() -> EmbeddedServerCounts {
+            var counts = status
+            counts.registrationsHeld = driver.registrationServer.registrationCount
+            counts.retransmissions = driver.retransmissions
+            counts.registrationsLost = driver.registrationsLost
+            counts.devicesViolated = violatedEndpoints.count
+            counts.faults = driver.faultCounts
+            counts.handshakes = driver.handshakesCompleted
+            counts.handshakesResumed = driver.handshakesResumed
+            if configuration.dtls != nil {
+                counts.handshakeFailures = driver.handshakeFailures.values.reduce(0, +)
+                counts.handshakeFailureReasons = driver.handshakeFailures
+            }
+            return counts
+        }
+        var endpoint: MetricsEndpoint?
+        let live = metricsPort.map { _ in LiveMetrics() }
+        if let metricsPort, let live {
+            do {
+                endpoint = try MetricsEndpoint(host: metricsAddress, port: metricsPort, metrics: live)
+            } catch {
+                throw ValidationError("--metrics-port \(metricsPort): cannot listen on \(metricsAddress): \(error)")
+            }
+            FileHandle.standardError.write(Data("metrics: http://\(endpoint!.address)/metrics\n".utf8))
+        }
+        defer { endpoint?.stop() }
         let statusTag = ServerDriver.firstOwnerTag
         var last = status
         // Started by `run` for an embedded server: if that parent dies, this one must not linger.
@@ -231,6 +264,7 @@ struct ServeCommand: ParsableCommand {
             guard tag == statusTag else { return }
             if getppid() != parent { return loop.stop() }
             FileHandle.standardError.write(Data((status.statusLine(since: last, registrations: driver.registrationServer.registrationCount) + "\n").utf8))
+            live?.record(server: snapshot())
             last = status
             _ = loop.schedule(at: now + 1_000_000_000, tag: statusTag)
         }
@@ -242,25 +276,14 @@ struct ServeCommand: ParsableCommand {
             controlAddress: "\(driver.controlAddress)", dtlsBootstrapAddress: driver.dtlsBootstrapAddress.map { "\($0)" },
             dtlsServerAddress: driver.dtlsServerAddress.map { "\($0)" }))
         loop.run()
-        status.registrationsHeld = driver.registrationServer.registrationCount
-        status.retransmissions = driver.retransmissions
-        status.registrationsLost = driver.registrationsLost
-        status.devicesViolated = violatedEndpoints.count
-        status.faults = driver.faultCounts
-        status.handshakes = driver.handshakesCompleted
-        status.handshakesResumed = driver.handshakesResumed
-        if configuration.dtls != nil {
-            status.handshakeFailures = driver.handshakeFailures.values.reduce(0, +)
-            status.handshakeFailureReasons = driver.handshakeFailures
-        }
-        write(.summary(status))
+        write(.summary(snapshot()))
     }
 }
 
 extension EmbeddedServerCounts {
     /// Serve's status line: what changed in the last second, since `last`.
     func statusLine(since last: EmbeddedServerCounts, registrations: Int) -> String {
-        "registrations=\(registrations) registered/s=\(registered - last.registered) updates/s=\(updated - last.updated) "
+        "held-now=\(registrations) registered/s=\(registered - last.registered) updates/s=\(updated - last.updated) "
             + "bootstraps/s=\(bootstraps - last.bootstraps) errors=\(refused + bootstrapFailures)"
     }
 }

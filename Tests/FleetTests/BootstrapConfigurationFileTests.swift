@@ -155,7 +155,22 @@ final class BootstrapConfigurationFileTests: XCTestCase {
         }
         let missing = directory.appendingPathComponent("missing.yaml").path
         XCTAssertThrowsError(try BootstrapServerConfiguration(contentsOfFile: missing)) { error in
-            XCTAssertTrue("\(error)".hasPrefix("\(missing): cannot be read as UTF-8 text"), "\(error)")
+            XCTAssertEqual("\(error)", "\(missing): no such file")
+        }
+    }
+}
+
+/// The `serve --config` format is documented by an example file with every key.
+extension BootstrapConfigurationFileTests {
+    func testTheDocumentedExampleLoadsAndShowsEveryKey() throws {
+        let example = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("fleets/serve/bootstrap-config.yaml")
+        let configuration = try BootstrapServerConfiguration(contentsOfFile: example.path)
+        XCTAssertEqual(configuration.endpointRules.count, 2)
+        let text = try String(contentsOf: example, encoding: .utf8)
+        for key in BootstrapServerConfiguration.fileKeys {
+            XCTAssertTrue(text.contains("\n\(key): ") || text.contains(" \(key): "), "the example documents \(key)")
         }
     }
 }

@@ -58,7 +58,7 @@ final class FleetAgainstServeTests: XCTestCase {
         }
         XCTAssertTrue(run(seconds: 60) { tally.registered == count }, "registered \(tally.registered), failures \(tally.failures.prefix(5))")
         XCTAssertEqual(tally.bootstraps, count)
-        XCTAssertTrue(run(seconds: 3) { serve.status.contains { $0.hasPrefix("registrations=\(count) ") } },
+        XCTAssertTrue(run(seconds: 3) { serve.status.contains { $0.hasPrefix("held-now=\(count) ") } },
                       "the server holds exactly \(count): \(serve.status.suffix(3))")
 
         // Lifetime 6 s, margin 2 s: every device updates within the next ~5 s.
@@ -66,11 +66,11 @@ final class FleetAgainstServeTests: XCTestCase {
 
         for device in 0..<count { driver.stop(device: device, deregister: true, now: Timestamp(nanoseconds: loop.now)) }
         XCTAssertTrue(run(seconds: 30) { tally.deregistered == count }, "deregistered \(tally.deregistered)")
-        XCTAssertTrue(run(seconds: 3) { serve.status.contains { $0.hasPrefix("registrations=0 ") } }, "\(serve.status.suffix(3))")
+        XCTAssertTrue(run(seconds: 3) { serve.status.contains { $0.hasPrefix("held-now=0 ") } }, "\(serve.status.suffix(3))")
         XCTAssertEqual(driver.openSockets, 0)
 
         let summary = serve.stop()
-        XCTAssertTrue(summary.contains("registered=\(count) "), summary)
+        XCTAssertTrue(summary.contains("registered-total=\(count) "), summary)
         XCTAssertTrue(summary.contains("bootstraps=\(count) "), summary)
         XCTAssertTrue(summary.contains("deregistered=\(count) "), summary)
         XCTAssertTrue(summary.contains("updated=\(tally.updated) "), "server and clients count the same updates: \(summary)")

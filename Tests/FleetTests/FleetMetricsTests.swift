@@ -293,7 +293,7 @@ final class FleetMetricsTests: XCTestCase {
         XCTAssertEqual(metrics.unfinishedDevices, ["waiting-to-register": 2])
     }
 
-    func testClosedIntervalsHoldDeltasStatesAndRegisterPercentiles() throws {
+    func testClosedIntervalsHoldDeltasStatesAndEveryOperationsWindow() throws {
         var metrics = FleetMetrics()
         metrics.recordArrival()
         metrics.recordStateChange(from: .idle, to: .registering)
@@ -305,27 +305,67 @@ final class FleetMetricsTests: XCTestCase {
         }
         metrics.recordOperation("register", outcome: .timedOut, code: nil, latencyNanoseconds: 900_000_000, serviceNanoseconds: 1)
         metrics.recordOperation("update", outcome: .succeeded, code: .changed, latencyNanoseconds: 1_000, serviceNanoseconds: 1)
+        metrics.recordRetransmissions(2, of: "update")
+        metrics.recordRequestHandled("read", code: .notFound)
         metrics.recordViolation(violation(.read, .registering))
+        metrics.recordLoopLag(nanoseconds: 3_000_000)
         metrics.recordStateChange(from: .registering, to: .registered)
         metrics.closeInterval(elapsedNanoseconds: 2_000_000_000)
 
         XCTAssertEqual(metrics.timeSeries.count, 2)
         let first = metrics.timeSeries[0], second = metrics.timeSeries[1]
-        XCTAssertEqual(first.counts.arrivals, 1)
+        XCTAssertEqual(first.arrivals, 1)
         XCTAssertEqual(first.devicesByState, ["registering": 1])
-        XCTAssertEqual(first.registerLatencyP99Nanoseconds, 0)
+        XCTAssertNil(first.window(of: "register"))
+        XCTAssertEqual(first.loopLag.count, 0)
         XCTAssertEqual(second.elapsedNanoseconds, 2_000_000_000)
-        XCTAssertEqual(second.counts.arrivals, 2)
-        XCTAssertEqual(second.counts.completed, ["register": 4, "update": 1])
-        XCTAssertEqual(second.counts.failures, 1)
-        XCTAssertEqual(second.counts.violations, 1)
+        XCTAssertEqual(second.arrivals, 2)
+        XCTAssertEqual(second.operations.mapValues(\.count), ["register": 4, "update": 1, "read": 1])
+        XCTAssertEqual(second.completed, 6)
+        XCTAssertEqual(second.failures, 2, "the register timeout and the read answered 4.04")
+        XCTAssertEqual(second.violations, 1)
         XCTAssertEqual(second.registeredDevices, 1)
-        XCTAssertEqual(second.registerLatency.count, 4)
+        let register = try XCTUnwrap(second.window(of: "register"))
+        XCTAssertEqual([register.failed, register.timeouts, register.retransmissions], [1, 1, 0])
+        XCTAssertEqual(register.latency.count, 4)
         // Two significant digits: within 1 % of the true value.
-        XCTAssertEqual(Double(second.registerLatencyP50Nanoseconds), 20_000_000, accuracy: 200_000)
-        XCTAssertEqual(second.registerLatencyP99Nanoseconds, 900_000_000)
-        XCTAssertEqual(metrics.openInterval, FleetMetrics.IntervalCounts())
-        XCTAssertTrue(metrics.openIntervalRegisterLatency.isEmpty)
+        let percentiles = LatencyHistogram(register.latency).percentiles
+        XCTAssertEqual(Double(try XCTUnwrap(percentiles.p50)), 20_000_000, accuracy: 200_000)
+        XCTAssertEqual(percentiles.p99, 900_000_000)
+        XCTAssertEqual(second.window(of: "update")?.retransmissions, 2)
+        XCTAssertEqual(second.window(of: "read")?.latency.count, 0, "a request answered has no latency of the device's")
+        XCTAssertEqual(second.loopLag.maxNanoseconds, 3_000_000)
+        // The interval still open starts empty.
+        metrics.closeInterval(elapsedNanoseconds: 3_000_000_000)
+        XCTAssertEqual(metrics.timeSeries[2].completed, 0)
+        XCTAssertEqual(metrics.timeSeries[2].devicesByState, ["registered": 1])
+    }
+
+    func testStagesCountTheOperationsThatEndedInThemAndTheirArrivals() throws {
+        var metrics = FleetMetrics()
+        metrics.beginStage(0)
+        metrics.recordScheduledArrival(intendedStage: 0, startedStage: 0, latenessNanoseconds: 1_000)
+        metrics.recordOperation("register", outcome: .succeeded, code: .created, latencyNanoseconds: 10_000_000, serviceNanoseconds: 1)
+        metrics.recordOperation("register", outcome: .timedOut, code: nil, latencyNanoseconds: 90_000_000, serviceNanoseconds: 1, stage: 2)
+        metrics.recordRetransmissions(4, of: "register", stage: 2)
+        metrics.recordRequestHandled("read", code: .content, stage: 2)
+        XCTAssertEqual(metrics.stages.map(\.index), [0, 1, 2], "a stage with nothing is listed too")
+        XCTAssertEqual(metrics.stages[0].operations.mapValues(\.count), ["register": 1])
+        XCTAssertEqual(metrics.stages[1].operations, [:])
+        let register = try XCTUnwrap(metrics.stages[2].operations["register"])
+        XCTAssertEqual([register.count, register.failed, register.timeouts, register.retransmissions], [1, 1, 1, 4])
+        XCTAssertEqual(register.latency.max, 90_000_000)
+        XCTAssertEqual(metrics.stages[2].operations["read"]?.count, 1)
+        XCTAssertEqual(metrics.stages.map(\.arrivalsStarted), [1, 0, 0])
+
+        // Stage by stage across workers: a worker that never reached stage 2 adds nothing there.
+        var other = FleetMetrics()
+        other.recordOperation("register", outcome: .succeeded, code: .created, latencyNanoseconds: 30_000_000, serviceNanoseconds: 1)
+        var merged = metrics
+        merged.merge(other)
+        XCTAssertEqual(merged.stages[0].operations["register"]?.count, 2)
+        XCTAssertEqual(merged.stages[0].operations["register"]?.latency.max, 30_000_000)
+        XCTAssertEqual(merged.stages[2], metrics.stages[2])
     }
 
     // MARK: Merge
@@ -370,7 +410,10 @@ final class FleetMetricsTests: XCTestCase {
         var merged = workers[0]
         merged.merge(workers[1])
         XCTAssertEqual(merged, single)
-        XCTAssertEqual(merged.timeSeries.map(\.registerLatencyP99Nanoseconds), single.timeSeries.map(\.registerLatencyP99Nanoseconds))
+        XCTAssertEqual(
+            merged.timeSeries.map { $0.window(of: "register").map { LatencyHistogram($0.latency).percentiles } },
+            single.timeSeries.map { $0.window(of: "register").map { LatencyHistogram($0.latency).percentiles } })
+        XCTAssertEqual(merged.stages, single.stages)
         for name in MetricCatalog.allNames {
             XCTAssertEqual(merged.value(for: name), single.value(for: name), name)
         }
@@ -385,8 +428,8 @@ final class FleetMetricsTests: XCTestCase {
         }
         // Stage 2 intends 50 and starts them all in time, plus nothing else.
         for _ in 0..<50 { metrics.recordScheduledArrival(intendedStage: 2, startedStage: 2, latenessNanoseconds: 0) }
-        XCTAssertEqual(metrics.stageArrivals.map(\.intended), [100, 0, 50])
-        XCTAssertEqual(metrics.stageArrivals.map(\.started), [98, 2, 50])
+        XCTAssertEqual(metrics.stages.map(\.arrivalsIntended), [100, 0, 50])
+        XCTAssertEqual(metrics.stages.map(\.arrivalsStarted), [98, 2, 50])
         XCTAssertEqual(try XCTUnwrap(metrics.value(for: "arrivals.rate_error")), 0.02, accuracy: 1e-12, "the hold intends none, so it has no error")
         XCTAssertEqual(metrics.arrivals, 150)
         XCTAssertEqual(try XCTUnwrap(metrics.value(for: "arrival_lateness.max")), 99_000, accuracy: 99)
@@ -413,7 +456,7 @@ final class FleetMetricsTests: XCTestCase {
         shorter.closeInterval(elapsedNanoseconds: 1)
         var merged = shorter
         merged.merge(longer)
-        XCTAssertEqual(merged.timeSeries.map(\.counts.arrivals), [2, 1, 1])
+        XCTAssertEqual(merged.timeSeries.map(\.arrivals), [2, 1, 1])
         XCTAssertEqual(merged.timeSeries.map(\.elapsedNanoseconds), [1, 2, 3])
     }
 
@@ -421,9 +464,10 @@ final class FleetMetricsTests: XCTestCase {
 
     func testFleetMetricsCodableRoundTripIsEqual() throws {
         var metrics = populated(seed: 5)
-        // Something in the open interval too.
+        // The last interval, as a run closes it before writing: the open one is not written.
         metrics.recordArrival()
         metrics.recordOperation("register", outcome: .succeeded, code: .created, latencyNanoseconds: 4_321_987, serviceNanoseconds: 1)
+        metrics.closeInterval(elapsedNanoseconds: 99_000_000_000)
         let decoded = try roundTrip(metrics)
         XCTAssertEqual(decoded, metrics)
         for name in MetricCatalog.allNames {
@@ -455,12 +499,13 @@ final class FleetMetricsTests: XCTestCase {
         var second = resultFile()
         second.shard = nil
         try second.write(to: path)
+        ResultSchema.assertValid(file: path)
         XCTAssertEqual(try ResultFile.read(from: path), second)
         // Only the file itself: the temporary file was renamed over it.
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path), ["result.json"])
 
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        XCTAssertTrue(text.contains("\"schemaVersion\" : 2"))
+        XCTAssertTrue(text.contains("\"schemaVersion\" : 3"))
         XCTAssertTrue(text.contains("\"path\" : \"fleets/quickstart.yaml\""))
         XCTAssertTrue(text.contains("\"seed\" : 16045690981116495207"))
         XCTAssertFalse(text.contains("\"shard\""))
@@ -476,10 +521,16 @@ final class FleetMetricsTests: XCTestCase {
         try resultFile().write(to: path)
         let text = try String(contentsOfFile: path, encoding: .utf8)
 
-        try text.replacingOccurrences(of: "\"schemaVersion\" : 2", with: "\"schemaVersion\" : 3").write(toFile: path, atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"schemaVersion\" : 3", with: "\"schemaVersion\" : 4").write(toFile: path, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try ResultFile.read(from: path)) { error in
             XCTAssertTrue("\(error)".contains(path), "\(error)")
-            XCTAssertTrue("\(error)".contains("schema version 3"), "\(error)")
+            XCTAssertTrue("\(error)".contains("schema version 4, written by a later lwm2m-fleet"), "\(error)")
+        }
+        // A version-2 file (before per-stage and per-operation series) is refused as earlier.
+        try text.replacingOccurrences(of: "\"schemaVersion\" : 3", with: "\"schemaVersion\" : 2").write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try ResultFile.read(from: path)) { error in
+            XCTAssertTrue("\(error)".contains("schema version 2, written by an earlier lwm2m-fleet"), "\(error)")
+            XCTAssertTrue("\(error)".contains("reads version 3 only"), "\(error)")
         }
         try text.replacingOccurrences(of: "\"interrupted\" : false", with: "\"interrupted\" : 3").write(toFile: path, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try ResultFile.read(from: path)) { error in
@@ -563,7 +614,7 @@ final class FleetMetricsTests: XCTestCase {
         var counts = EmbeddedServerCounts()
         (counts.registrationsHeld, counts.registered, counts.updated, counts.deregistered, counts.expired) = (3, 10, 4, 7, 1)
         (counts.bootstraps, counts.bootstrapFailures, counts.refused, counts.violationsSent, counts.retransmissions) = (9, 2, 5, 0, 6)
-        XCTAssertEqual(counts.summaryLine, "registrations=3 registered=10 updated=4 deregistered=7 expired=1 bootstraps=9 "
+        XCTAssertEqual(counts.summaryLine, "held-now=3 registered-total=10 updated=4 deregistered=7 expired=1 bootstraps=9 "
             + "bootstrap-failures=2 refused=5 requests-unanswered=0 violations-sent=0 devices-violated=0 retransmissions=6 registrations-lost=0 "
             + "handshakes=0 handshakes-resumed=0 handshake-failures=0", "the line `serve` and `run` print")
 
@@ -606,6 +657,6 @@ final class FleetMetricsTests: XCTestCase {
         XCTAssertEqual(merged.timeSeries.map { $0.devicesByState["stopped"] ?? 0 }, [0, 0, 5, 16, 23])
         XCTAssertEqual(merged.timeSeries.map(\.registeredDevices), [23, 23, 18, 7, 0])
         // Interval counts are not carried: a worker that ended adds no arrivals.
-        XCTAssertEqual(merged.timeSeries.map(\.counts.arrivals), [3, 3, 3, 2, 1])
+        XCTAssertEqual(merged.timeSeries.map(\.arrivals), [3, 3, 3, 2, 1])
     }
 }

@@ -138,9 +138,9 @@ final class FleetSpecTests: XCTestCase {
              "broken.yaml:1:9: server: 'embeded' is not valid; use embedded, { embedded: { read: [PATH], observe: [PATH], execute: [PATH], violate: before-ack|during-bootstrap } } "
                  + "or { server: coap://HOST:PORT, bootstrap: coap://HOST:PORT } (either or both)"),
             ("server: { server: http://10.0.0.5 }\ndevices:\n  - count: 1\nstages:\n  - { duration: 1s, rate: 10/s }\n",
-             "broken.yaml:1:19: server.server: 'http://10.0.0.5' is not a CoAP URI: scheme 'http' is not coap or coaps; use a coap:// or coaps:// URI with an IP address, such as coap://10.0.0.5:5683"),
+             "broken.yaml:1:19: server.server: 'http://10.0.0.5' is not a CoAP URI: scheme 'http' is not coap or coaps; use a coap:// or coaps:// URI with an IP address or localhost, such as coap://10.0.0.5:5683 or coap://localhost:5683"),
             ("server: { server: \"coap://lwm2m.example.com\" }\ndevices:\n  - count: 1\nstages:\n  - { duration: 1s, rate: 10/s }\n",
-             "broken.yaml:1:19: server.server: 'coap://lwm2m.example.com' names host 'lwm2m.example.com'; use a coap:// or coaps:// URI with an IP address, such as coap://10.0.0.5:5683 (or localhost): thousands of devices do not look names up"),
+             "broken.yaml:1:19: server.server: 'coap://lwm2m.example.com' names host 'lwm2m.example.com'; use a coap:// or coaps:// URI with an IP address or localhost, such as coap://10.0.0.5:5683 or coap://localhost:5683: thousands of devices do not look names up"),
             ("server:\n  embedded: { execute: [/1/0] }\ndevices:\n  - count: 1\nstages:\n  - { duration: 1s, rate: 10/s }\n",
              "broken.yaml:2:25: server.embedded.execute[0]: '/1/0' is not valid here; use a resource path such as /1/0/9"),
             ("server: embedded\ndevices:\n  - count: 1\n    bootstrap: client-initiated\nstages:\n  - { duration: 1s, rate: 10/s }\nthresholds:\n  - violations = 0\n",
@@ -162,7 +162,7 @@ final class FleetSpecTests: XCTestCase {
                 + "faults, security",
         ])
         XCTAssertEqual(problems(Self.fleet(rest: "colour: blue\n")), [
-            "broken.yaml:6:1: colour: unknown key 'colour'; valid keys: seed, duration-limit, server, in-flight-limit, devices, stages, end, thresholds",
+            "broken.yaml:6:1: colour: unknown key 'colour'; valid keys: seed, duration-limit, server, in-flight-limit, devices, stages, end, thresholds, search",
         ])
     }
 

@@ -40,13 +40,14 @@ final class MergeCommandTests: XCTestCase {
             metrics: metrics, thresholds: [], workers: 1, shard: stripe)
         let path = directory.appendingPathComponent("part-\(stripe.index).json").path
         try result.write(to: path)
+        ResultSchema.assertValid(file: path)
         return path
     }
 
     private func merge(_ arguments: [String]) throws -> Merge {
         let out = directory.appendingPathComponent("merged.json").path
         let merge = try BinaryRun.run(["merge"] + arguments + ["--out", out])
-        return Merge(status: merge.status, output: merge.output, errors: merge.errors, result: try? ResultFile.read(from: out))
+        return Merge(status: merge.status, output: merge.output, errors: merge.errors, result: ResultSchema.read(out))
     }
 
     func testTheSameFileTwiceExits104AndWritesNoResult() throws {

@@ -122,6 +122,7 @@ final class ResultMergeTests: XCTestCase {
             [("part-0.json", Self.part(ShardStripe(index: 0, count: 4))), ("part-2.json", Self.part(ShardStripe(index: 2, count: 4)))],
             allowPartial: true)
         XCTAssertTrue(merged.isPartial)
+        ResultSchema.assertValid(merged)
         XCTAssertEqual(merged.missingStripes, [ShardStripe(index: 1, count: 4), ShardStripe(index: 3, count: 4)])
         XCTAssertNil(merged.shard)
         XCTAssertEqual(merged.metrics.value(for: "register.succeeded"), 4)
@@ -134,6 +135,7 @@ final class ResultMergeTests: XCTestCase {
         let partialShard = try ResultMerge.merge(
             [("worker-0.json", Self.part(ShardStripe(index: 0, count: 4)))], covering: ShardStripe(index: 0, count: 2), allowPartial: true)
         XCTAssertEqual(partialShard.shard, ShardStripe(index: 0, count: 2))
+        ResultSchema.assertValid(partialShard)
         XCTAssertEqual(partialShard.missingStripes, [ShardStripe(index: 2, count: 4)])
         let parts = [("shard-0.json", partialShard), ("shard-1.json", Self.part(ShardStripe(index: 1, count: 2)))]
         assertRefused(parts, .missingStripes([ShardStripe(index: 2, count: 4)], target: .whole), mentioning: ["missing shards 2/4"])

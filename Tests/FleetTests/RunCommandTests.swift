@@ -45,7 +45,7 @@ final class RunCommandTests: XCTestCase {
         }
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        let result = try? ResultFile.read(from: out)
+        let result = ResultSchema.read(out)
         try? FileManager.default.removeItem(atPath: out)
         let progress = (try? String(contentsOfFile: errors, encoding: .utf8))?.split(separator: "\n").map(String.init) ?? []
         try? FileManager.default.removeItem(atPath: errors)
@@ -91,10 +91,10 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(metrics.value(for: "dropped"), 0)
         let server = serverCounts(run.output)
         XCTAssertEqual(server["bootstraps"], 2_000, run.output)
-        XCTAssertEqual(server["registered"], Int(metrics.value(for: "register.succeeded") ?? -1))
+        XCTAssertEqual(server["registered-total"], Int(metrics.value(for: "register.succeeded") ?? -1))
         XCTAssertEqual(server["deregistered"], Int(metrics.value(for: "deregister.succeeded") ?? -1))
         XCTAssertEqual(server["updated"], Int(metrics.value(for: "update.succeeded") ?? -1))
-        XCTAssertEqual(server["registrations"], 0, "nothing left registered")
+        XCTAssertEqual(server["held-now"], 0, "nothing left registered")
         XCTAssertEqual(run.result?.seed, 7)
         XCTAssertFalse(run.result?.interrupted ?? true)
     }
@@ -133,7 +133,7 @@ final class RunCommandTests: XCTestCase {
         XCTAssertTrue(result.interrupted)
         XCTAssertEqual(result.metrics.value(for: "register.succeeded"), 200)
         XCTAssertEqual(result.metrics.value(for: "deregister.succeeded"), 200, "registered devices deregister within the grace")
-        XCTAssertEqual(serverCounts(run.output)["registrations"], 0, run.output)
+        XCTAssertEqual(serverCounts(run.output)["held-now"], 0, run.output)
     }
 
     func testViolationsOfAMisbehavingServerFailTheThreshold() throws {
@@ -247,7 +247,7 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(merged.operations["register"]?.latency.count, 400, "the merged histogram holds both workers' samples")
         XCTAssertEqual(one.result?.workers, 1)
         XCTAssertEqual(two.result?.workers, 2)
-        XCTAssertEqual(serverCounts(two.output)["registered"], 400, two.output)
+        XCTAssertEqual(serverCounts(two.output)["registered-total"], 400, two.output)
         XCTAssertEqual(merged.value(for: "server.registered"), 400, "the parent's server counts reach the merged result")
     }
 
@@ -327,6 +327,7 @@ final class RunCommandTests: XCTestCase {
             try process.run()
             process.waitUntilExit()
             XCTAssertEqual(process.terminationStatus, 0)
+            ResultSchema.assertValid(file: out)
             parts.append(out)
         }
         let merged = file + ".merged.json"
@@ -337,6 +338,7 @@ final class RunCommandTests: XCTestCase {
         try process.run()
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 0)
+        ResultSchema.assertValid(file: merged)
         let result = try ResultFile.read(from: merged)
         XCTAssertEqual(result.metrics.value(for: "register.succeeded"), 60)
         XCTAssertEqual(result.thresholds.first?.passed, true)
@@ -360,7 +362,7 @@ final class RunCommandTests: XCTestCase {
         let registers = metrics.value(for: "register.succeeded") ?? 0
         XCTAssertGreaterThan(registers, 115, "churned devices register again")
         XCTAssertEqual(metrics.value(for: "deregister.succeeded"), registers, "every registration ends in a De-register")
-        XCTAssertEqual(serverCounts(run.output)["registrations"], 0, run.output)
+        XCTAssertEqual(serverCounts(run.output)["held-now"], 0, run.output)
         XCTAssertEqual(metrics.returns, UInt64(registers) - 100, "each Register past the first hundred is a return")
         XCTAssertEqual(metrics.arrivals, 100)
         XCTAssertEqual(metrics.devicesByState, ["stopped": 100], "a return is the same device, counted once")
@@ -439,7 +441,7 @@ final class RunCommandTests: XCTestCase {
             """, extraArguments: ["--workers", "1"])
         XCTAssertEqual(run.status, 0, run.output)
         XCTAssertEqual(run.result?.metrics.value(for: "register.succeeded"), 60)
-        XCTAssertEqual(serverCounts(run.output)["registered"], 60)
+        XCTAssertEqual(serverCounts(run.output)["registered-total"], 60)
     }
 
     func testDevicesWithASessionDeregisterAndLeaveWhileTheRunGoesOn() throws {
@@ -466,7 +468,17 @@ final class RunCommandTests: XCTestCase {
         let third = try XCTUnwrap(metrics.timeSeries.dropFirst(2).first, "\(metrics.timeSeries.count) points")
         XCTAssertEqual(third.registeredDevices, 0)
         XCTAssertEqual(third.devicesByState["stopped"], 400)
-        XCTAssertEqual(metrics.stageArrivals.first?.intended, 400)
+        XCTAssertEqual(metrics.stages.first?.arrivalsIntended, 400)
+        // Per stage and per second, every operation adds up to the run's totals: the end (stage
+        // 2, after the stages) is listed though nothing ended in it.
+        XCTAssertEqual(metrics.stages.map(\.index), [0, 1, 2])
+        XCTAssertEqual(metrics.stages.reduce(0) { $0 + ($1.operations["register"]?.count ?? 0) }, 400)
+        XCTAssertEqual(metrics.stages.reduce(0) { $0 + ($1.operations["deregister"]?.count ?? 0) }, 400)
+        XCTAssertGreaterThan(metrics.stages[0].operations["register"]?.count ?? 0, 300, "registered while arriving")
+        XCTAssertGreaterThan(metrics.stages[1].operations["deregister"]?.count ?? 0, 0, "the last arrivals' sessions end in the hold")
+        XCTAssertEqual(metrics.timeSeries.reduce(0) { $0 + $1.completed("deregister") }, 400)
+        XCTAssertEqual(metrics.timeSeries.reduce(0) { $0 + ($1.window(of: "register")?.latency.count ?? 0) }, 400)
+        XCTAssertEqual(metrics.timeSeries.reduce(0) { $0 + $1.loopLag.count }, metrics.loopLag.count)
         XCTAssertLessThan(metrics.value(for: "arrival_lateness.p99") ?? .infinity, 1e9)
     }
 
@@ -493,7 +505,7 @@ final class RunCommandTests: XCTestCase {
         XCTAssertGreaterThan(try XCTUnwrap(metrics.value(for: "update.succeeded")), 100, "each session has its Update")
         XCTAssertEqual(metrics.value(for: "deregister.succeeded"), registers, "every cycle and the end deregister")
         XCTAssertEqual(metrics.returns, 0, "cycling is not churn: same device, same socket")
-        XCTAssertEqual(serverCounts(run.output)["registrations"], 0, run.output)
+        XCTAssertEqual(serverCounts(run.output)["held-now"], 0, run.output)
     }
 
     func testAFleetThatCannotFitTheOpenFileLimitIsRefusedBeforeItStarts() throws {

@@ -22,7 +22,7 @@ final class RunVerdictTests: XCTestCase {
             try? FileManager.default.removeItem(atPath: resultPath)
         }
         let run = try BinaryRun.run(["run", file, "--out", resultPath, "--quiet"] + arguments)
-        return Run(status: run.status, output: run.output, errors: run.errors, result: try? ResultFile.read(from: resultPath))
+        return Run(status: run.status, output: run.output, errors: run.errors, result: ResultSchema.read(resultPath))
     }
 
     /// A UDP socket bound on 127.0.0.1 that never answers; closed, its port is one where nothing listens.
@@ -175,6 +175,7 @@ final class RunVerdictTests: XCTestCase {
             try process.run()
             process.waitUntilExit()
             XCTAssertEqual(process.terminationStatus, 0)
+            ResultSchema.assertValid(file: out)
             let part = try ResultFile.read(from: out)
             XCTAssertEqual(part.shard, ShardStripe(index: shard, count: 2), "two workers' stripes merge into their shard")
             XCTAssertEqual(part.workers, 2)
@@ -182,6 +183,7 @@ final class RunVerdictTests: XCTestCase {
             parts.append(out)
         }
         let merged = try ResultMerge.merge(parts.map { (path: $0, result: try ResultFile.read(from: $0)) })
+        ResultSchema.assertValid(merged)
         XCTAssertEqual(merged.metrics.value(for: "register.succeeded"), 80)
         XCTAssertNil(merged.shard)
     }

@@ -47,9 +47,38 @@ final class ServeCommandTests: XCTestCase {
         XCTAssertTrue(again.contains("c:4.04"), "the registration is gone: \(again)")
 
         let summary = serve.stop()
-        XCTAssertTrue(summary.contains("registered=1 "), summary)
+        XCTAssertTrue(summary.contains("registered-total=1 "), summary)
         XCTAssertTrue(summary.contains("deregistered=1 "), summary)
-        XCTAssertTrue(summary.contains("registrations=0 "), summary)
+        XCTAssertTrue(summary.contains("held-now=0 "), summary)
+    }
+
+    func testServesLiveMetricsThatAgreeWithItsSummary() throws {
+        let tool = try coapClient()
+        let serve = try ServeProcess(arguments: ["--metrics-port", "0"])
+        let deadline = Date().addingTimeInterval(10)
+        var line: String?
+        while line == nil, Date() < deadline {
+            line = serve.status.first { $0.hasPrefix("metrics: http://") }
+            if line == nil { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        let address = try XCTUnwrap(line, "\(serve.status)").dropFirst("metrics: http://".count).dropLast("/metrics".count)
+        let base = "coap://127.0.0.1:\(serve.serverAddress.port)"
+        for endpoint in ["probe-1", "probe-2"] {
+            let register = try run(tool, ["-m", "post", "-t", "40", "-e", "</1/0>,</3/0>", "\(base)/rd?ep=\(endpoint)&lt=60&lwm2m=1.1&b=U"])
+            XCTAssertTrue(register.contains("c:2.01"), register)
+        }
+        // The metrics follow serve's status line, once a second.
+        var scraped: [String: Double] = [:]
+        while Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.3)
+            scraped = try LiveMetricsTests.scrape(String(address))
+            if scraped["lwm2m_server_registered_total"] == 2 { break }
+        }
+        XCTAssertEqual(scraped["lwm2m_server_registrations_held"], 2)
+        XCTAssertEqual(scraped["lwm2m_server_registered_total"], 2)
+        XCTAssertEqual(scraped["lwm2m_server_deregistered_total"], 0)
+        let summary = serve.stop()
+        XCTAssertTrue(summary.contains("held-now=2 registered-total=2 "), summary)
     }
 
     func testBadConfigFileIsRefusedWithFileLineColumnAndTheKeyItMeant() throws {

@@ -84,7 +84,20 @@ final class DecodeCommandTests: XCTestCase {
         let result = try run(["decode", "--format", "coap", "41 02 00 01 ab b2 72 64 ff 78"])
         XCTAssertEqual(result.status, 0, result.standardError)
         XCTAssertEqual(result.standardOutput.trimmingCharacters(in: .newlines), """
-            {"type":"CON","code":"0.02","message_id":1,"token":"ab","options":[{"number":11,"value":"7264"}],"payload":"78"}
+            {"type":"CON","code":"0.02","code_name":"POST","message_id":1,"token":"ab","options":[{"number":11,"name":"Uri-Path","value":"rd"}],"payload":"78","payload_text":"x"}
+            """)
+    }
+
+    func testCoAPOptionsAreNamedWithTheirValuesReadByFormat() throws {
+        // ACK 2.05, token 0xab, Content-Format 11542 (TLV), Block2 num 1 more size 64, an
+        // unknown elective option 2048 with opaque bytes; a binary payload has no text form.
+        let result = try run(["decode", "--format", "coap", "61 45 00 07 ab c2 2d 16 b1 1a e2 06 dc be ef ff 01 02"])
+        XCTAssertEqual(result.status, 0, result.standardError)
+        XCTAssertEqual(result.standardOutput.trimmingCharacters(in: .newlines), """
+            {"type":"ACK","code":"2.05","code_name":"2.05 Content","message_id":7,"token":"ab","options":[\
+            {"number":12,"name":"Content-Format","value":11542,"format":"application/vnd.oma.lwm2m+tlv"},\
+            {"number":23,"name":"Block2","value":26,"block":{"num":1,"more":true,"size":64}},\
+            {"number":2048,"name":"Option-2048","value_hex":"beef"}],"payload":"0102"}
             """)
     }
 

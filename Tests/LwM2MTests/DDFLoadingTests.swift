@@ -1,5 +1,5 @@
 import Foundation
-import LwM2M
+@testable import LwM2M
 import SharedTestData
 import XCTest
 
@@ -203,6 +203,32 @@ final class DDFLoadingTests: XCTestCase {
         XCTAssertEqual(
             parseError(notDDF, source: "DDF.xml")?.description,
             "DDF.xml line 2: root element is <DDFList>, expected <LWM2M>: not an object definition (DDF) file")
+    }
+
+    /// `--ddf` and a fleet's `ddf:` may name the registry's own folder: the files in it that
+    /// define no object are skipped, each with its reason, and every object loads.
+    func testTheRegistryDirectoryLoadsAsItIsSkippingTheFilesThatDefineNoObject() throws {
+        let directory = try SharedVectors.registryDirectory()
+        var skipped: [String: String] = [:]
+        let objects = try LwM2MModel.loadingDirectory(directory) { file, reason in
+            skipped[URL(fileURLWithPath: file).lastPathComponent] = reason
+        }
+        XCTAssertEqual(objects.count, 327)
+        XCTAssertEqual(skipped, [
+            "Common.xml": "it defines no object (no <ObjectID>)",
+            "DDF.xml": "its root element is <DDFList>, not <LWM2M>",
+            "LWM2M_senml_units.xml": "its root element is <units>, not <LWM2M>",
+        ])
+    }
+
+    func testAnObjectFileIsToldApartByItsRootAndItsObjectID() {
+        let object = Data(Self.customObjectDDF().utf8)
+        XCTAssertNil(LwM2MModel.notAnObjectFile(object))
+        XCTAssertEqual(LwM2MModel.notAnObjectFile(Data("<?xml version=\"1.0\"?>\n<!-- <LWM2M> in a comment -->\n<units/>".utf8)),
+                       "its root element is <units>, not <LWM2M>")
+        XCTAssertEqual(LwM2MModel.notAnObjectFile(Data("<LWM2M><Object ObjectType=\"CommonResources\"></Object></LWM2M>".utf8)),
+                       "it defines no object (no <ObjectID>)")
+        XCTAssertEqual(LwM2MModel.notAnObjectFile(Data("not xml at all".utf8)), "no root element")
     }
 
     func testLoadingDirectoryReadsAUsersCustomObject() throws {

@@ -257,20 +257,21 @@ class FleetProcess:
         window = series[self.first_line:self.last_line]
         completed = {}
         for point in window:
-            for operation, count in point["counts"]["completed"].items():
-                completed[operation] = completed.get(operation, 0) + count
+            for operation, window in point["operations"].items():
+                completed[operation] = completed.get(operation, 0) + window["count"]
         return {
             "seconds": (series[self.last_line - 1]["elapsedNanoseconds"] - series[self.first_line - 1]["elapsedNanoseconds"]) / 1e9,
             "registrations": completed.get("register", 0),
             "updates": completed.get("update", 0),
             "deregistrations": completed.get("deregister", 0),
-            # Failed operations in the window, timeouts included (the time series does not split them).
-            "failures": sum(point["counts"]["failures"] for point in window),
+            # Failed operations in the window, timeouts included.
+            "failures": sum(w["failed"] for point in window for w in point["operations"].values()),
             "failed_whole_run": sum(operation["failed"] for operation in metrics["operations"].values()),
             "response_codes": {name: operation["responseCodes"] for name, operation in metrics["operations"].items()},
             # The result file counts retransmissions for the whole run only, arrivals and end included.
             "retransmissions": metrics["retransmissions"],
-            "latency_p99_ms": max(point["registerLatencyP99Nanoseconds"] for point in window) / 1e6,
+            "latency_p99_ms": max((point["operations"].get("register") or {}).get("latency", {}).get("percentiles", {}).get("p99") or 0
+                                  for point in window) / 1e6,
             "loop_lag_p99_ms": self.loop_lag_p99_ms(),
             "cpu_seconds": sum(self.samples[self.last_line][0]) - sum(self.samples[self.first_line][0]),
             "cpu_system_seconds": self.samples[self.last_line][0][1] - self.samples[self.first_line][0][1],
