@@ -81,7 +81,8 @@ final class KubernetesShardReproductionTests: XCTestCase {
 
         XCTAssertEqual(whole.metrics.arrivals, 60)
         XCTAssertEqual(merged.metrics.arrivals, whole.metrics.arrivals)
-        XCTAssertEqual(merged.metrics.stageArrivals, whole.metrics.stageArrivals)
+        XCTAssertEqual(merged.metrics.stages.map(\.arrivalsIntended), whole.metrics.stages.map(\.arrivalsIntended))
+        XCTAssertEqual(merged.metrics.stages.map(\.arrivalsStarted), whole.metrics.stages.map(\.arrivalsStarted))
         XCTAssertEqual(merged.metrics.droppedArrivals, whole.metrics.droppedArrivals)
         XCTAssertEqual(merged.metrics.unfinishedDevices, whole.metrics.unfinishedDevices)
         XCTAssertEqual(merged.metrics.devicesByState, whole.metrics.devicesByState)
