@@ -1,7 +1,7 @@
 # Two entry points that work on a fresh Debian/Ubuntu machine with Swift 6:
 #   make run   - build and run the quickstart
 #   make test  - build and run every test
-# Both install the system packages they need, and only when they are missing.
+# Both install the system packages they need (and kubernetes-validate from PyPI), only when missing.
 
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -21,6 +21,13 @@ deps:
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
 	fi
+	@# The Kubernetes manifests' offline schema check (KubernetesManifestTests), from PyPI; without
+	@# it that test skips, saying so.
+	@python3 -c 'import kubernetes_validate' 2>/dev/null || { \
+		echo "installing: kubernetes-validate (PyPI)"; \
+		python3 -m pip install --quiet kubernetes-validate \
+			|| echo "could not install kubernetes-validate: KubernetesManifestTests will skip the schema check"; \
+	}
 
 build: deps
 	$(SWIFT) build

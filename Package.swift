@@ -88,7 +88,10 @@ let package = Package(
         .testTarget(name: "LwM2MFleetCLITests", dependencies: ["lwm2m-fleet"]),
         .testTarget(
             name: "FleetTests",
-            dependencies: ["Fleet", "EventLoop", "CoAP", "DTLS", "LwM2M", "LwM2MClient", "LwM2MServer", "SharedTestData", "lwm2m-fleet", "CZlib"]),
+            dependencies: [
+                "Fleet", "EventLoop", "CoAP", "DTLS", "LwM2M", "LwM2MClient", "LwM2MServer", "SharedTestData", "lwm2m-fleet", "CZlib",
+                .product(name: "Yams", package: "Yams"),
+            ]),
         // zlib, to decode the PNG screenshots the report tests take with Chromium.
         .systemLibrary(name: "CZlib", path: "Tests/CZlib"),
         .testTarget(name: "InteropTests", dependencies: ["CoAP", "EventLoop", "DTLS"]),
