@@ -1,5 +1,5 @@
-/// One kind of document `lwm2m-fleet report` renders (a run or merged result today; a search
-/// result can be another): its title and its body. `HTMLReport` wraps it into a page.
+/// One kind of document `lwm2m-fleet report` renders (a run's or merged result, a search
+/// result): its title and its body. `HTMLReport` wraps it into a page.
 protocol ReportPage {
     /// The page's title, plain text.
     var title: String { get }
@@ -16,6 +16,19 @@ public enum HTMLReport {
     /// The page for a run's (or merged) result read from `path`.
     public static func render(_ result: ResultFile, path: String) -> String {
         document(for: RunReportPage(result: result, path: path))
+    }
+
+    /// The page for a search result read from `path`.
+    public static func render(_ result: SearchResult, path: String) -> String {
+        document(for: SearchReportPage(result: result, path: path))
+    }
+
+    /// The page for whichever document `path` held.
+    public static func render(_ document: ReportDocument, path: String) -> String {
+        switch document {
+        case .run(let result): render(result, path: path)
+        case .search(let result): render(result, path: path)
+        }
     }
 
     static func document(for page: some ReportPage) -> String {
@@ -44,7 +57,7 @@ public enum HTMLReport {
         h3 { font-size: 15px; margin: 16px 0 6px; }
         table { border-collapse: collapse; background: #fff; font-size: 13px; margin: 4px 0 12px; }
         th, td { border: 1px solid #dde; padding: 3px 8px; text-align: right; } th { background: #eef0f4; }
-        td.text, th.text { text-align: left; }
+        td.text, th.text { text-align: left; } td code { white-space: nowrap; font-size: 12px; }
         .pass { color: #17803d; font-weight: 600; } .fail { color: #c0262d; font-weight: 600; } .warn { color: #b25e00; font-weight: 600; }
         .verdict { font-size: 18px; padding: 6px 10px; display: inline-block; background: #fff; border: 1px solid #ccd; }
         .facts td { text-align: left; }
@@ -54,6 +67,7 @@ public enum HTMLReport {
         svg.chart text { font-family: inherit; } .chart-title { font-size: 13px; font-weight: 600; fill: #222; }
         .chart-unit { font-weight: 400; fill: #666; } .tick { font-size: 10px; fill: #555; } .legend { font-size: 11px; fill: #333; }
         .empty { font-size: 12px; fill: #999; } .grid { stroke: #e6e8ee; stroke-width: 1; } .axis { stroke: #888; stroke-width: 1; }
+        .wide { overflow-x: auto; }
         pre { background: #fff; border: 1px solid #dde; padding: 10px; font-size: 12px; overflow-x: auto; }
         .note { font-size: 12px; color: #555; }
         """

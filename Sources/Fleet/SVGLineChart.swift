@@ -2,8 +2,14 @@ import Foundation
 
 /// A line chart over time as inline SVG text: data in, markup out, no script. Each series is a
 /// polyline; a gap (a nil value, such as a latency in a second without samples) breaks its line,
-/// and a lone point is drawn as a dot.
+/// and a lone point is drawn as a dot. A series may instead (or also) mark each point with a shape,
+/// so points of one kind (a search step's outcome) stand apart from the others.
 struct SVGLineChart {
+    /// The shape drawn at each point of a marked series, and in its legend.
+    enum Marker: String {
+        case circle, square, diamond, triangle, cross
+    }
+
     /// One line: its name in the legend, its colour, and its points (x ascending); a dashed line
     /// stays visible under another that runs along it (a target under what was achieved).
     struct Series {
@@ -11,6 +17,10 @@ struct SVGLineChart {
         var color: String
         var points: [(x: Double, y: Double?)]
         var dashed = false
+        /// The shape drawn at every point; nil for none.
+        var marker: Marker? = nil
+        /// Whether the points are joined by a line; marked points of a scatter are not.
+        var joined = true
     }
 
     var title: String
@@ -89,8 +99,10 @@ struct SVGLineChart {
                 """
         }
         for line in series {
-            for run in Self.runs(of: line.points) {
+            for run in Self.runs(of: line.points) where line.joined {
                 if run.count == 1 {
+                    // A marked series shows its lone point by its marker.
+                    guard line.marker == nil else { continue }
                     svg += "<circle cx=\"\(Self.number(x(run[0].x)))\" cy=\"\(Self.number(y(run[0].y)))\" r=\"2\" fill=\"\(line.color)\"/>\n"
                 } else {
                     let points = run.map { "\(Self.number(x($0.x))),\(Self.number(y($0.y)))" }.joined(separator: " ")
@@ -98,19 +110,47 @@ struct SVGLineChart {
                     svg += "<polyline class=\"series\" fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"1.5\"\(dash) points=\"\(points)\"/>\n"
                 }
             }
+            if let marker = line.marker {
+                for point in line.points {
+                    guard let value = point.y else { continue }
+                    svg += Self.shape(marker, atX: x(point.x), y: y(value), color: line.color, svgClass: "marker") + "\n"
+                }
+            }
         }
         for (index, line) in series.enumerated() {
             let itemX = Self.left + Double(index % perRow) * Self.legendItemWidth
             let itemY = Self.top + plotHeight + Self.axisBelow + Double(index / perRow) * Self.legendRowHeight
+            let swatch = line.marker.map { Self.shape($0, atX: itemX + 5, y: itemY + 5, color: line.color, svgClass: "legend-marker") }
+                ?? "<rect x=\"\(Self.number(itemX))\" y=\"\(Self.number(itemY))\" width=\"10\" height=\"10\" fill=\"\(line.color)\"/>"
             svg += """
-                <rect x="\(Self.number(itemX))" y="\(Self.number(itemY))" width="10" height="10" fill="\(line.color)"/>\
-                <text x="\(Self.number(itemX + 14))" y="\(Self.number(itemY + 9))" class="legend">\(HTMLText.escape(line.name))</text>
+                \(swatch)<text x="\(Self.number(itemX + 14))" y="\(Self.number(itemY + 9))" class="legend">\(HTMLText.escape(line.name))</text>
 
                 """
         }
         svg += "</svg>"
         let caption = note.map { "<figcaption>\(HTMLText.escape($0))</figcaption>" } ?? ""
         return "<figure class=\"chart-figure\">\(svg)\(caption)</figure>\n"
+    }
+
+    /// A marker centred on (x, y), about 9 pixels across.
+    private static func shape(_ marker: Marker, atX x: Double, y: Double, color: String, svgClass: String) -> String {
+        let (cx, cy) = (number(x), number(y))
+        switch marker {
+        case .circle:
+            return "<circle class=\"\(svgClass)\" cx=\"\(cx)\" cy=\"\(cy)\" r=\"4.5\" fill=\"\(color)\"/>"
+        case .square:
+            return "<rect class=\"\(svgClass)\" x=\"\(number(x - 4))\" y=\"\(number(y - 4))\" width=\"8\" height=\"8\" fill=\"\(color)\"/>"
+        case .diamond:
+            let points = [(x, y - 5.5), (x + 5.5, y), (x, y + 5.5), (x - 5.5, y)].map { "\(number($0.0)),\(number($0.1))" }
+            return "<polygon class=\"\(svgClass)\" points=\"\(points.joined(separator: " "))\" fill=\"\(color)\"/>"
+        case .triangle:
+            let points = [(x, y - 5.5), (x + 5.5, y + 4.5), (x - 5.5, y + 4.5)].map { "\(number($0.0)),\(number($0.1))" }
+            return "<polygon class=\"\(svgClass)\" points=\"\(points.joined(separator: " "))\" fill=\"\(color)\"/>"
+        case .cross:
+            let (left, right, top, bottom) = (number(x - 4.5), number(x + 4.5), number(y - 4.5), number(y + 4.5))
+            return "<path class=\"\(svgClass)\" d=\"M\(left),\(top)L\(right),\(bottom)M\(left),\(bottom)L\(right),\(top)\" "
+                + "stroke=\"\(color)\" stroke-width=\"3\" fill=\"none\"/>"
+        }
     }
 
     /// The stretches of consecutive points with a value.

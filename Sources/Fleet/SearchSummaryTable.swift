@@ -85,7 +85,8 @@ public enum SearchSummaryTable {
         return ": \(criterion) broke first\(when)\(registered)"
     }
 
-    private static func generatorHealth(_ result: SearchResult) -> String {
+    /// The generator's health over the search: healthy at every step, or the loads it was not, and its worst lag and rate error.
+    static func generatorHealth(_ result: SearchResult) -> String {
         let ran = result.steps.filter { $0.verdict != .interrupted }
         let lag = ran.compactMap(\.loopLagP99Nanoseconds).max()
         let error = ran.map(\.arrivalRateError).max() ?? 0

@@ -129,10 +129,8 @@ final class ReportTests: XCTestCase {
     /// screenshot is not blank and shows the charts' colours, and the page Chromium built has
     /// every chart with its lines.
     func testChromiumDrawsTheChartsOfARealRunsReport() throws {
-        guard let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first(where: FileManager.default.isExecutableFile(atPath:)) else {
-            throw XCTSkip("chromium is not installed (make deps installs it): the page is not rendered")
-        }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString)")
+        let chromium = try HeadlessChromium(profileIn: directory)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let fleet = directory.appendingPathComponent("fleet.yaml").path
@@ -159,14 +157,11 @@ final class ReportTests: XCTestCase {
         let charts = expectedChartCount(result)
         XCTAssertEqual(occurrences(of: "<svg class=\"chart", in: page), charts)
 
-        let common = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--user-data-dir=\(directory.path)/profile"]
-        let dom = try Self.runBounded(chromium, common + ["--dump-dom", "file://\(pagePath)"], seconds: 90)
+        let dom = try chromium.dumpDOM(of: pagePath)
         XCTAssertEqual(occurrences(of: "<svg class=\"chart", in: dom), charts, "every chart is in the page Chromium built")
         XCTAssertGreaterThanOrEqual(occurrences(of: "<polyline", in: dom), charts - 1, "lines drawn (a chart of one lone point has a dot)")
 
-        let screenshot = directory.appendingPathComponent("page.png").path
-        _ = try Self.runBounded(chromium, common + ["--screenshot=\(screenshot)", "--window-size=1280,4000", "file://\(pagePath)"], seconds: 90)
-        let image = try PNGImage(data: Data(contentsOf: URL(fileURLWithPath: screenshot)))
+        let image = try chromium.screenshot(of: pagePath, to: directory.appendingPathComponent("page.png").path, width: 1280, height: 4000)
         XCTAssertEqual([image.width, image.height], [1280, 4000])
         XCTAssertGreaterThan(image.distinctColors().count, 20, "a blank page has one or two colours")
         // The legends' swatches are solid squares of the palette's first two colours.
@@ -177,9 +172,7 @@ final class ReportTests: XCTestCase {
         let blankPage = directory.appendingPathComponent("blank.html").path
         try page.replacingOccurrences(of: "<svg class=", with: "<svg style=\"display:none\" class=")
             .write(toFile: blankPage, atomically: true, encoding: .utf8)
-        let blankShot = directory.appendingPathComponent("blank.png").path
-        _ = try Self.runBounded(chromium, common + ["--screenshot=\(blankShot)", "--window-size=1280,4000", "file://\(blankPage)"], seconds: 90)
-        let blank = try PNGImage(data: Data(contentsOf: URL(fileURLWithPath: blankShot)))
+        let blank = try chromium.screenshot(of: blankPage, to: directory.appendingPathComponent("blank.png").path, width: 1280, height: 4000)
         XCTAssertEqual(blank.count(of: 0x1F77B4), 0, "no chart, no series colour")
     }
 
@@ -198,23 +191,5 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(points.last?.x ?? 0, 3, accuracy: 1e-9, "1,000 samples tell percentiles apart up to 99.9 %")
         XCTAssertEqual(points.last?.y, 1_000, "ending at the exact maximum, in ms")
         XCTAssertEqual(try XCTUnwrap(points[20].y), 900, accuracy: 1, "x = 1 is the 90th percentile")
-    }
-
-    /// Runs `executable` and returns its standard output; ends it after `seconds`.
-    private static func runBounded(_ executable: String, _ arguments: [String], seconds: Double) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let deadline = DispatchWorkItem { if process.isRunning { process.terminate() } }
-        DispatchQueue.global().asyncAfter(deadline: .now() + seconds, execute: deadline)
-        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        deadline.cancel()
-        XCTAssertEqual(process.terminationStatus, 0, "\(executable) \(arguments.joined(separator: " "))")
-        return printed
     }
 }

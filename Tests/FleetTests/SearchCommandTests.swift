@@ -84,6 +84,15 @@ final class SearchCommandTests: XCTestCase {
         XCTAssertTrue(run.output.contains("answer: the server sustains 150/s (confirmed by a repeat) and fails at"), run.output)
         XCTAssertTrue(run.output.contains("plateau: accepted registrations stop growing at 150/s"), run.output)
         XCTAssertTrue(run.errors.contains("step 1 (growing): 50/s, 50 devices"), run.errors)
+
+        // Its report page (SearchReportTests has the rest): load, accepted, register p99, the
+        // failure rate, the generator's lag and rate error, registered; a marker for every step.
+        let page = HTMLReport.render(result, path: "search.json")
+        XCTAssertEqual(page.components(separatedBy: "<svg class=\"chart").count - 1, 7)
+        let loadChart = try XCTUnwrap(page.components(separatedBy: "aria-label=\"Load offered per step\"").dropFirst().first)
+            .components(separatedBy: "</figure>")[0]
+        XCTAssertEqual(loadChart.components(separatedBy: "class=\"marker\"").count - 1, result.steps.count)
+        XCTAssertTrue(page.contains("registered at the break</th><td>150 devices"), "the break the search found")
     }
 
     func testAnInterruptEndsTheRunningStepAndWritesAPartialAnswer() throws {
