@@ -221,8 +221,9 @@ public struct CapacitySearch: Sendable {
     /// `growth` more accepted; nil when accepted kept up (or was not measured).
     public static func plateau(in steps: [Step], growth: Double) -> CapacityAnswer.Plateau? {
         // The best of each load's runs: a repeat that did worse does not make a plateau.
+        // Steps the generator limited (or could not run) say nothing of what the server accepts.
         var accepted: [Double: Double] = [:]
-        for step in steps {
+        for step in steps where step.verdict != .generatorLimited {
             if let value = step.accepted { accepted[step.load] = max(accepted[step.load] ?? 0, value) }
         }
         let loads = accepted.keys.sorted()

@@ -100,13 +100,18 @@ public struct FleetSearch {
                 break
             }
             let number = steps.count + 1
+            // Workers enough for the step's sockets, or why this machine cannot run it.
+            let workers: Result<Int?, StepRefused> = Result { try self.workers(for: step, outputPath: stepsDirectory.path) }
+                .mapError { $0 as? StepRefused ?? StepRefused(reason: "\($0)") }
+            let workersArgument = (try? workers.get()).flatMap { $0 }.map { " --workers \($0)" } ?? ""
             let replay = "lwm2m-fleet run \(path) --step \(plan.text(ofLoad: load).replacingOccurrences(of: " devices", with: "")) --seed \(seed)"
+                + workersArgument
             note("step \(number) (\(phase.rawValue)): \(plan.text(ofLoad: load)), \(step.deviceCount) devices, about \(Int(estimate.rounded(.up)))s")
             let resultPath = stepsDirectory.appendingPathComponent(String(format: "step-%02d.json", number)).path
             let judged: SearchStep
             do {
                 let stepStarted = Date()
-                let result = try runStep(load: load, step: step, resultPath: resultPath, interrupts: interrupts)
+                let result = try runStep(load: load, workers: try workers.get(), resultPath: resultPath, interrupts: interrupts)
                 slowdown = max(1, Date().timeIntervalSince(stepStarted) / Self.estimatedSeconds(of: step))
                 var record = SearchStep(number: number, phase: phase, load: load, step: step, plan: plan, result: result, replay: replay)
                 if options.keepStepsDirectory != nil { record.resultFile = resultPath }
@@ -154,18 +159,40 @@ public struct FleetSearch {
         var reason: String
     }
 
-    /// Runs one step as `lwm2m-fleet run FILE --step LOAD` and reads its result.
-    private func runStep(load: Double, step: FleetSpec, resultPath: String, interrupts: SearchInterrupts) throws -> ResultFile {
-        var runOptions = FleetRun.Options(outputPath: resultPath, executable: options.executable)
-        runOptions.workers = options.workers
-        do {
-            try FleetRun(spec: step, path: path, options: runOptions).checkBeforeStart()
-        } catch let error as FleetRunError {
-            throw StepRefused(reason: "not run: \(error.description)")
+    /// The workers a step runs with: `--workers` when given, else `run`'s default, or more when
+    /// the default would hold more sockets in one process than it may open (each worker holds
+    /// its stripe's), up to `run`'s 64; nil for `run`'s default. Throws `StepRefused` when even
+    /// that is not enough: as far as this machine's generator goes.
+    private func workers(for step: FleetSpec, outputPath: String) throws -> Int? {
+        try Self.workers(given: options.workers) { candidate in
+            var runOptions = FleetRun.Options(outputPath: outputPath + "/.probe.json", executable: options.executable)
+            runOptions.workers = candidate
+            do {
+                try FleetRun(spec: step, path: path, options: runOptions).checkBeforeStart()
+                return nil
+            } catch let error as FleetRunError {
+                return error.description
+            }
         }
+    }
+
+    /// The first of `given` (when set) or `run`'s default then 4 to 64 workers that `refusal`
+    /// has no objection to (nil: it fits).
+    static func workers(given: Int?, refusal: (Int?) throws -> String?) throws -> Int? {
+        let candidates: [Int?] = given.map { [$0] } ?? [nil, 4, 8, 16, 32, 64]
+        var last = ""
+        for candidate in candidates {
+            guard let reason = try refusal(candidate) else { return candidate }
+            last = reason
+        }
+        throw StepRefused(reason: "not run: \(last)")
+    }
+
+    /// Runs one step as `lwm2m-fleet run FILE --step LOAD` and reads its result.
+    private func runStep(load: Double, workers: Int?, resultPath: String, interrupts: SearchInterrupts) throws -> ResultFile {
         var arguments = ["run", path, "--step", plan.text(ofLoad: load).replacingOccurrences(of: " devices", with: ""),
                          "--seed", "\(seed)", "--out", resultPath]
-        if let workers = options.workers { arguments += ["--workers", "\(workers)"] }
+        if let workers { arguments += ["--workers", "\(workers)"] }
         if options.quiet { arguments.append("--quiet") }
         let child = Process()
         child.executableURL = options.executable

@@ -1,4 +1,4 @@
-import Fleet
+@testable import Fleet
 import XCTest
 
 /// The search's decisions against model servers: a function from load to verdict with a known
@@ -81,6 +81,31 @@ final class CapacitySearchTests: XCTestCase {
         XCTAssertLessThan(highest, 3000)
         XCTAssertGreaterThanOrEqual(highest * 1.1, try! XCTUnwrap(answer.generatorLimitedAt), "narrowed up to the generator's limit")
         XCTAssertTrue(answer.confirmed)
+    }
+
+    func testStepsTheGeneratorCouldNotRunMakeNoPlateau() {
+        // A step this machine cannot run accepts nothing: that is no server refusing registrations.
+        let (answer, _) = search(CapacitySearch.Configuration(from: 1000, to: 64_000)) { load, _ in
+            load >= 20_000 ? (.generatorLimited, 0) : (.passed, load)
+        }
+        XCTAssertEqual(answer.kind, .generatorLimited)
+        XCTAssertNil(answer.plateau)
+    }
+
+    func testAStepTooBigForOneProcessRunsWithMoreWorkersFirst() throws {
+        // The default worker count and 4 would hold too many sockets per process; 8 fit.
+        var tried: [Int?] = []
+        let workers = try FleetSearch.workers(given: nil) { candidate in
+            tried.append(candidate)
+            return (candidate ?? 2) < 8 ? "too many sockets in one process" : nil
+        }
+        XCTAssertEqual(workers, 8)
+        XCTAssertEqual(tried, [nil, 4, 8])
+        // Workers the user gave are kept; a step they cannot carry is refused with the reason.
+        XCTAssertThrowsError(try FleetSearch.workers(given: 2) { _ in "too many sockets in one process" }) { error in
+            XCTAssertEqual("\(error)".contains("not run: too many sockets in one process"), true, "\(error)")
+        }
+        XCTAssertEqual(try FleetSearch.workers(given: 3) { _ in nil }, 3)
     }
 
     func testAServerFailureBelowTheGeneratorsLimitIsTheKnee() {
