@@ -10,7 +10,7 @@
 # million-result.json), LOG_DIR (default a new directory under /tmp), WORKERS (default 64).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-out=$(readlink -f "${OUT:-million-result.json}")
+out=$(readlink -m "${OUT:-million-result.json}")
 logs=${LOG_DIR:-$(mktemp -d /tmp/million.XXXXXX)}
 workers=${WORKERS:-64}
 mkdir -p "$logs"
