@@ -14,6 +14,7 @@
 #             while it bootstraps): with ulimit -n 20000 this fleet needs 7 or more (at cfd9299, 11).
 #   OUT       the result JSON (default: capacity-100k-result.json in the current directory)
 #   LOG_DIR   where the run's stdout, stderr and samples go (default: a new directory under /tmp)
+#   RUN_ARGS  more arguments for `run`, such as --metrics-port 0 (default none)
 # The run ends by itself (about 4 minutes): the file's duration-limit is 5 minutes, and `timeout`
 # stops it at 8.
 # Exit status: the run's (0, or 99 when a threshold of the file failed).
@@ -80,7 +81,7 @@ cd "$repo"
 rm -f "$out"
 status=0
 timeout --signal=INT --kill-after=60 8m \
-    "$binary" run "$fleet" --workers "$workers" --out "$out" >"$logs/stdout" 2>"$logs/stderr" &
+    "$binary" run "$fleet" --workers "$workers" --out "$out" ${RUN_ARGS:-} >"$logs/stdout" 2>"$logs/stderr" &
 run=$!
 sample "$run" &
 sampler=$!
