@@ -55,6 +55,12 @@ public enum MetricCatalog {
             || field.hasPrefix("arrival_lateness.")
     }
 
+    /// `names` in catalog order, then any other operation (bootstrap interface requests) by name:
+    /// the order of every table and page that lists operations.
+    public static func ordered(_ names: some Collection<String>) -> [String] {
+        operations.filter(names.contains) + names.filter { !operations.contains($0) }.sorted()
+    }
+
     /// Every valid metric name, for error messages that list what would be valid.
     public static var allNames: [String] {
         operations.flatMap { operation in fields(of: operation).map { "\(operation).\($0)" } } + runFields + embeddedServerFields

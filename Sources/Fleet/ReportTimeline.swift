@@ -60,7 +60,7 @@ struct ReportTimeline {
 
     /// The operations any point has, in the summary's order.
     var operationNames: [String] {
-        SummaryTable.orderedOperations(Set(points.flatMap(\.operations.keys)))
+        MetricCatalog.ordered(Set(points.flatMap(\.operations.keys)))
     }
 
     /// Device states any point has, most devices first.

@@ -88,7 +88,7 @@ public struct ResultComparison: Sendable {
             }
         }
         warnings += Self.differences(a, b)
-        let names = Self.ordered(Set(a.result.metrics.operations.keys).union(b.result.metrics.operations.keys))
+        let names = MetricCatalog.ordered(Set(a.result.metrics.operations.keys).union(b.result.metrics.operations.keys))
         operations = names.compactMap { name in
             let operation = Operation(name: name, a: Self.present(name, in: a.result), b: Self.present(name, in: b.result))
             return operation.a == nil && operation.b == nil ? nil : operation
@@ -150,11 +150,6 @@ public struct ResultComparison: Sendable {
     private static func present(_ name: String, in result: ResultFile) -> OperationMetrics? {
         guard let metrics = result.metrics.operations[name], metrics.count + metrics.unfinished > 0 else { return nil }
         return metrics
-    }
-
-    /// Catalog operations in catalog order, then any other (bootstrap interface requests) by name.
-    private static func ordered(_ names: Set<String>) -> [String] {
-        MetricCatalog.operations.filter(names.contains) + names.filter { !MetricCatalog.operations.contains($0) }.sorted()
     }
 
     /// Why `side` does not cover a whole run; nil when it does.

@@ -111,7 +111,7 @@ struct RunReportPage: ReportPage {
                 name, plan.map { "\(Self.fixed($0.startSeconds, 1)) s" } ?? "-", plan.map { "\(Self.fixed($0.durationSeconds, 1)) s" } ?? "-",
                 rates ?? "-", "\(stage.arrivalsIntended)", "\(stage.arrivalsStarted)", "\(Self.fixed(stage.arrivalRateError * 100, 2)) %",
             ], textColumns: [0]))
-            let operations = SummaryTable.orderedOperations(Array(stage.operations.keys)).compactMap { name in
+            let operations = MetricCatalog.ordered(Array(stage.operations.keys)).compactMap { name in
                 stage.operations[name].map { window in
                     let latency = window.latency.percentiles
                     return Self.row([
@@ -195,7 +195,7 @@ struct RunReportPage: ReportPage {
     }
 
     private func distributions() -> String {
-        let operations = SummaryTable.orderedOperations(Array(result.metrics.operations.keys))
+        let operations = MetricCatalog.ordered(Array(result.metrics.operations.keys))
         let palette = SVGLineChart.palette
         let plotted = operations.filter { !(result.metrics.operations[$0]?.latency.isEmpty ?? true) }
         let plot = SVGPercentilePlot(

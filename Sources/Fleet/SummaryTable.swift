@@ -16,7 +16,7 @@ public enum SummaryTable {
             "",
         ]
 
-        let names = orderedOperations(metrics.operations.keys)
+        let names = MetricCatalog.ordered(metrics.operations.keys)
         let nameWidth = max("operation".count, names.map(\.count).max() ?? 0)
         // "per s" is over the seconds from the operation's first to its last completion, not the
         // holds around them; "peak/s" is the busiest one-second interval of the time series, the
@@ -142,10 +142,6 @@ public enum SummaryTable {
     }
 
     /// Catalog operations in catalog order, then any other (bootstrap interface requests) by name.
-    static func orderedOperations(_ names: some Collection<String>) -> [String] {
-        MetricCatalog.operations.filter(names.contains) + names.filter { !MetricCatalog.operations.contains($0) }.sorted()
-    }
-
     /// A threshold's observed value in the metric's unit: milliseconds for durations, `no samples`.
     static func observed(_ threshold: ThresholdResult) -> String {
         if threshold.observed.isNaN { return "no samples" }
