@@ -9,8 +9,10 @@ struct LwM2MFleet: ParsableCommand {
         commandName: "lwm2m-fleet",
         abstract: "Simulate thousands of LwM2M devices against an LwM2M Bootstrap-Server and Server.",
         discussion: """
-            Exit status: 0 success; 99 a threshold failed (compare: B regressed beyond a tolerance); 104 invalid arguments or fleet file; 105 a run \
-            ended before its stages were done; 1 undecodable input (decode) or a failure of the tool itself.
+            Exit status: 0 success; 99 a threshold failed (compare: B regressed beyond a tolerance; search: no load \
+            was sustained); 104 invalid arguments or fleet file; 105 a run ended before its stages were done (search: \
+            a partial answer); 1 undecodable input (decode) or a failure of the tool itself. Each subcommand's help \
+            says more (lwm2m-fleet help run).
             """,
         version: ToolVersion.current,
         subcommands: [RunCommand.self, SearchCommand.self, ValidateCommand.self, ServeCommand.self, MergeCommand.self, CompareCommand.self, ReportCommand.self, DecodeCommand.self]

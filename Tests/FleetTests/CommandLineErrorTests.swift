@@ -73,4 +73,17 @@ final class CommandLineErrorTests: XCTestCase {
         XCTAssertEqual(notes.count, 3, run.errors)
         XCTAssertTrue(notes.allSatisfy { $0.hasPrefix("note: \(file.path): devices[0].ddf: skipped \(registry)/") }, run.errors)
     }
+
+    func testTheTopLevelHelpListsEverySubcommandAndTheExitStatuses() throws {
+        let run = try BinaryRun.run(["--help"])
+        XCTAssertEqual(run.status, 0)
+        let help = run.output.replacingOccurrences(of: "\n", with: " ")
+        for status in ["0 success", "99 a threshold failed", "104 invalid arguments", "105 a run ended", "1 undecodable input"] {
+            XCTAssertTrue(help.contains(status), "\(status): \(run.output)")
+        }
+        for command in ["run", "search", "validate", "serve", "merge", "compare", "report", "decode"] {
+            XCTAssertTrue(run.output.contains("\n  \(command) "), "\(command): \(run.output)")
+        }
+        XCTAssertFalse(help.contains("later versions"), run.output)
+    }
 }
