@@ -211,7 +211,6 @@ public struct RunScheduler: Sendable {
     /// churn choice, the end of the stages or the duration limit, the end's pace and grace.
     public mutating func handleDeadline(now: UInt64, actions: inout [Action]) {
         if case .arriving = phase {
-            if let wake = returnWake, wake <= now { comeBack(actions: &actions) }
             departDue(now: now, actions: &actions)
             if let wake = arrivalWake, wake <= now { startDueArrivals(now: now, actions: &actions) }
             if nextTick <= now {
@@ -229,6 +228,10 @@ public struct RunScheduler: Sendable {
                 beginEnding(.durationLimit, now: now, actions: &actions)
             }
         }
+        // After the end's check: a return due with the end of the stages (a late timer) would
+        // otherwise start a device the end has not drawn to stop, which would then register and
+        // stay, and the end would wait out its grace for it.
+        if case .arriving = phase, let wake = returnWake, wake <= now { comeBack(actions: &actions) }
         if case .ending = phase {
             stopAtPace(now: now, actions: &actions)
             if now >= endDeadline || allStopped { finish(actions: &actions) }

@@ -268,6 +268,23 @@ final class RunSchedulerTests: XCTestCase {
         XCTAssertEqual(Set(restarted), Set(leaving.map(\.device)), "each comes back once stopped")
     }
 
+    func testAChurnedDeviceWhoseReturnFallsDueWithTheEndOfTheStagesDoesNotComeBack() {
+        // A late timer can make a churned device's return and the end of the stages due in one
+        // call: restarted then, it would bootstrap and register after the end had drawn the
+        // devices to De-register, stay registered, and make the end wait out its grace.
+        var harness = Harness(configuration(devices: 10, ratePerSecond: 10, arrivalSeconds: 1, holdSeconds: 5, churnPerSecond: [0, 0.1]))
+        harness.advance(to: 1)
+        registerStarted(&harness)
+        harness.advance(to: 4.999)
+        _ = harness.take()
+        harness.advance(to: 5.999999999)
+        let leaving = try! XCTUnwrap(harness.stops.first, "a device leaves in the last second of the stages")
+        harness.change(leaving.device, .registered, .deregistering)
+        harness.change(leaving.device, .deregistering, .stopped)
+        harness.advance(to: 6.0)
+        XCTAssertFalse(harness.actions.contains { if case .restart = $0 { true } else { false } }, "\(harness.actions)")
+    }
+
     func testAnInterruptBeforeTheStartFinishesWithEveryDeviceUnfinished() {
         var scheduler = RunScheduler(configuration: configuration(devices: 3))
         var actions: [RunScheduler.Action] = []
