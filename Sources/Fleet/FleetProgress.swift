@@ -1,3 +1,5 @@
+import LwM2MClient
+
 /// The live progress of a run over all its workers, sans I/O: takes each worker's report of each
 /// interval and, once every worker still running has reported an interval, combines them into one
 /// `ProgressLine`. Counts since the start are added over the latest report of every worker (one
@@ -102,7 +104,9 @@ public struct FleetProgress: Sendable {
         line.violations = reports.reduce(0) { $0 + $1.violations }
         line.retransmissions = reports.reduce(0) { $0 + $1.retransmissions }
         var registerLatency = LatencyHistogram(significantDigits: FleetMetrics.intervalSignificantDigits)
-        for report in reportsOfInterval { registerLatency.merge(LatencyHistogram(report.intervalRegisterLatency)) }
+        for report in reportsOfInterval {
+            if let window = report.intervalOperations[LwM2MOperation.register.rawValue] { registerLatency.merge(LatencyHistogram(window.latency)) }
+        }
         if !registerLatency.isEmpty {
             line.registerLatencyP50Nanoseconds = registerLatency.value(atPercentile: 50)
             line.registerLatencyP99Nanoseconds = registerLatency.value(atPercentile: 99)

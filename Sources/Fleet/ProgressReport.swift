@@ -1,8 +1,8 @@
 import LwM2MClient
 
 /// One process's progress at the end of one interval (about a second): counts since the start
-/// of its run, which add up across workers, and the register latencies of the interval alone,
-/// as a histogram that merges exactly. A worker sends one a second to its parent; a run in one
+/// of its run, which add up across workers, and what each operation did in the interval alone,
+/// with latency histograms that merge exactly. A worker sends one a second to its parent; a run in one
 /// process shows its own (see `FleetProgress`).
 public struct ProgressReport: Sendable, Codable, Equatable {
     /// Which interval of the run ended (1, 2, ...): the reports with the same number, one per
@@ -27,11 +27,10 @@ public struct ProgressReport: Sendable, Codable, Equatable {
     public let violations: UInt64
     /// CON messages sent again so far.
     public let retransmissions: UInt64
-    /// Register latencies (from the intended start) of operations that ended in this interval.
-    public let intervalRegisterLatency: LatencyHistogram.Sparse
     /// The event loop's lag p99 over the run so far; 0 before the first sample.
     public let loopLagP99Nanoseconds: UInt64
-    /// What each operation did in this interval (live metrics, `LiveMetrics`).
+    /// What each operation did in this interval: the progress line's register latencies, and
+    /// the live metrics (`LiveMetrics`).
     public let intervalOperations: [String: OperationWindow.Packed]
     /// Devices by state now (`DeviceState.name`).
     public let devicesByState: [String: Int]
@@ -50,11 +49,8 @@ public struct ProgressReport: Sendable, Codable, Equatable {
         operationsFailed = metrics.operations.values.reduce(0) { $0 + $1.failed }
         violations = metrics.violations
         retransmissions = metrics.retransmissions
-        intervalRegisterLatency = closed.window(of: LwM2MOperation.register.rawValue)?.latency ?? Self.noLatencies
         loopLagP99Nanoseconds = metrics.loopLag.value(atPercentile: 99)
         intervalOperations = closed.operations
         devicesByState = metrics.devicesByState
     }
-
-    private static let noLatencies = LatencyHistogram(significantDigits: FleetMetrics.intervalSignificantDigits).sparse
 }

@@ -163,6 +163,6 @@ final class ProgressTests: XCTestCase {
         XCTAssertEqual(report.interval, 1)
         XCTAssertEqual(report.arrivals, 15)
         XCTAssertEqual(report.arrivalsByStage, [12, 3])
-        XCTAssertEqual(report.intervalRegisterLatency.count, 15)
+        XCTAssertEqual(report.intervalOperations["register"]?.latency.count, 15)
     }
 }
