@@ -76,7 +76,7 @@ let package = Package(
         ),
         .target(name: "SharedTestData", path: "Tests/SharedTestData"),
         .testTarget(name: "CoAPTests", dependencies: ["CoAP", "SharedTestData"]),
-        .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
+        .testTarget(name: "EventLoopTests", dependencies: ["EventLoop", "SharedTestData"]),
         .testTarget(name: "LwM2MTests", dependencies: ["LwM2M", "CoAP", "SharedTestData"]),
         .testTarget(name: "LwM2MClientTests", dependencies: ["LwM2MClient", "LwM2M", "CoAP", "SharedTestData"]),
         .testTarget(

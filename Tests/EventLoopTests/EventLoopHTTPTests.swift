@@ -1,42 +1,11 @@
 import Dispatch
 import EventLoop
 import Foundation
-import Glibc
+import SharedTestData
 import XCTest
 
 /// The scrape endpoint on the loop's thread: one request per connection, answered and closed.
 final class EventLoopHTTPTests: XCTestCase {
-    /// Sends `request` to `port` on 127.0.0.1 with a blocking socket and reads until the server
-    /// closes; on a thread of its own, while the loop runs.
-    private static func exchange(_ request: [UInt8], port: UInt16) -> String {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { return "socket failed" }
-        defer { Glibc.close(descriptor) }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { return "connect failed" }
-        // In two pieces, as a slow client might.
-        let half = request.count / 2
-        _ = request[..<half].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
-        usleep(20_000)
-        _ = request[half...].withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
-        var response: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4_096)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            guard count > 0 else { break }
-            response += chunk[..<count]
-        }
-        return String(decoding: response, as: UTF8.self)
-    }
-
     private func scrape(_ requests: [String]) throws -> [String] {
         let loop = try EventLoop()
         let bound = try loop.serveHTTP(on: try SocketAddress(ipAddress: "127.0.0.1", port: 0)) { method, path in
@@ -51,7 +20,7 @@ final class EventLoopHTTPTests: XCTestCase {
         let done = DispatchSemaphore(value: 0)
         let port = bound.port
         DispatchQueue.global().async {
-            responses.all = requests.map { Self.exchange(Array($0.utf8), port: port) }
+            responses.all = requests.map { LoopbackHTTP.exchange(Array($0.utf8), port: port, inTwoPieces: true) ?? "connect failed" }
             done.signal()
         }
         // The listener does not keep the loop running: a timer does, until the client is done.

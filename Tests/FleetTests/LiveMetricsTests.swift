@@ -1,35 +1,15 @@
 import Fleet
 import Foundation
-import Glibc
+import SharedTestData
 import XCTest
 
 /// `--metrics-port`: a Prometheus scrape during a run says what the result file says at the end.
 final class LiveMetricsTests: XCTestCase {
-    /// The exposition at `url` (http://HOST:PORT/metrics), fetched with a blocking socket.
+    /// The exposition at `address` (HOST:PORT on 127.0.0.1), as samples by name and labels.
     static func scrape(_ address: String) throws -> [String: Double] {
-        let parts = address.split(separator: ":")
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { Glibc.close(descriptor) }
-        var timeout = timeval(tv_sec: 5, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var peer = sockaddr_in()
-        peer.sin_family = sa_family_t(AF_INET)
-        peer.sin_port = UInt16(parts[1])!.bigEndian
-        peer.sin_addr.s_addr = inet_addr(String(parts[0]))
-        let connected = withUnsafePointer(to: &peer) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw XCTSkip("cannot connect to \(address)") }
+        let port = try XCTUnwrap(address.split(separator: ":").last.flatMap { UInt16($0) }, address)
         let request = Array("GET /metrics HTTP/1.1\r\nHost: \(address)\r\n\r\n".utf8)
-        _ = request.withUnsafeBytes { send(descriptor, $0.baseAddress, $0.count, 0) }
-        var response: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            guard count > 0 else { break }
-            response += chunk[..<count]
-        }
-        let text = String(decoding: response, as: UTF8.self)
+        guard let text = LoopbackHTTP.exchange(request, port: port) else { throw XCTSkip("cannot connect to \(address)") }
         XCTAssertTrue(text.hasPrefix("HTTP/1.1 200 OK\r\n"), String(text.prefix(200)))
         var samples: [String: Double] = [:]
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
