@@ -44,11 +44,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: "Worker processes, each one event loop with a stripe of the devices; their results are merged exactly. Default: the number of cores (one for fleets under 200 devices).")
     var workers: Int?
 
-    @Option(name: .long, help: "Serve live metrics (Prometheus text) at http://ADDRESS:PORT/metrics during the run, for the whole fleet; 0 picks a free port, printed at the start.")
-    var metricsPort: UInt16?
-
-    @Option(name: .long, help: "The address --metrics-port listens on (0.0.0.0 for every interface).")
-    var metricsAddress = "127.0.0.1"
+    @OptionGroup var metrics: MetricsOptions
     @Option(
         name: .long,
         help: "Run the fleet as one step of its search (`lwm2m-fleet search`) at this load: a rate such as 500/s (load: arrival-rate) or a device count (load: devices-held). Replays a step with the search's --seed.")
@@ -118,17 +114,10 @@ struct RunCommand: ParsableCommand {
         options.dtlsServerURIOverride = dtlsServerURIOverride
         options.dtlsBootstrapURIOverride = dtlsBootstrapURIOverride
         options.runStartedAt = runStartedAt
-        var endpoint: MetricsEndpoint?
-        if let metricsPort, !progressToStdout {
-            let live = LiveMetrics()
-            do {
-                endpoint = try MetricsEndpoint(host: metricsAddress, port: metricsPort, metrics: live)
-            } catch {
-                throw ValidationError("--metrics-port \(metricsPort): cannot listen on \(metricsAddress): \(error)")
-            }
-            options.liveMetrics = live
-            FileHandle.standardError.write(Data("metrics: http://\(endpoint!.address)/metrics\n".utf8))
-        }
+        // Workers report to their parent, which serves the whole fleet's metrics.
+        let live = progressToStdout ? nil : metrics.metricsPort.map { _ in LiveMetrics() }
+        let endpoint = try live.flatMap { try metrics.startEndpoint(serving: $0) }
+        options.liveMetrics = live
         defer { endpoint?.stop() }
         if let step { options.workerArguments = ["--step", step] }
         let run = FleetRun(spec: spec, path: fleet, options: options)

@@ -57,11 +57,7 @@ struct ServeCommand: ParsableCommand {
     @Option(name: .customLong("psk-secret"), help: "With DTLS: every identity's key is derived from this secret (HMAC-SHA256, 16 bytes).")
     var pskSecret: String?
 
-    @Option(name: .long, help: "Serve live metrics (Prometheus text) at http://ADDRESS:PORT/metrics; 0 picks a free port, printed on stderr at the start.")
-    var metricsPort: UInt16?
-
-    @Option(name: .long, help: "The address --metrics-port listens on (0.0.0.0 for every interface).")
-    var metricsAddress = "127.0.0.1"
+    @OptionGroup var metrics: MetricsOptions
 
     @Option(name: .long, help: "Bootstrap-Server configuration (YAML): server URI, lifetime, binding, the bootstrap steps, per endpoint pattern; fleets/serve/bootstrap-config.yaml documents every key.")
     var config: String?
@@ -245,16 +241,8 @@ struct ServeCommand: ParsableCommand {
             }
             return counts
         }
-        var endpoint: MetricsEndpoint?
-        let live = metricsPort.map { _ in LiveMetrics() }
-        if let metricsPort, let live {
-            do {
-                endpoint = try MetricsEndpoint(host: metricsAddress, port: metricsPort, metrics: live)
-            } catch {
-                throw ValidationError("--metrics-port \(metricsPort): cannot listen on \(metricsAddress): \(error)")
-            }
-            FileHandle.standardError.write(Data("metrics: http://\(endpoint!.address)/metrics\n".utf8))
-        }
+        let live = metrics.metricsPort.map { _ in LiveMetrics() }
+        let endpoint = try live.flatMap { try metrics.startEndpoint(serving: $0) }
         defer { endpoint?.stop() }
         let statusTag = ServerDriver.firstOwnerTag
         var last = status
